@@ -1,0 +1,297 @@
+/*
+ * wisp ISA tests: the one header every test program includes.
+ *
+ * A program is M-mode code between TEST_BEGIN and TEST_END (crt.S sets up traps, PMP, the FPU and a
+ * stack, then jumps to test_main). Every check belongs to a numbered case:
+ *
+ *   CASE                           starts case n+1 (numbered in source order, from 1); gp holds
+ *                                  (source line << 16) | n, so a failure names both
+ *   CHECK reg, value               fails the current case unless reg == value (clobbers t6)
+ *   TEST_RR(op, result, a, b)      op a0, a1, a2 with a1 = a, a2 = b
+ *   TEST_RI(op, result, a, imm)    op a0, a1, imm
+ *
+ * Traps. crt.S has an M-mode handler and an S-mode handler. Both record what happened (trap_cause,
+ * trap_tval, trap_epc, trap_priv = the mode the trap came from, trap_level = 3 or 1 for the mode that
+ * took it, trap_status = mstatus/sstatus as the trap left it, trap_count) and then resume in M-mode, with
+ * interrupts off, at the address armed by the macros below. A trap nobody armed fails the test (and
+ * prints cause, epc and tval on the UART).
+ *
+ *   TRAP_BEGIN ... TRAP_END        the M-mode code between must trap; execution continues after TRAP_END
+ *   GUEST mode ... GUEST_END       the code between runs in `mode` (PRV_U/S/M) and ends with an ecall;
+ *                                  a fault inside ends it early. Either way M-mode continues after
+ *                                  GUEST_END and EXPECT_CAUSE says which it was
+ *   GUEST_AT mode, delta           the same, but entered at (label - delta): for code reached through an
+ *                                  alias mapping (see VM_U_ALIAS)
+ *   EXPECT_CAUSE c / EXPECT_TVAL v / EXPECT_TVAL_AT label / EXPECT_EPC_AT label / EXPECT_LEVEL l /
+ *   EXPECT_PRIV p                  check the last trap record
+ * The macros clobber t0, t1 (and t6 in checks) and use the local labels 8 and 9: guest and trapping
+ * code must not define 8: or 9: itself.
+ *
+ * Paging (crt.S, called from M-mode): vm_init(a0 = 3/4/5 levels) starts fresh tables with the test
+ * image mapped 1:1 for S-mode (a 1 GiB page at 0x8000_0000) and returns the satp value;
+ * vm_map(a0 = va, a1 = pa, a2 = PTE flags, a3 = leaf level 0=4K 1=2M 2=1G 3=512G 4=256T) returns the
+ * leaf PTE's address. VM_ON writes satp and fences.
+ *
+ * Failures: exit status = case number (QEMU: via the SiFive test finisher, capped at 255; wisp: via
+ * tohost), and "FAIL case N line L" on the UART.
+ */
+#ifndef WISP_TEST_H
+#define WISP_TEST_H
+
+/* ---- constants (privileged spec v1.12 chapter 3 and 4, unprivileged spec for fcsr) ---- */
+#define PRV_U 0
+#define PRV_S 1
+#define PRV_M 3
+
+#define MSTATUS_SIE   0x2
+#define MSTATUS_MIE   0x8
+#define MSTATUS_SPIE  0x20
+#define MSTATUS_MPIE  0x80
+#define MSTATUS_SPP   0x100
+#define MSTATUS_MPP   0x1800
+#define MSTATUS_FS    0x6000
+#define MSTATUS_FS_INITIAL 0x2000
+#define MSTATUS_FS_CLEAN   0x4000
+#define MSTATUS_FS_DIRTY   0x6000
+#define MSTATUS_MPRV  0x20000
+#define MSTATUS_SUM   0x40000
+#define MSTATUS_MXR   0x80000
+#define MSTATUS_TVM   0x100000
+#define MSTATUS_TW    0x200000
+#define MSTATUS_TSR   0x400000
+#define MSTATUS_UXL   0x300000000
+#define MSTATUS_SXL   0xc00000000
+#define MSTATUS_SD    0x8000000000000000
+
+/* mip/mie bits (interrupt numbers, privileged spec 3.1.9) */
+#define IRQ_SSI 1
+#define IRQ_MSI 3
+#define IRQ_STI 5
+#define IRQ_MTI 7
+#define IRQ_SEI 9
+#define IRQ_MEI 11
+#define MIP_SSIP (1 << IRQ_SSI)
+#define MIP_MSIP (1 << IRQ_MSI)
+#define MIP_STIP (1 << IRQ_STI)
+#define MIP_MTIP (1 << IRQ_MTI)
+#define MIP_SEIP (1 << IRQ_SEI)
+#define MIP_MEIP (1 << IRQ_MEI)
+#define INTERRUPT_BIT 0x8000000000000000
+
+/* exception causes (privileged spec table 3.6) */
+#define CAUSE_MISALIGNED_FETCH 0
+#define CAUSE_FETCH_ACCESS 1
+#define CAUSE_ILLEGAL_INSTRUCTION 2
+#define CAUSE_BREAKPOINT 3
+#define CAUSE_MISALIGNED_LOAD 4
+#define CAUSE_LOAD_ACCESS 5
+#define CAUSE_MISALIGNED_STORE 6
+#define CAUSE_STORE_ACCESS 7
+#define CAUSE_USER_ECALL 8
+#define CAUSE_SUPERVISOR_ECALL 9
+#define CAUSE_MACHINE_ECALL 11
+#define CAUSE_FETCH_PAGE_FAULT 12
+#define CAUSE_LOAD_PAGE_FAULT 13
+#define CAUSE_STORE_PAGE_FAULT 15
+
+/* menvcfg.STCE (Sstc spec) and the counter-enable bits (privileged spec 3.1.11) */
+#define MENVCFG_STCE 0x8000000000000000
+#define COUNTEREN_CY 1
+#define COUNTEREN_TM 2
+#define COUNTEREN_IR 4
+
+/* fflags (unprivileged spec 11.2) and rounding modes */
+#define FFLAG_NX 1
+#define FFLAG_UF 2
+#define FFLAG_OF 4
+#define FFLAG_DZ 8
+#define FFLAG_NV 16
+#define RM_RNE 0
+#define RM_RTZ 1
+#define RM_RDN 2
+#define RM_RUP 3
+#define RM_RMM 4
+
+/* Sv39/48/57 PTE bits and satp modes (privileged spec 4.3-4.5) */
+#define PTE_V 0x1
+#define PTE_R 0x2
+#define PTE_W 0x4
+#define PTE_X 0x8
+#define PTE_U 0x10
+#define PTE_G 0x20
+#define PTE_A 0x40
+#define PTE_D 0x80
+#define PTE_RWX (PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)
+#define SATP_MODE_SV39 8
+#define SATP_MODE_SV48 9
+#define SATP_MODE_SV57 10
+
+/* The user alias: vm_init does not create it; a test that runs U code under paging maps the image a
+ * second time, U=1, at VM_U_ALIAS and enters with GUEST_AT PRV_U, VM_U_DELTA. */
+#define VM_U_ALIAS 0x40000000
+#define VM_U_DELTA (0x80000000 - VM_U_ALIAS)
+
+/* The platform (same map as QEMU virt): CLINT, UART, test finisher. */
+#define CLINT_BASE 0x02000000
+#define CLINT_MSIP (CLINT_BASE + 0x0)
+#define CLINT_MTIMECMP (CLINT_BASE + 0x4000)
+#define CLINT_MTIME (CLINT_BASE + 0xbff8)
+#define UART_BASE 0x10000000
+#define FINISHER_BASE 0x00100000
+/* Nothing answers here in wisp (RAM <= 1.75 GiB) nor in QEMU virt: accesses fault. */
+#define BAD_PADDR 0xf0000000
+
+/* The magic in a7 with which `fail` asks the M-mode handler to end the test from any mode. */
+#define FAIL_MAGIC 0x4641494c
+
+#ifdef __ASSEMBLER__
+
+.set TESTNUM, 0
+
+/* ---- cases and checks ---- */
+.macro _case line
+  .set TESTNUM, TESTNUM + 1
+  li gp, ((\line) << 16) | TESTNUM
+.endm
+#define CASE _case __LINE__
+
+.macro CHECK reg, value
+  li t6, \value
+  beq \reg, t6, .Lok\@
+  j fail
+.Lok\@:
+.endm
+
+.macro CHECK_EQ ra, rb
+  beq \ra, \rb, .Lok\@
+  j fail
+.Lok\@:
+.endm
+
+/* check reg against the address of a label (PC-relative, so an alias shows up as itself) */
+.macro CHECK_ADDR reg, label
+  la t6, \label
+  beq \reg, t6, .Lok\@
+  j fail
+.Lok\@:
+.endm
+
+#define TEST_RR(op, result, a, b) CASE; li a1, a; li a2, b; op a0, a1, a2; CHECK a0, result
+#define TEST_RI(op, result, a, imm) CASE; li a1, a; op a0, a1, imm; CHECK a0, result
+/* rd == rs1 == rs2 and rd == rs1: the result must not depend on operands being read after the write */
+#define TEST_RR_SAME(op, result, a) CASE; li a1, a; op a1, a1, a1; CHECK a1, result
+#define TEST_RR_ZERO(op, a, b) CASE; li a1, a; li a2, b; op zero, a1, a2; CHECK zero, 0
+
+/* ---- program frame ---- */
+.macro TEST_BEGIN
+  .text
+  .globl test_main
+test_main:
+.endm
+
+.macro TEST_END
+  j pass
+.endm
+
+/* ---- traps ---- */
+.macro _arm resume
+  la t0, \resume
+  sd t0, trap_resume, t1
+  li t0, -1
+  sd t0, trap_cause, t1
+  sd t0, trap_tval, t1
+  sd t0, trap_epc, t1
+  sd t0, trap_priv, t1
+  sd t0, trap_level, t1
+.endm
+
+.macro TRAP_BEGIN
+  _arm 9f
+.endm
+
+.macro TRAP_END
+  j fail
+9:
+.endm
+
+/* enter `mode` at the next instruction (minus `delta`, for an alias mapping) with MPIE clear */
+.macro GUEST_AT mode, delta
+  _arm 9f
+  li t0, MSTATUS_MPP | MSTATUS_MPIE
+  csrc mstatus, t0
+  li t0, (\mode) << 11
+  csrs mstatus, t0
+  la t0, 8f
+  li t1, \delta
+  sub t0, t0, t1
+  csrw mepc, t0
+  mret
+8:
+.endm
+
+.macro GUEST mode
+  GUEST_AT \mode, 0
+.endm
+
+.macro GUEST_END
+  ecall
+  j fail
+9:
+.endm
+
+.macro EXPECT_CAUSE cause
+  ld t0, trap_cause
+  CHECK t0, \cause
+.endm
+.macro EXPECT_TVAL value
+  ld t0, trap_tval
+  CHECK t0, \value
+.endm
+.macro EXPECT_TVAL_AT label
+  ld t0, trap_tval
+  CHECK_ADDR t0, \label
+.endm
+.macro EXPECT_TVAL_REG reg
+  ld t0, trap_tval
+  CHECK_EQ t0, \reg
+.endm
+.macro EXPECT_EPC_AT label
+  ld t0, trap_epc
+  CHECK_ADDR t0, \label
+.endm
+.macro EXPECT_EPC_REG reg
+  ld t0, trap_epc
+  CHECK_EQ t0, \reg
+.endm
+.macro EXPECT_LEVEL level
+  ld t0, trap_level
+  CHECK t0, \level
+.endm
+.macro EXPECT_PRIV priv
+  ld t0, trap_priv
+  CHECK t0, \priv
+.endm
+
+/* ---- paging ---- */
+.macro VM_ON
+  ld t0, vm_satp
+  csrw satp, t0
+  sfence.vma
+.endm
+.macro VM_OFF
+  csrw satp, zero
+  sfence.vma
+.endm
+
+/* ---- FP helpers: move raw bits in and out ---- */
+.macro FLI_D freg, bits
+  li t0, \bits
+  fmv.d.x \freg, t0
+.endm
+.macro FLI_S freg, bits
+  li t0, \bits
+  fmv.w.x \freg, t0
+.endm
+
+#endif /* __ASSEMBLER__ */
+#endif /* WISP_TEST_H */

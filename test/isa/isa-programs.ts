@@ -1,0 +1,72 @@
+/**
+ * The ISA test programs: where their sources are, where their ELFs go, and which ones only wisp can pass.
+ *
+ * A program is wisp-only when the spec lets hardware choose and wisp chose differently from QEMU (our
+ * reference for "what hardware does"); the source says so itself, on a line
+ * `# WISP-ONLY: <reason>` (or `// WISP-ONLY: ...`), so the reason lives beside the test.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface IsaProgram {
+  /** file name without .S, e.g. "rv64i-alu" */
+  name: string;
+  source: string;
+  elf: string;
+  /** Why QEMU cannot pass it, or undefined when both must. */
+  wispOnly: string | undefined;
+}
+
+/** The repository root, found from this file whether it runs from test/isa (tsx) or dist/test/isa. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'test', 'isa', 'env'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('Cannot find the wisp repository root above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+export const isaDir = (): string => join(repoRoot(), 'test', 'isa');
+export const isaBuildDir = (): string => join(repoRoot(), 'build', 'isa');
+
+const WISP_ONLY = /^\s*(?:#|\/\/|\/\*)\s*WISP-ONLY:\s*(.+?)\s*(?:\*\/)?\s*$/m;
+
+export function listIsaPrograms(): IsaProgram[] {
+  const srcDir = join(isaDir(), 'src');
+  const out = resolve(isaBuildDir());
+  return readdirSync(srcDir)
+    .filter((f) => f.endsWith('.S'))
+    .sort()
+    .map((f) => {
+      const source = join(srcDir, f);
+      const name = f.slice(0, -2);
+      const m = WISP_ONLY.exec(readFileSync(source, 'utf8'));
+      return { name, source, elf: join(out, `${name}.elf`), wispOnly: m?.[1] };
+    });
+}
+
+/**
+ * What a program said about its failure: crt.S prints "FAIL case N line L" (line in the .S file) or,
+ * for a trap nobody expected, "unexpected trap mcause=... mepc=... mtval=...".
+ */
+export function describeFailure(output: string): string | undefined {
+  const lines = output.split('\n').filter((l) => /FAIL case|unexpected trap/.test(l));
+  return lines.length ? lines.join('; ') : undefined;
+}
+
+/** Run `fn` over `items` with at most `limit` in flight; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
