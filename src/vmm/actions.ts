@@ -1,0 +1,80 @@
+/**
+ * The api ↔ vmm contract (Firecracker's `rpc_interface.rs`): the API turns each request into one
+ * VmmAction, the controller answers with VmmData or a VmmActionError. Nothing else crosses the line.
+ */
+import type {
+  BlockDeviceConfig,
+  BlockDeviceUpdateConfig,
+  BootSourceConfig,
+  EntropyDeviceConfig,
+  LoggerConfig,
+  MachineConfig,
+  MachineConfigUpdate,
+  MetricsConfig,
+  SerialConfig,
+} from './vmm-config.js';
+
+/** Resources whose devices wisp does not build yet; the controller refuses them by this name. */
+export type UnsupportedResource =
+  | 'network-interfaces'
+  | 'vsock'
+  | 'balloon'
+  | 'mmds'
+  | 'snapshot/create'
+  | 'snapshot/load'
+  | 'pmem'
+  | 'hotplug/memory'
+  | 'cpu-config';
+
+export type VmmAction =
+  | { type: 'ConfigureBootSource'; config: BootSourceConfig }
+  | { type: 'ConfigureLogger'; config: LoggerConfig }
+  | { type: 'ConfigureMetrics'; config: MetricsConfig }
+  | { type: 'ConfigureSerial'; config: SerialConfig }
+  | { type: 'InsertBlockDevice'; config: BlockDeviceConfig }
+  | { type: 'UpdateBlockDevice'; config: BlockDeviceUpdateConfig }
+  | { type: 'SetEntropyDevice'; config: EntropyDeviceConfig }
+  /** PUT /machine-config: every field given (defaults filled in by the decoder). */
+  | { type: 'PutMachineConfiguration'; config: MachineConfigUpdate }
+  /** PATCH /machine-config: only the given fields change. */
+  | { type: 'UpdateMachineConfiguration'; config: MachineConfigUpdate }
+  | { type: 'StartMicroVm' }
+  | { type: 'FlushMetrics' }
+  | { type: 'SendCtrlAltDel' }
+  | { type: 'Pause' }
+  | { type: 'Resume' }
+  | { type: 'GetVmMachineConfig' }
+  | { type: 'GetFullVmConfig' }
+  | { type: 'GetVmInstanceInfo' }
+  | { type: 'GetVmmVersion' }
+  /** A request on a resource whose device is not built yet (`method` says which verb). */
+  | { type: 'Unsupported'; resource: UnsupportedResource; method: 'GET' | 'PUT' | 'PATCH' };
+
+export type VmmActionType = VmmAction['type'];
+
+export type InstanceState = 'Not started' | 'Running' | 'Paused';
+
+export interface InstanceInfo {
+  id: string;
+  state: InstanceState;
+  vmm_version: string;
+  app_name: string;
+}
+
+/** GET /vm/config (firecracker-api.yaml FullVmConfiguration): only configured parts are present. */
+export interface FullVmConfig {
+  'boot-source'?: BootSourceConfig;
+  drives: BlockDeviceConfig[];
+  'machine-config': MachineConfig;
+  logger?: LoggerConfig;
+  metrics?: MetricsConfig;
+  entropy?: EntropyDeviceConfig;
+  'network-interfaces': never[];
+}
+
+export type VmmData =
+  | { type: 'Empty' }
+  | { type: 'MachineConfiguration'; config: MachineConfig }
+  | { type: 'FullVmConfig'; config: FullVmConfig }
+  | { type: 'InstanceInformation'; info: InstanceInfo }
+  | { type: 'VmmVersion'; version: string };

@@ -1,0 +1,87 @@
+/**
+ * The seam between the control plane and the machine. The controller validates the configuration and
+ * hands a VmBuilder one plain MachineSpec at InstanceStart; the builder assembles and boots the machine
+ * (hart + board, in a worker thread) and returns a MachineHandle through which the controller pauses,
+ * resumes, patches drives and collects device metrics. Nothing else of the machine is visible above
+ * this file, so the API can be built and tested before the machine exists.
+ */
+import type { CacheType, RateLimiterConfig, TokenBucketConfig } from './vmm-config.js';
+
+export interface DriveSpec {
+  /** Firecracker's drive_id; the metrics group is `block_<id>`. */
+  id: string;
+  /** Host file backing the disk (checked to open with this access at PUT time). */
+  path: string;
+  readOnly: boolean;
+  isRoot: boolean;
+  partuuid?: string;
+  cacheType: CacheType;
+  rateLimiter?: RateLimiterConfig;
+}
+
+export interface MachineSpec {
+  /** The instance id (`--id`), for logs and metrics. */
+  instanceId: string;
+  vcpuCount: number;
+  memSizeMib: number;
+  trackDirtyPages: boolean;
+  kernel: {
+    path: string;
+    initrdPath?: string;
+    /** Final kernel command line: the user's boot_args plus root=/ro|rw added for a root drive. */
+    cmdline: string;
+  };
+  /**
+   * Block devices in virtio-mmio slot order: the root drive (if any) first, then in insertion order
+   * (so the root is /dev/vda, as on Firecracker).
+   */
+  drives: DriveSpec[];
+  /** virtio-rng, placed in the slot after the drives when configured. */
+  entropy?: { rateLimiter?: RateLimiterConfig };
+  /** The ns16550a console: to this file/FIFO when given, else to the VMM's stdout. */
+  serial: { outPath?: string; rateLimiter?: TokenBucketConfig };
+}
+
+/** Why a machine stopped on its own (not through MachineHandle.stop()). */
+export interface MachineExit {
+  /** 'shutdown': SBI SRST or the test finisher; 'reboot': reset requested; 'crash': VMM-side failure. */
+  reason: 'shutdown' | 'reboot' | 'crash';
+  /** Exit status the VMM process should end with (0 for a clean guest poweroff). */
+  exitCode: number;
+  message?: string;
+}
+
+/** Per-device counters, keyed like Firecracker's metrics groups ("block_rootfs", "uart", "vcpu", ...). */
+export type MachineMetrics = Record<string, Record<string, number>>;
+
+export interface MachineHandle {
+  /** Stops all vCPUs at an instruction boundary; resolves once they are stopped. */
+  pause(): Promise<void>;
+  /** Lets paused vCPUs run again. */
+  resume(): Promise<void>;
+  /**
+   * Firecracker's SendCtrlAltDel (an i8042 key press on x86). Rejects with a message if the machine has
+   * no way to ask the guest to shut down.
+   */
+  sendCtrlAltDel(): Promise<void>;
+  /** PATCH /drives/{id}: swap the backing file (the guest sees a config-change) and/or rate limiter. */
+  updateDrive(id: string, update: { path?: string; rateLimiter?: RateLimiterConfig }): Promise<void>;
+  /**
+   * Counters accumulated since the previous call (Firecracker metrics are per-flush deltas), merged into
+   * the next metrics line. Optional: a machine without device metrics leaves it out.
+   */
+  takeMetrics?(): Promise<MachineMetrics>;
+  /** Settles once when the machine stops by itself; never rejects. */
+  readonly exited: Promise<MachineExit>;
+  /** Tears the machine down (VMM exit). Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface VmBuilder {
+  /**
+   * Builds the machine from a validated spec and starts its vCPUs. Resolves when the guest is running;
+   * rejects with an Error whose message says what failed (it becomes the InstanceStart fault_message)
+   * and must leave nothing running behind.
+   */
+  build(spec: MachineSpec): Promise<MachineHandle>;
+}

@@ -1,0 +1,295 @@
+/**
+ * The pre-boot configuration store (Firecracker's `resources.rs`): everything set through the API or the
+ * config file before InstanceStart, each setter validating with Firecracker's rules and leaving the
+ * store unchanged on error. `machineSpec()` turns the store into the seam's MachineSpec.
+ */
+import { closeSync, openSync, statSync } from 'node:fs';
+import { MAX_HARTS, MAX_RAM_BYTES } from '../memory/machine-memory.js';
+import type { DriveSpec, MachineSpec } from './machine.js';
+import { osErrorText } from './os-error.js';
+import type {
+  BlockDeviceConfig,
+  BootSourceConfig,
+  EntropyDeviceConfig,
+  MachineConfig,
+  MachineConfigUpdate,
+  RateLimiterConfig,
+  SerialConfig,
+} from './vmm-config.js';
+
+export type VmResourcesErrorCode =
+  | 'invalid-vcpu-count'
+  | 'too-many-vcpus'
+  | 'invalid-memory-size'
+  | 'smt-not-supported'
+  | 'cpu-template-not-supported'
+  | 'huge-pages-not-supported'
+  | 'invalid-kernel-path'
+  | 'invalid-initrd-path'
+  | 'invalid-kernel-cmdline'
+  | 'invalid-drive-id'
+  | 'root-device-already-added'
+  | 'missing-drive-field'
+  | 'invalid-block-device-path'
+  | 'vhost-user-not-supported'
+  | 'io-engine-not-supported'
+  | 'no-free-device-slot'
+  | 'unknown-drive';
+
+export class VmResourcesError extends Error {
+  constructor(
+    readonly code: VmResourcesErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'VmResourcesError';
+  }
+}
+
+/** Firecracker's limit (firecracker-api.yaml, putMachineConfiguration: "restricted to the [1, 32] range"). */
+export const MAX_SUPPORTED_VCPUS = 32;
+export const DEFAULT_MEM_SIZE_MIB = 128;
+/** DESIGN.md guest platform: virtio-mmio slots n = 0…7. */
+export const VIRTIO_MMIO_SLOTS = 8;
+/** Linux arch/riscv/include/uapi/asm/setup.h: COMMAND_LINE_SIZE, including the terminating NUL. */
+export const CMDLINE_MAX_SIZE = 1024;
+/**
+ * Used when boot_args is absent. Firecracker's own default also disables modules and the 8250 UART;
+ * Debian's kernel needs both (virtio_mmio is a module, the console is an 8250), so wisp keeps only the
+ * parts that mean something here, plus the console on the UART.
+ */
+export const DEFAULT_KERNEL_CMDLINE = 'console=ttyS0 reboot=k panic=1';
+
+/** Firecracker's `checked_id`: Unicode letters/digits (Rust's char::is_alphanumeric) and '_'. */
+export function isValidResourceId(id: string): boolean {
+  return /^[\p{Alphabetic}\p{N}_]+$/u.test(id);
+}
+
+export function defaultMachineConfig(): MachineConfig {
+  return { vcpu_count: 1, mem_size_mib: DEFAULT_MEM_SIZE_MIB, smt: false, track_dirty_pages: false, huge_pages: 'None' };
+}
+
+/** Opens (and closes) a host file to prove it is usable now, as Firecracker opens it at PUT time. */
+function probeFile(path: string, flags: 'r' | 'r+'): unknown {
+  try {
+    closeSync(openSync(path, flags));
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
+export class VmResources {
+  private bootSource: BootSourceConfig | undefined;
+  /** Root drive (if any) first, as Firecracker's BlockBuilder keeps it. */
+  private drives: BlockDeviceConfig[] = [];
+  private vmConfig: MachineConfig = defaultMachineConfig();
+  private entropy: EntropyDeviceConfig | undefined;
+  private serial: SerialConfig = {};
+
+  get machineConfig(): MachineConfig {
+    return { ...this.vmConfig };
+  }
+  get bootSourceConfig(): BootSourceConfig | undefined {
+    return this.bootSource && { ...this.bootSource };
+  }
+  get blockDevices(): BlockDeviceConfig[] {
+    return this.drives.map((d) => ({ ...d }));
+  }
+  get entropyConfig(): EntropyDeviceConfig | undefined {
+    return this.entropy && { ...this.entropy };
+  }
+  get serialConfig(): SerialConfig {
+    return { ...this.serial };
+  }
+
+  /** PUT /machine-config and PATCH /machine-config (Firecracker's VmConfig::update). */
+  updateMachineConfig(update: MachineConfigUpdate): void {
+    const next: MachineConfig = { ...this.vmConfig };
+    for (const [k, v] of Object.entries(update)) if (v !== undefined) (next as unknown as Record<string, unknown>)[k] = v;
+    if (update.cpu_template === 'None') delete next.cpu_template;
+
+    if (next.smt) {
+      throw new VmResourcesError('smt-not-supported', 'Enabling simultaneous multithreading is not supported on riscv64.');
+    }
+    if (next.vcpu_count === 0 || next.vcpu_count > MAX_SUPPORTED_VCPUS) {
+      throw new VmResourcesError(
+        'invalid-vcpu-count',
+        `The number of vCPUs must be greater than 0, less than ${MAX_SUPPORTED_VCPUS} and must be 1 or an even number if SMT is enabled.`,
+      );
+    }
+    if (next.vcpu_count > MAX_HARTS) {
+      throw new VmResourcesError('too-many-vcpus', `Cannot configure ${next.vcpu_count} vCPUs: wisp runs at most ${MAX_HARTS} harts.`);
+    }
+    if (next.mem_size_mib === 0 || next.mem_size_mib * 0x10_0000 > MAX_RAM_BYTES) {
+      throw new VmResourcesError(
+        'invalid-memory-size',
+        next.mem_size_mib === 0
+          ? 'The memory size (MiB) is either 0, or not a multiple of the configured page size.'
+          : `Cannot configure ${next.mem_size_mib} MiB of guest memory: wisp supports at most ${Math.floor(MAX_RAM_BYTES / 0x10_0000)} MiB.`,
+      );
+    }
+    if (next.cpu_template !== undefined) {
+      throw new VmResourcesError('cpu-template-not-supported', `CPU template ${next.cpu_template} is not supported on riscv64; use "None".`);
+    }
+    if (next.huge_pages !== 'None') {
+      throw new VmResourcesError('huge-pages-not-supported', `Huge pages (${next.huge_pages}) are not supported by wisp: guest memory is a WebAssembly.Memory.`);
+    }
+    this.vmConfig = next;
+  }
+
+  /** PUT /boot-source: the kernel (and initrd) must open now; the command line must fit the guest's. */
+  setBootSource(cfg: BootSourceConfig): void {
+    const kErr = probeFile(cfg.kernel_image_path, 'r');
+    if (kErr) throw new VmResourcesError('invalid-kernel-path', `The kernel file cannot be opened: ${osErrorText(kErr)}`, { cause: kErr });
+    if (cfg.initrd_path !== undefined) {
+      const iErr = probeFile(cfg.initrd_path, 'r');
+      if (iErr) {
+        throw new VmResourcesError(
+          'invalid-initrd-path',
+          `The initrd file cannot be opened due to invalid path or invalid permissions. ${osErrorText(iErr)}`,
+          { cause: iErr },
+        );
+      }
+    }
+    checkCmdline(cfg.boot_args ?? DEFAULT_KERNEL_CMDLINE);
+    this.bootSource = { ...cfg };
+  }
+
+  /** PUT /drives/{id}: insert or replace; at most one root device, which is kept first. */
+  insertBlockDevice(cfg: BlockDeviceConfig): void {
+    const id = cfg.drive_id;
+    if (!isValidResourceId(id)) {
+      throw new VmResourcesError('invalid-drive-id', `Cannot attach drive "${id}": ids can only contain alphanumeric characters and underscores`);
+    }
+    if (cfg.socket !== undefined) {
+      throw new VmResourcesError('vhost-user-not-supported', `Cannot attach drive "${id}": vhost-user block devices are not supported by wisp`);
+    }
+    if (cfg.path_on_host === undefined) {
+      throw new VmResourcesError('missing-drive-field', `Cannot attach drive "${id}": path_on_host is required for a virtio-block drive`);
+    }
+    if (cfg.is_read_only === undefined) {
+      throw new VmResourcesError('missing-drive-field', `Cannot attach drive "${id}": is_read_only is required for a virtio-block drive`);
+    }
+    if (cfg.io_engine === 'Async') {
+      throw new VmResourcesError('io-engine-not-supported', `Cannot attach drive "${id}": the Async (io_uring) engine is not supported by wisp; use "Sync"`);
+    }
+    const index = this.drives.findIndex((d) => d.drive_id === id);
+    const rootIndex = this.drives.findIndex((d) => d.is_root_device);
+    if (cfg.is_root_device && rootIndex >= 0 && rootIndex !== index) {
+      throw new VmResourcesError('root-device-already-added', 'A root block device already exists!');
+    }
+    if (index < 0 && this.deviceCount() >= VIRTIO_MMIO_SLOTS) {
+      throw new VmResourcesError('no-free-device-slot', `Cannot attach drive "${id}": all ${VIRTIO_MMIO_SLOTS} virtio-mmio slots are taken`);
+    }
+    const err = probeFile(cfg.path_on_host, cfg.is_read_only ? 'r' : 'r+');
+    if (!err && statSync(cfg.path_on_host).isDirectory()) {
+      throw new VmResourcesError('invalid-block-device-path', `Cannot attach drive "${id}": "${cfg.path_on_host}" is a directory`);
+    }
+    if (err) {
+      throw new VmResourcesError(
+        'invalid-block-device-path',
+        `Cannot attach drive "${id}": the block device path "${cfg.path_on_host}" cannot be opened: ${osErrorText(err)}`,
+        { cause: err },
+      );
+    }
+    const stored: BlockDeviceConfig = { ...cfg, cache_type: cfg.cache_type ?? 'Unsafe', io_engine: cfg.io_engine ?? 'Sync' };
+    const next = this.drives.filter((d) => d.drive_id !== id);
+    if (index >= 0) next.splice(index, 0, stored);
+    else next.push(stored);
+    // Root first (Firecracker's BlockBuilder), others in insertion order.
+    next.sort((a, b) => Number(b.is_root_device) - Number(a.is_root_device));
+    this.drives = next;
+  }
+
+  /** PATCH /drives/{id} after boot: the drive must exist and a new path must open with its access. */
+  checkDriveUpdate(id: string, path: string | undefined): void {
+    const drive = this.drives.find((d) => d.drive_id === id);
+    if (!drive) throw new VmResourcesError('unknown-drive', `Cannot update drive "${id}": no drive with this id was configured`);
+    if (path !== undefined) {
+      const err = probeFile(path, drive.is_read_only ? 'r' : 'r+');
+      if (err) {
+        throw new VmResourcesError(
+          'invalid-block-device-path',
+          `Cannot update drive "${id}": the block device path "${path}" cannot be opened: ${osErrorText(err)}`,
+          { cause: err },
+        );
+      }
+    }
+  }
+
+  /** Keeps GET /vm/config truthful after a successful PATCH. */
+  recordDriveUpdate(id: string, path: string | undefined, rateLimiter: RateLimiterConfig | undefined): void {
+    const d = this.drives.find((x) => x.drive_id === id);
+    if (!d) return;
+    if (path !== undefined) d.path_on_host = path;
+    if (rateLimiter !== undefined) d.rate_limiter = rateLimiter;
+  }
+
+  setEntropyDevice(cfg: EntropyDeviceConfig): void {
+    if (!this.entropy && this.deviceCount() >= VIRTIO_MMIO_SLOTS) {
+      throw new VmResourcesError('no-free-device-slot', `Cannot attach the entropy device: all ${VIRTIO_MMIO_SLOTS} virtio-mmio slots are taken`);
+    }
+    this.entropy = { ...cfg };
+  }
+
+  /** PUT /serial. (A token bucket with size or refill_time 0 is disabled, as in Firecracker.) */
+  setSerial(cfg: SerialConfig): void {
+    this.serial = { ...cfg };
+  }
+
+  private deviceCount(): number {
+    return this.drives.length + (this.entropy ? 1 : 0);
+  }
+
+  /** True once anything that only a fresh boot uses was configured (Firecracker's `boot_path`). */
+  get hasBootResources(): boolean {
+    return this.bootSource !== undefined || this.drives.length > 0 || this.entropy !== undefined;
+  }
+
+  /** The seam's spec; undefined fields of the store become the documented defaults here. */
+  machineSpec(instanceId: string): MachineSpec {
+    if (!this.bootSource) throw new VmResourcesError('invalid-kernel-path', 'Cannot start microvm without kernel configuration.');
+    const drives: DriveSpec[] = this.drives.map((d) => ({
+      id: d.drive_id,
+      path: d.path_on_host!,
+      readOnly: d.is_read_only ?? false,
+      isRoot: d.is_root_device,
+      partuuid: d.partuuid,
+      cacheType: d.cache_type ?? 'Unsafe',
+      rateLimiter: d.rate_limiter,
+    }));
+    let cmdline = this.bootSource.boot_args ?? DEFAULT_KERNEL_CMDLINE;
+    const root = drives.find((d) => d.isRoot);
+    if (root) {
+      // Firecracker's builder: root=PARTUUID=… when a partuuid is given, else the first virtio disk.
+      cmdline += root.partuuid ? ` root=PARTUUID=${root.partuuid}` : ' root=/dev/vda';
+      cmdline += root.readOnly ? ' ro' : ' rw';
+    }
+    checkCmdline(cmdline);
+    return {
+      instanceId,
+      vcpuCount: this.vmConfig.vcpu_count,
+      memSizeMib: this.vmConfig.mem_size_mib,
+      trackDirtyPages: this.vmConfig.track_dirty_pages,
+      kernel: { path: this.bootSource.kernel_image_path, initrdPath: this.bootSource.initrd_path, cmdline },
+      drives,
+      entropy: this.entropy && { rateLimiter: this.entropy.rate_limiter },
+      serial: { outPath: this.serial.serial_out_path, rateLimiter: this.serial.rate_limiter },
+    };
+  }
+}
+
+/** The guest copies the command line into a NUL-terminated COMMAND_LINE_SIZE buffer; printable ASCII only. */
+function checkCmdline(cmdline: string): void {
+  if (!/^[\x20-\x7e]*$/.test(cmdline)) {
+    throw new VmResourcesError('invalid-kernel-cmdline', 'The kernel command line is invalid: String contains an invalid character');
+  }
+  if (cmdline.length + 1 > CMDLINE_MAX_SIZE) {
+    throw new VmResourcesError(
+      'invalid-kernel-cmdline',
+      `The kernel command line is invalid: Command line string too large (${cmdline.length} bytes, at most ${CMDLINE_MAX_SIZE - 1})`,
+    );
+  }
+}

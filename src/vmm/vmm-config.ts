@@ -1,0 +1,194 @@
+/**
+ * The configuration objects of Firecracker's API (firecracker-api.yaml "definitions") as wisp reads them:
+ * one plain type and one decoder per body. The API and the JSON config file both decode through these,
+ * so a field means the same thing (and fails with the same message) wherever it comes from.
+ * Field names are Firecracker's snake_case, so a value round-trips to GET /vm/config unchanged.
+ */
+import { arrayOf, bool, enumOf, opt, req, str, stringMap, struct, uint, anyValue, type Decoder } from './json-body.js';
+
+export interface TokenBucketConfig {
+  size: number;
+  one_time_burst?: number;
+  refill_time: number;
+}
+export const tokenBucket: Decoder<TokenBucketConfig> = struct('TokenBucketConfig', {
+  size: req(uint('u64')),
+  one_time_burst: opt(uint('u64')),
+  refill_time: req(uint('u64')),
+});
+
+export interface RateLimiterConfig {
+  bandwidth?: TokenBucketConfig;
+  ops?: TokenBucketConfig;
+}
+export const rateLimiter: Decoder<RateLimiterConfig> = struct('RateLimiterConfig', {
+  bandwidth: opt(tokenBucket),
+  ops: opt(tokenBucket),
+});
+
+export interface BootSourceConfig {
+  kernel_image_path: string;
+  initrd_path?: string;
+  boot_args?: string;
+}
+export const bootSource: Decoder<BootSourceConfig> = struct('BootSourceConfig', {
+  kernel_image_path: req(str),
+  initrd_path: opt(str),
+  boot_args: opt(str),
+});
+
+export const CACHE_TYPES = ['Unsafe', 'Writeback'] as const;
+export type CacheType = (typeof CACHE_TYPES)[number];
+export const IO_ENGINES = ['Sync', 'Async'] as const;
+export type IoEngine = (typeof IO_ENGINES)[number];
+
+/** PUT /drives/{id}. `path_on_host`/`is_read_only` are required for virtio-block (checked in VmResources). */
+export interface BlockDeviceConfig {
+  drive_id: string;
+  partuuid?: string;
+  is_root_device: boolean;
+  cache_type?: CacheType;
+  is_read_only?: boolean;
+  path_on_host?: string;
+  rate_limiter?: RateLimiterConfig;
+  io_engine?: IoEngine;
+  socket?: string;
+}
+export const blockDevice: Decoder<BlockDeviceConfig> = struct('BlockDeviceConfig', {
+  drive_id: req(str),
+  partuuid: opt(str),
+  is_root_device: req(bool),
+  cache_type: opt(enumOf(CACHE_TYPES)),
+  is_read_only: opt(bool),
+  path_on_host: opt(str),
+  rate_limiter: opt(rateLimiter),
+  io_engine: opt(enumOf(IO_ENGINES)),
+  socket: opt(str),
+});
+
+/** PATCH /drives/{id}: post-boot, a new backing file and/or rate limiter. */
+export interface BlockDeviceUpdateConfig {
+  drive_id: string;
+  path_on_host?: string;
+  rate_limiter?: RateLimiterConfig;
+}
+export const blockDeviceUpdate: Decoder<BlockDeviceUpdateConfig> = struct('BlockDeviceUpdateConfig', {
+  drive_id: req(str),
+  path_on_host: opt(str),
+  rate_limiter: opt(rateLimiter),
+});
+
+export const CPU_TEMPLATES = ['C3', 'T2', 'T2S', 'T2CL', 'T2A', 'V1N1', 'None'] as const;
+export type CpuTemplate = (typeof CPU_TEMPLATES)[number];
+export const HUGE_PAGES = ['None', 'Transparent', '2M'] as const;
+export type HugePages = (typeof HUGE_PAGES)[number];
+
+/** GET/PUT /machine-config (all of it) and PATCH (any non-empty subset). */
+export interface MachineConfig {
+  vcpu_count: number;
+  mem_size_mib: number;
+  smt: boolean;
+  cpu_template?: CpuTemplate;
+  track_dirty_pages: boolean;
+  huge_pages: HugePages;
+}
+export type MachineConfigUpdate = Partial<MachineConfig>;
+
+export const machineConfigPut: Decoder<MachineConfigUpdate> = (n) => {
+  const c = struct('MachineConfig', {
+    vcpu_count: req(uint('u8')),
+    mem_size_mib: req(uint('usize')),
+    smt: opt(bool),
+    cpu_template: opt(enumOf(CPU_TEMPLATES)),
+    track_dirty_pages: opt(bool),
+    huge_pages: opt(enumOf(HUGE_PAGES)),
+  })(n);
+  // PUT resets every optional field to its default (firecracker-api.yaml, putMachineConfiguration).
+  return { smt: false, track_dirty_pages: false, huge_pages: 'None', ...c };
+};
+export const machineConfigPatch: Decoder<MachineConfigUpdate> = struct('MachineConfigUpdate', {
+  vcpu_count: opt(uint('u8')),
+  mem_size_mib: opt(uint('usize')),
+  smt: opt(bool),
+  cpu_template: opt(enumOf(CPU_TEMPLATES)),
+  track_dirty_pages: opt(bool),
+  huge_pages: opt(enumOf(HUGE_PAGES)),
+});
+
+export const LOG_LEVELS = ['Off', 'Error', 'Warning', 'Info', 'Debug', 'Trace'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+/** The level names are case-insensitive (firecracker-api.yaml, Logger.level); "Warn" is accepted too. */
+const logLevel: Decoder<LogLevelName> = (n) => {
+  if (n.kind === 'string') {
+    const lower = n.value.toLowerCase();
+    const hit = LOG_LEVELS.find((l) => l.toLowerCase() === lower) ?? (lower === 'warn' ? 'Warning' : undefined);
+    if (hit) return hit;
+  }
+  return enumOf(LOG_LEVELS)(n);
+};
+
+export interface LoggerConfig {
+  log_path?: string;
+  level?: LogLevelName;
+  show_level?: boolean;
+  show_log_origin?: boolean;
+  module?: string;
+}
+export const loggerConfig: Decoder<LoggerConfig> = struct('LoggerConfig', {
+  log_path: opt(str),
+  level: opt(logLevel),
+  show_level: opt(bool),
+  show_log_origin: opt(bool),
+  module: opt(str),
+});
+
+export interface MetricsConfig {
+  metrics_path: string;
+  emit_id?: boolean;
+  properties?: Record<string, string>;
+}
+export const metricsConfig: Decoder<MetricsConfig> = struct('MetricsConfig', {
+  metrics_path: req(str),
+  emit_id: opt(bool),
+  properties: opt(stringMap),
+});
+
+export interface EntropyDeviceConfig {
+  rate_limiter?: RateLimiterConfig;
+}
+export const entropyDevice: Decoder<EntropyDeviceConfig> = struct('EntropyDeviceConfig', {
+  rate_limiter: opt(rateLimiter),
+});
+
+export interface SerialConfig {
+  serial_out_path?: string;
+  rate_limiter?: TokenBucketConfig;
+}
+export const serialConfig: Decoder<SerialConfig> = struct('SerialConfig', {
+  serial_out_path: opt(str),
+  rate_limiter: opt(tokenBucket),
+});
+
+export const VM_STATES = ['Paused', 'Resumed'] as const;
+export const vmState: Decoder<{ state: (typeof VM_STATES)[number] }> = struct('VmUpdateConfig', {
+  state: req(enumOf(VM_STATES)),
+});
+
+export const ACTION_TYPES = ['FlushMetrics', 'InstanceStart', 'SendCtrlAltDel'] as const;
+export const actionBody: Decoder<{ action_type: (typeof ACTION_TYPES)[number] }> = struct('ActionBody', {
+  action_type: req(enumOf(ACTION_TYPES)),
+});
+
+/**
+ * Bodies of resources whose devices wisp does not build yet (net, vsock, balloon, mmds, snapshots,
+ * pmem, memory hotplug, cpu-config). They are still read as JSON so that a malformed body gets the
+ * same answer as on Firecracker; the controller then refuses them by name.
+ */
+export const unsupportedBody: Decoder<unknown> = anyValue;
+
+/** The id-carrying shapes among those, so the path id can be checked against the body id. */
+export const networkInterfaceId: Decoder<{ iface_id: string }> = struct('NetworkInterfaceConfig', { iface_id: req(str) }, { allowUnknown: true });
+export const pmemId: Decoder<{ id: string }> = struct('PmemConfig', { id: req(str) }, { allowUnknown: true });
+
+export const stringList = arrayOf(str);
