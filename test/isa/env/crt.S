@@ -70,6 +70,21 @@ fail_m:
   call puts
   srli a0, gp, 16
   call putdec
+  /* the last recorded trap helps to tell "wrong trap" from "no trap" */
+  la a0, msg_last
+  call puts
+  ld a0, trap_cause
+  call puthex
+  la a0, msg_ltval
+  call puts
+  ld a0, trap_tval
+  call puthex
+  la a0, msg_lepc
+  call puts
+  ld a0, trap_epc
+  call puthex
+  la a0, msg_end
+  call puts
   li a0, '\n'
   call putc
   li t0, 0xffff
@@ -356,6 +371,10 @@ msg_line: .asciz " line "
 msg_unexpected: .asciz "unexpected trap mcause=0x"
 msg_epc: .asciz " mepc=0x"
 msg_tval: .asciz " mtval=0x"
+msg_last: .asciz " (last trap: cause=0x"
+msg_ltval: .asciz " tval=0x"
+msg_end: .asciz ")"
+msg_lepc: .asciz " epc=0x"
 
   .section .tohost, "aw", @progbits
   .balign 64
