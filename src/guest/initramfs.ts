@@ -17,8 +17,11 @@ export const REQUIRED_MODULES: readonly string[] = [
   'crc32c_generic', 'libcrc32c', 'crc16', 'mbcache', 'jbd2', 'ext4',
   'virtio_mmio', 'virtio_blk', 'failover', 'net_failover', 'virtio_net',
 ];
-/** Loaded when the kernel has them (hw_random is built into Debian's 6.12; virtio_rng is a module). */
-export const OPTIONAL_MODULES: readonly string[] = ['hw_random', 'virtio_rng'];
+/**
+ * Loaded when the kernel has them. The hw_random core (CONFIG_HW_RANDOM) is the module rng_core
+ * (rng-core.ko), built into Debian's 6.12; virtio_rng (virtio-rng.ko) is a module there.
+ */
+export const OPTIONAL_MODULES: readonly string[] = ['rng_core', 'virtio_rng'];
 
 export interface InitramfsOptions {
   busyboxPath: string;

@@ -87,7 +87,9 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
     const err = e as NodeJS.ErrnoException;
     const flag = /'([^']+)'/.exec(err.message)?.[1];
     if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option "${flag}"`);
-    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`option "${flag?.split(' ')[0] ?? '?'}" needs a value`);
+    if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      throw new UsageError(`option "${/--[\w-]+/.exec(err.message)?.[0] ?? flag}" needs a value`);
+    }
     if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument "${flag}"`);
     throw new UsageError(err.message.split('\n')[0]!);
   }
