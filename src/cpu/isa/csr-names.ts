@@ -1,7 +1,7 @@
 /**
  * Names of the standard CSRs, for the disassembler: Privileged ISA 20211203 (v1.12) tables 2.2–2.6
  * (unprivileged, supervisor, hypervisor, machine and debug CSRs) plus Sstc's stimecmp/vstimecmp (Sstc
- * v1.0, §2/§3). RV32-only "h" halves are listed too: naming them is harmless on RV64 and helps whoever
+ * v1.0, §2/§3), then a few other ratified extensions' CSRs (end of the list). RV32-only "h" halves are listed too: naming them is harmless on RV64 and helps whoever
  * reads a trace of a guest that probes them.
  */
 
@@ -119,6 +119,43 @@ function build(): Map<number, string> {
   put(0x7b1, 'dpc');
   put(0x7b2, 'dscratch0');
   put(0x7b3, 'dscratch1');
+
+  // CSRs of other ratified extensions, named so a trace of a guest probing them reads well (and as
+  // binutils 2.40 names them). Vector 1.0 §3:
+  put(0x008, 'vstart');
+  put(0x009, 'vxsat');
+  put(0x00a, 'vxrm');
+  put(0x00f, 'vcsr');
+  put(0xc20, 'vl');
+  put(0xc21, 'vtype');
+  put(0xc22, 'vlenb');
+  put(0x015, 'seed'); // Zkr (scalar crypto v1.0 §4.1)
+  // Smstateen/Ssstateen v1.0.
+  for (let i = 0; i < 4; i++) {
+    put(0x10c + i, `sstateen${i}`);
+    put(0x30c + i, `mstateen${i}`);
+    put(0x31c + i, `mstateen${i}h`);
+    put(0x60c + i, `hstateen${i}`);
+    put(0x61c + i, `hstateen${i}h`);
+  }
+  // Sscofpmf v1.0.
+  put(0xda0, 'scountovf');
+  for (let i = 3; i <= 31; i++) put(0x720 + i, `mhpmevent${i}h`);
+  // Sdtrig (debug spec 1.0 §5).
+  put(0x7a4, 'tinfo');
+  put(0x7a5, 'tcontrol');
+  put(0x7aa, 'mscontext');
+  // Advanced Interrupt Architecture (Smaia/Ssaia v1.0, chapter 2).
+  const aia: ReadonlyArray<readonly [number, string]> = [
+    [0x114, 'sieh'], [0x150, 'siselect'], [0x151, 'sireg'], [0x154, 'siph'], [0x15c, 'stopei'],
+    [0x214, 'vsieh'], [0x250, 'vsiselect'], [0x251, 'vsireg'], [0x254, 'vsiph'], [0x25c, 'vstopei'],
+    [0x308, 'mvien'], [0x309, 'mvip'], [0x313, 'midelegh'], [0x314, 'mieh'], [0x318, 'mvienh'],
+    [0x319, 'mviph'], [0x350, 'miselect'], [0x351, 'mireg'], [0x354, 'miph'], [0x35c, 'mtopei'],
+    [0x608, 'hvien'], [0x609, 'hvictl'], [0x613, 'hidelegh'], [0x618, 'hvienh'], [0x646, 'hviprio1'],
+    [0x647, 'hviprio2'], [0x655, 'hviph'], [0x656, 'hviprio1h'], [0x657, 'hviprio2h'],
+    [0xdb0, 'stopi'], [0xeb0, 'vstopi'], [0xfb0, 'mtopi'],
+  ];
+  for (const [num, name] of aia) put(num, name);
   return names;
 }
 

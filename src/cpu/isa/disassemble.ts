@@ -10,7 +10,6 @@
  * - Words that wisp executes but binutils refuses (FENCE/FENCE.I with their ignored fields non-zero,
  *   FCVT.D.W/FCVT.D.WU/FCVT.D.S with rm ≠ 0, PAUSE when Zihintpause is not in the ELF attributes) are
  *   shown as the instruction wisp runs.
- * - CSRs that binutils 2.40 does not know but the privileged spec v1.12 names (e.g. menvcfg) get names.
  * - C.ADDI16SP with a zero immediate is reserved (§16.5); objdump decodes it, wisp shows `.2byte`.
  * Unknown words are `.4byte 0x…` / `.2byte 0x…`, as objdump 2.40 prints them.
  */

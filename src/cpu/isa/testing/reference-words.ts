@@ -3,7 +3,6 @@
  * wisp deliberately disagrees with binutils 2.40. Test support only.
  */
 import { INSTRUCTIONS, type InstructionSpec } from '../instruction-table.js';
-import { csrName } from '../csr-names.js';
 import { prng } from './binutils.js';
 
 /** Every table entry with its free bits all clear, all set, and `perEntry` random fillings. */
@@ -94,15 +93,3 @@ export function allowedNameDifference(word: number, ours: string | undefined, th
   return undefined;
 }
 
-/**
- * Whether wisp's text may differ from objdump's for this word: only the documented name differences
- * above, and CSR operands that the privileged spec names but binutils 2.40 shows as a number.
- */
-export function allowedTextDifference(word: number, ours: string, theirs: string): string | undefined {
-  const csr = word >>> 20;
-  const name = csrName(csr);
-  if (name !== undefined && (word & 0x7f) === 0x73 && ((word >>> 12) & 3) !== 0) {
-    if (ours.replace(`,${name},`, `,0x${csr.toString(16)},`) === theirs) return `binutils 2.40 does not name CSR ${name}`;
-  }
-  return undefined;
-}
