@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * Test support (not part of wisp): decompile a DTB with the reference compiler, dtc, and read its DTS
@@ -15,7 +18,13 @@ export interface Decompiled {
 
 /** Run `dtc -I dtb -O dts` on the bytes; throws with dtc's own message if it rejects them. */
 export function decompile(dtb: Uint8Array): Decompiled {
-  const r = spawnSync('dtc', ['-I', 'dtb', '-O', 'dts', '-'], { input: dtb, encoding: 'utf8' });
+  // Through a file, not stdin: dtc stops reading at the header's totalsize, and a padded blob (QEMU's
+  // dump has slack after it) would then fail the write with EPIPE.
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-dtc-'));
+  const file = join(dir, 'tree.dtb');
+  writeFileSync(file, dtb);
+  const r = spawnSync('dtc', ['-I', 'dtb', '-O', 'dts', file], { encoding: 'utf8' });
+  rmSync(dir, { recursive: true, force: true });
   if (r.error) throw new Error((r.error as NodeJS.ErrnoException).code === 'ENOENT' ? MISSING : r.error.message);
   if (r.status !== 0) throw new Error(`dtc rejected the DTB (status ${r.status}): ${r.stderr}`);
   return { dts: r.stdout, warnings: r.stderr.split('\n').filter((l) => l.includes('Warning')) };
