@@ -150,3 +150,25 @@ test('constructor rejects a bad hart count; the host clock is monotonic', () => 
   assert.ok(Number.isInteger(t0) && t0 >= 0);
   assert.ok(c.now() >= t0);
 });
+
+test('random guest traffic never throws and reads stay 32-bit', () => {
+  let seed = 0x1234_5678;
+  const rand = () => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0), seed);
+  const { clint, clock } = setup(3);
+  const sizes = [1, 2, 4] as const;
+  for (let i = 0; i < 20_000; i++) {
+    const r = rand();
+    const offset = r & 1 ? rand() % 0x1_0000 : [0, 4, 8, 0x4000, 0x4008, 0x4014, 0xbff8, 0xbffc][r % 8]! + (rand() % 4);
+    const size = sizes[rand() % 3]!;
+    if (r & 2) clint.write(offset, size, rand());
+    else {
+      const v = clint.read(offset, size);
+      assert.ok(Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff);
+    }
+    if ((r & 0xf0) === 0) {
+      clock.advance(rand() % 1000);
+      clint.update();
+    }
+  }
+  assert.ok(clint.metrics.badAccesses > 0);
+});

@@ -132,3 +132,24 @@ test('the system wall clock is near Date.now()', () => {
   const ms = Number(ns / 1_000_000n);
   assert.ok(Math.abs(ms - Date.now()) < 1000);
 });
+
+test('random guest traffic never throws; the guest clock stays within 64 bits', () => {
+  let seed = 0x0bad_cafe;
+  const rand = () => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0), seed);
+  const { rtc, clock } = setup();
+  const sizes = [1, 2, 4] as const;
+  for (let i = 0; i < 5_000; i++) {
+    const r = rand();
+    const offset = r & 1 ? rand() % 0x1000 : 4 * (rand() % 8);
+    const size = r & 2 ? sizes[rand() % 3]! : 4;
+    if (r & 4) rtc.write(offset, size, rand());
+    else {
+      const v = rtc.read(offset, size);
+      assert.ok(Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff);
+    }
+    clock.ns += BigInt(rand() % 1_000_000);
+    rtc.update();
+    const t = rtc.timeNs();
+    assert.ok(t >= 0n && t <= 0xffff_ffff_ffff_ffffn);
+  }
+});

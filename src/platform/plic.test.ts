@@ -214,3 +214,26 @@ test('save/restore round-trips pending, claimed and outputs', () => {
   assert.equal(b.plic.read(CLAIM(1), 4), 10);
   assert.throws(() => setup(2).plic.restore(state), /2 harts/);
 });
+
+test('random guest traffic and line changes never throw; claims stay in range', () => {
+  let seed = 0x9e37_79b9;
+  const rand = () => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0), seed);
+  const { plic } = setup(2);
+  const sizes = [1, 2, 4] as const;
+  const hot = [0, 0x28, 0x1000, 0x2000, 0x2080, 0x2100, 0x2180, 0x20_0000, 0x20_0004, 0x20_1004, 0x20_3004];
+  for (let i = 0; i < 20_000; i++) {
+    const r = rand();
+    if ((r & 7) === 0) {
+      plic.line(1 + (rand() % 95)).set((rand() & 1) === 1);
+      continue;
+    }
+    const offset = r & 8 ? rand() % 0x400_0000 : hot[rand() % hot.length]! + 4 * (rand() % 4);
+    const size = r & 16 ? sizes[rand() % 3]! : 4;
+    if (r & 32) plic.write(offset, size, r & 64 ? rand() % 100 : rand());
+    else {
+      const v = plic.read(offset, size);
+      assert.ok(Number.isInteger(v) && v >= 0 && v <= 0xffff_ffff);
+      if (size === 4 && offset >= 0x20_0000 && (offset & 0xfff) === 4) assert.ok(v < 96, `claimed id ${v}`);
+    }
+  }
+});

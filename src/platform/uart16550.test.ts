@@ -188,3 +188,22 @@ test('save/restore round-trips registers, FIFO and the interrupt line', () => {
   assert.equal(small.uart.metrics.rxDropped, 1);
   assert.throws(() => b.uart.restore({ ...state, version: 2 as 1 }), /version 2/);
 });
+
+test('random guest traffic and host input never throw; the FIFO bound holds', () => {
+  let seed = 0xdead_beef;
+  const rand = () => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0), seed);
+  const { uart } = setup(16);
+  const sizes = [1, 2, 4] as const;
+  for (let i = 0; i < 20_000; i++) {
+    const r = rand();
+    if ((r & 15) === 0) uart.receive(new Uint8Array(rand() % 40).fill(r & 0xff));
+    const offset = r & 16 ? rand() % 0x100 : rand() % 8;
+    const size = sizes[rand() % 3]!;
+    if (r & 32) uart.write(offset, size, rand());
+    else {
+      const v = uart.read(offset, size);
+      assert.ok(Number.isInteger(v) && v >= 0 && v <= 0xff);
+    }
+    assert.ok(uart.rxSpace() >= 0 && uart.rxSpace() <= 16);
+  }
+});
