@@ -13,8 +13,8 @@ export const HART_REGION_SIZE = 0x1_0000;
 export const MAX_HARTS = 8;
 export const RAM_HOST_OFFSET = 0x10_0000;
 export const DRAM_BASE = 0x8000_0000;
-/** Guest RAM above this would need memory64 (DESIGN.md); 4 GiB of wasm memory minus our regions. */
-export const MAX_RAM_BYTES = 0x1_0000_0000 - RAM_HOST_OFFSET - 0x1000_0000;
+/** At most 2 GiB: DRAM then ends at 4 GiB, so every guest-physical RAM address fits in 32 bits (the hart relies on it). */
+export const MAX_RAM_BYTES = 0x8000_0000;
 
 const WASM_PAGE = 0x1_0000;
 

@@ -1,0 +1,109 @@
+import { readFileSync, writeSync, openSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { BareMachine, BareLoadError } from '../../platform/bare-machine.js';
+import type { Hart, TraceSink } from '../../cpu/hart.js';
+import { disassemble, disassembleCompressed, X_NAMES, F_NAMES } from '../../cpu/isa/disassemble.js';
+import { expandCompressed } from '../../cpu/isa/compressed.js';
+import { CliError, parseNumberFlag } from '../cli-error.js';
+
+const HELP = `Usage: wisp bare [options] PROGRAM.elf
+
+Runs a bare-metal RISC-V program in M-mode (riscv-tests/spike convention): the program writes
+1 to its \`tohost\` symbol to pass, (n << 1) | 1 to fail test n. Exit status: 0 on pass, n on
+failure (at most 255), 124 when --max-instructions runs out, 1 on any other error.
+
+Options:
+  --max-instructions N   stop with an error after N instructions (default 100000000)
+  --mem MiB              RAM size at 0x80000000 (default 64)
+  --engine NAME          execution engine: interpreter (default)
+  --trace                print every instruction (pc, word, disassembly, register written) to stderr
+  --trace-file FILE      write the trace to FILE instead
+  -h, --help             show this help
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'max-instructions': { type: 'string' },
+        mem: { type: 'string' },
+        engine: { type: 'string' },
+        trace: { type: 'boolean' },
+        'trace-file': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`wisp bare: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const v = args.values;
+  if (v.help) { process.stdout.write(HELP); return 0; }
+  try {
+    if (args.positionals.length !== 1) throw new CliError('expected exactly one PROGRAM.elf (see --help)');
+    const engine = v.engine ?? 'interpreter';
+    if (engine !== 'interpreter') throw new CliError(`unknown --engine "${engine}" (available: interpreter)`);
+    const maxInstructions = parseNumberFlag('--max-instructions', v['max-instructions'], 100_000_000);
+    const memMiB = parseNumberFlag('--mem', v.mem, 64);
+    const file = args.positionals[0];
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      throw new CliError(`Cannot read "${file}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    let traceFd = -1;
+    if (v['trace-file']) traceFd = openSync(v['trace-file'], 'w');
+    else if (v.trace) traceFd = 2;
+    let machine: BareMachine;
+    let sink: TraceSink | undefined;
+    if (traceFd >= 0) sink = traceSink(() => machine.hart, traceFd);
+    machine = new BareMachine(bytes, file, { memMiB, maxInstructions, trace: sink });
+    const r = machine.run();
+    switch (r.kind) {
+      case 'pass': return 0;
+      case 'fail':
+        process.stderr.write(`wisp bare: "${file}" failed test ${r.test} after ${r.instructions} instructions\n`);
+        return Math.min(r.test, 255);
+      case 'timeout':
+        process.stderr.write(`wisp bare: "${file}" did not finish within ${maxInstructions} instructions (--max-instructions)\n`);
+        return 124;
+      case 'stuck':
+        process.stderr.write(`wisp bare: "${file}" stopped after ${r.instructions} instructions: ${r.reason}\n`);
+        return 1;
+    }
+  } catch (e) {
+    if (e instanceof CliError || e instanceof BareLoadError || e instanceof RangeError) {
+      process.stderr.write(`wisp bare: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+const hex = (v: bigint) => '0x' + BigInt.asUintN(64, v).toString(16).padStart(16, '0');
+
+/** One line per instruction, like spike's log: pc, word, disassembly, and the register it wrote. */
+function traceSink(hart: () => Hart, fd: number): TraceSink {
+  return {
+    instruction(pc, insn, length) {
+      const text = length === 2 ? disassembleCompressed(insn, pc) : disassemble(insn, pc);
+      const full = length === 2 ? expandCompressed(insn) : insn;
+      const word = length === 2 ? `0x${insn.toString(16).padStart(4, '0')}    ` : `0x${(insn >>> 0).toString(16).padStart(8, '0')}`;
+      let wrote = '';
+      const rd = (full >>> 7) & 31;
+      const op = full & 0x7f;
+      const f7 = full >>> 25;
+      const fpToInt = op === 0x53 && (f7 === 0x50 || f7 === 0x51 || f7 === 0x60 || f7 === 0x61 || f7 === 0x70 || f7 === 0x71);
+      if (op === 0x07 || ((op === 0x53 || op === 0x43 || op === 0x47 || op === 0x4b || op === 0x4f) && !fpToInt)) {
+        wrote = `  ${F_NAMES[rd]}`;
+      } else if (rd !== 0 && [0x03, 0x13, 0x1b, 0x33, 0x3b, 0x37, 0x17, 0x6f, 0x67, 0x2f].includes(op) || fpToInt || (op === 0x73 && ((full >>> 12) & 7) !== 0 && rd !== 0)) {
+        wrote = `  ${X_NAMES[rd]}=${hex(hart().getX(rd))}`;
+      }
+      writeSync(fd, `core ${hart().id}: ${hex(pc)} (${word}) ${text}${wrote}\n`);
+    },
+  };
+}

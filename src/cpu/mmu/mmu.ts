@@ -1,0 +1,137 @@
+import { RAM_HOST_OFFSET, type MachineMemory } from '../../memory/machine-memory.js';
+import { TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET } from '../hart-layout.js';
+import { Access, Exception, Priv } from '../trap.js';
+
+/** translate() results other than a host offset. */
+export const MMIO = -2;
+export const FAULT = -1;
+
+const PAGE_FAULT = [Exception.LoadPageFault, Exception.StorePageFault, Exception.InstructionPageFault];
+const ACCESS_FAULT = [Exception.LoadAccessFault, Exception.StoreAccessFault, Exception.InstructionAccessFault];
+
+// PTE bits (privileged spec 4.3.1)
+const PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_A = 64, PTE_D = 128;
+
+/**
+ * Sv39/Sv48/Sv57 address translation and the software TLBs it fills. The TLBs live in the hart's
+ * region of the machine memory (cpu/hart-layout.ts) so JIT code can probe them inline; this class
+ * owns their contents. Only RAM pages are ever entered: MMIO always takes the slow path.
+ *
+ * A and D are set by hardware (like QEMU) on the access that needs them. The whole TLB is flushed
+ * on satp writes, sfence.vma and SUM/MXR changes; privilege is part of each tag, so mode switches
+ * need no flush.
+ */
+export class Mmu {
+  /** satp.MODE (0 = Bare, 8/9/10 = Sv39/48/57) and root page number. */
+  mode = 0;
+  rootPpn = 0;
+  sum = false;
+  mxr = false;
+  /** Set by translate(): physical address of an MMIO access, or the trap cause of a fault. */
+  pa = 0;
+  cause = 0;
+
+  private readonly i32: Int32Array;
+  private readonly ramBase: number;
+  private readonly ramEnd: number;
+  private readonly tlb: number[]; // int32 index of each TLB, by Access
+
+  constructor(private readonly mem: MachineMemory, regionOffset: number, private readonly isMmio: (pa: number) => boolean) {
+    this.i32 = mem.i32;
+    this.ramBase = mem.ramBase;
+    this.ramEnd = mem.ramBase + mem.ramSize;
+    this.tlb = [
+      (regionOffset + TLB_READ_OFFSET) >> 2,
+      (regionOffset + TLB_WRITE_OFFSET) >> 2,
+      (regionOffset + TLB_FETCH_OFFSET) >> 2,
+    ];
+    this.flush();
+  }
+
+  /** Int32 index of the TLB for an access kind. */
+  tlbIndex(access: Access): number {
+    return this.tlb[access];
+  }
+
+  /** Empties every TLB: a tag with all low bits set matches no privilege. */
+  flush(): void {
+    const words = (TLB_ENTRIES * TLB_ENTRY_BYTES) >> 2;
+    this.i32.fill(-1, this.tlb[0], this.tlb[0] + 3 * words);
+  }
+
+  /**
+   * Translates virtual address (lo, hi) for an access at privilege `priv` (already the effective one:
+   * MPRV applied by the caller). Returns the host byte offset for RAM (and fills the TLB), MMIO with
+   * `pa` set, or FAULT with `cause` set (tval is the address the caller passed).
+   */
+  translate(vLo: number, vHi: number, access: Access, priv: number): number {
+    let pa: number;
+    if (priv === Priv.M || this.mode === 0) {
+      if (vHi !== 0) return this.fail(ACCESS_FAULT[access]);
+      pa = vLo >>> 0;
+    } else {
+      pa = this.walk(vLo, vHi, access, priv);
+      if (pa < 0) return FAULT;
+    }
+    if (pa >= this.ramBase && pa < this.ramEnd) {
+      const host = pa - this.ramBase + RAM_HOST_OFFSET;
+      const e = this.tlb[access] + (((vLo >>> 12) & (TLB_ENTRIES - 1)) << 2);
+      const page = vLo & -4096;
+      this.i32[e] = page | priv;
+      this.i32[e + 1] = vHi;
+      this.i32[e + 2] = ((host - (host & 0xfff)) - page) | 0;
+      return host;
+    }
+    if (access !== Access.Fetch && pa < 0x1_0000_0000 && this.isMmio(pa)) {
+      this.pa = pa;
+      return MMIO;
+    }
+    return this.fail(ACCESS_FAULT[access]);
+  }
+
+  private fail(cause: number): number {
+    this.cause = cause;
+    return FAULT;
+  }
+
+  /** The page walk (privileged spec 4.3.2). Returns the physical address, or -1 with `cause` set. */
+  private walk(vLo: number, vHi: number, access: Access, priv: number): number {
+    const levels = this.mode - 5; // Sv39 = 8 → 3 levels, Sv48 = 9 → 4, Sv57 = 10 → 5
+    const vaBits = 12 + 9 * levels;
+    // Bits 63..vaBits-1 must all equal bit vaBits-1.
+    const top = vHi >> (vaBits - 33);
+    if (top !== 0 && top !== -1) return this.fail(PAGE_FAULT[access]);
+    const i32 = this.i32;
+    let table = this.rootPpn * 4096;
+    for (let level = levels - 1; level >= 0; level--) {
+      const shift = 12 + 9 * level;
+      const vpn = shift >= 32 ? (vHi >>> (shift - 32)) & 511 : shift > 23 ? ((vLo >>> shift) | (vHi << (32 - shift))) & 511 : (vLo >>> shift) & 511;
+      const pteAddr = table + vpn * 8;
+      if (pteAddr < this.ramBase || pteAddr + 8 > this.ramEnd) return this.fail(ACCESS_FAULT[access]);
+      const idx = (pteAddr - this.ramBase + RAM_HOST_OFFSET) >>> 2;
+      const lo = i32[idx], hi = i32[idx + 1];
+      if ((lo & PTE_V) === 0 || (lo & (PTE_R | PTE_W)) === PTE_W || (hi >>> 22) !== 0) {
+        return this.fail(PAGE_FAULT[access]); // invalid, W without R, or reserved bits 63..54 set
+      }
+      const ppn = (lo >>> 10) + (hi & 0x3fffff) * 4194304;
+      if ((lo & (PTE_R | PTE_X)) === 0) {
+        table = ppn * 4096; // pointer to the next level
+        continue;
+      }
+      // Leaf: permissions (4.3.1), then superpage alignment, then A/D.
+      if (priv === Priv.U ? (lo & PTE_U) === 0 : (lo & PTE_U) !== 0 && (access === Access.Fetch || !this.sum)) {
+        return this.fail(PAGE_FAULT[access]);
+      }
+      const ok = access === Access.Read ? (lo & PTE_R) !== 0 || (this.mxr && (lo & PTE_X) !== 0)
+        : access === Access.Write ? (lo & PTE_W) !== 0 : (lo & PTE_X) !== 0;
+      if (!ok) return this.fail(PAGE_FAULT[access]);
+      const span = 2 ** (9 * level); // pages covered by this leaf
+      if (ppn % span !== 0) return this.fail(PAGE_FAULT[access]);
+      const need = access === Access.Write ? PTE_A | PTE_D : PTE_A;
+      if ((lo & need) !== need) i32[idx] = lo | need;
+      const inPage = shift <= 30 ? (vLo & ((2 ** shift - 1) | 0)) >>> 0 : (vLo >>> 0) + (vHi & ((1 << (shift - 32)) - 1)) * 4294967296;
+      return ppn * 4096 + inPage;
+    }
+    return this.fail(PAGE_FAULT[access]); // a pointer at level 0
+  }
+}
