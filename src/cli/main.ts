@@ -27,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(usage() + '\n');
     return name === undefined ? 1 : 0;
   }
+  if (name.startsWith('--')) return (await import('./commands/firecracker.js')).run(argv);
   const cmd = commands[name];
   if (!cmd) {
     process.stderr.write(`wisp: unknown command "${name}"\n${usage()}\n`);

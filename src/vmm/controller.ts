@@ -41,6 +41,8 @@ export interface ControllerOptions {
   metrics: Metrics;
   /** Opens log/metrics destinations; FileLineWriter.open by default (tests may inject). */
   openWriter?: (path: string) => LineWriter;
+  /** `--boot-timer`. */
+  bootTimer?: boolean;
 }
 
 export class VmmController {
@@ -229,7 +231,7 @@ export class VmmController {
     }
     let spec;
     try {
-      spec = this.resources.machineSpec(this.opts.instanceId);
+      spec = this.resources.machineSpec(this.opts.instanceId, this.opts.bootTimer ?? false);
     } catch (err) {
       throw new VmmActionError('StartMicrovm', err instanceof Error ? err.message : String(err), { cause: err });
     }

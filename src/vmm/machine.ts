@@ -38,6 +38,11 @@ export interface MachineSpec {
   drives: DriveSpec[];
   /** virtio-rng, placed in the slot after the drives when configured. */
   entropy?: { rateLimiter?: RateLimiterConfig };
+  /**
+   * `--boot-timer`: log the time from VMM start to the guest's boot-done signal (Firecracker's boot
+   * timer device; the machine chooses the signal, e.g. a write to a reserved MMIO word).
+   */
+  bootTimer: boolean;
   /** The ns16550a console: to this file/FIFO when given, else to the VMM's stdout. */
   serial: { outPath?: string; rateLimiter?: TokenBucketConfig };
 }

@@ -249,7 +249,7 @@ export class VmResources {
   }
 
   /** The seam's spec; undefined fields of the store become the documented defaults here. */
-  machineSpec(instanceId: string): MachineSpec {
+  machineSpec(instanceId: string, bootTimer = false): MachineSpec {
     if (!this.bootSource) throw new VmResourcesError('invalid-kernel-path', 'Cannot start microvm without kernel configuration.');
     const drives: DriveSpec[] = this.drives.map((d) => ({
       id: d.drive_id,
@@ -276,6 +276,7 @@ export class VmResources {
       kernel: { path: this.bootSource.kernel_image_path, initrdPath: this.bootSource.initrd_path, cmdline },
       drives,
       entropy: this.entropy && { rateLimiter: this.entropy.rate_limiter },
+      bootTimer,
       serial: { outPath: this.serial.serial_out_path, rateLimiter: this.serial.rate_limiter },
     };
   }
