@@ -11,6 +11,9 @@
  *   FCVT.D.W/FCVT.D.WU/FCVT.D.S with rm ≠ 0, PAUSE when Zihintpause is not in the ELF attributes) are
  *   shown as the instruction wisp runs.
  * - C.ADDI16SP with a zero immediate is reserved (§16.5); objdump decodes it, wisp shows `.2byte`.
+ * - URET (removed N extension), DRET (debug mode) and SFENCE.VM (priv v1.9) are not wisp instructions:
+ *   `.4byte`.
+ * Like objdump, `csrrw zero,cycle,zero` (0xc0001073) prints as `unimp`; decode still calls it csrrw.
  * Unknown words are `.4byte 0x…` / `.2byte 0x…`, as objdump 2.40 prints them.
  */
 import { csrName } from './csr-names.js';
