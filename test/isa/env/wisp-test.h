@@ -255,6 +255,13 @@ test_main:
   ld t0, trap_tval
   CHECK_EQ t0, \reg
 .endm
+/* tval must hold the 32-bit instruction at label (illegal-instruction traps, privileged spec 3.1.16) */
+.macro EXPECT_TVAL_INSN label
+  la t6, \label
+  lwu t5, 0(t6)
+  ld t0, trap_tval
+  CHECK_EQ t0, t5
+.endm
 .macro EXPECT_EPC_AT label
   ld t0, trap_epc
   CHECK_ADDR t0, \label
@@ -271,6 +278,27 @@ test_main:
   ld t0, trap_priv
   CHECK t0, \priv
 .endm
+
+/* One instruction run in `mode` (from a fresh case): it must raise illegal instruction with tval = its
+ * bits and epc = its address (EXPECT_ILLEGAL), or complete (EXPECT_OK: the guest's ecall is what traps). */
+.macro _expect_illegal line, mode, insn:vararg
+  _case \line
+  GUEST \mode
+.Li\@: \insn
+  GUEST_END
+  EXPECT_CAUSE CAUSE_ILLEGAL_INSTRUCTION
+  EXPECT_TVAL_INSN .Li\@
+  EXPECT_EPC_AT .Li\@
+.endm
+.macro _expect_ok line, mode, insn:vararg
+  _case \line
+  GUEST \mode
+  \insn
+  GUEST_END
+  EXPECT_CAUSE CAUSE_USER_ECALL + (\mode)
+.endm
+#define EXPECT_ILLEGAL(mode, ...) _expect_illegal __LINE__, mode, __VA_ARGS__
+#define EXPECT_OK(mode, ...) _expect_ok __LINE__, mode, __VA_ARGS__
 
 /* ---- paging ---- */
 .macro VM_ON
