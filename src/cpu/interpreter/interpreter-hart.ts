@@ -131,319 +131,319 @@ export class InterpreterHart implements Hart, FpState {
     const TR = mmu.tlbIndex(Access.Read), TW = mmu.tlbIndex(Access.Write), TF = mmu.tlbIndex(Access.Fetch);
     let n = 0;
     this.sliceN = 0;
-    try {
-      outer: while (n < budget) {
-        if (this.stopRequested) {
-          this.stopRequested = false;
-          return StopReason.Stopped;
-        }
-        this.loopExit = false;
-        this.checkInterrupts();
-        if (this.waiting) return StopReason.Wfi;
-        let pcLo = i32[pci], pcHi = i32[pci + 1];
-        let priv = csr.priv;
-        let dp = csr.dataPriv;
-        let fTag = -1, fHi = 0, fAdd = 0; // cached fetch page: tag (page | priv), high word, host addend
-        while (n < budget) {
-          // ---- fetch
-          let insn: number;
-          if ((pcLo & -4096 | priv) === fTag && pcHi === fHi && (pcLo & 0xffe) !== 0xffe) {
+    // (No try/finally here: it costs the optimiser; every exit below settles `retired` itself.)
+    outer: while (n < budget) {
+      if (this.stopRequested) {
+        this.stopRequested = false;
+        this.retired += n; this.sliceN = 0;
+        return StopReason.Stopped;
+      }
+      this.loopExit = false;
+      this.sliceN = n;
+      this.checkInterrupts();
+      if (this.waiting) { this.retired += n; this.sliceN = 0; return StopReason.Wfi; }
+      let pcLo = i32[pci], pcHi = i32[pci + 1];
+      let priv = csr.priv;
+      let dp = csr.dataPriv;
+      let fTag = -1, fHi = 0, fAdd = 0; // cached fetch page: tag (page | priv), high word, host addend
+      while (n < budget) {
+        // ---- fetch
+        let insn: number;
+        if ((pcLo & -4096 | priv) === fTag && pcHi === fHi && (pcLo & 0xffe) !== 0xffe) {
+          const o = (pcLo + fAdd) >>> 1;
+          insn = u16[o] | (u16[o + 1] << 16);
+        } else {
+          const e = TF + ((pcLo >>> 10) & 0xffc);
+          if (i32[e] === (pcLo & -4096 | priv) && i32[e + 1] === pcHi && (pcLo & 0xffe) !== 0xffe) {
+            fTag = i32[e]; fHi = pcHi; fAdd = i32[e + 2];
             const o = (pcLo + fAdd) >>> 1;
             insn = u16[o] | (u16[o + 1] << 16);
           } else {
-            const e = TF + ((pcLo >>> 10) & 0xffc);
-            if (i32[e] === (pcLo & -4096 | priv) && i32[e + 1] === pcHi && (pcLo & 0xffe) !== 0xffe) {
-              fTag = i32[e]; fHi = pcHi; fAdd = i32[e + 2];
-              const o = (pcLo + fAdd) >>> 1;
-              insn = u16[o] | (u16[o + 1] << 16);
-            } else {
-              insn = this.fetchSlow(pcLo, pcHi, priv);
-              if (this.excCause >= 0) {
-                this.sliceN = n;
-                this.takeTrap(this.excCause, false, this.excTvalLo, this.excTvalHi, pcLo, pcHi);
-                pcLo = i32[pci]; pcHi = i32[pci + 1]; priv = csr.priv; dp = csr.dataPriv; fTag = -1;
-                if (this.loopExit) continue outer;
-                continue;
-              }
-            }
-          }
-          n++;
-          let len = 4;
-          let raw = insn;
-          if ((insn & 3) !== 3) {
-            raw = insn & 0xffff;
-            insn = expand[raw];
-            len = 2;
-          }
-          let npcLo = (pcLo + len) | 0, npcHi = pcHi;
-          if ((npcLo >>> 0) < (pcLo >>> 0)) npcHi = (npcHi + 1) | 0; // carry out of the low word
-          const rd = (insn >>> 7) & 31;
-          const s1 = X + (((insn >>> 15) & 31) << 1);
-          const s2 = X + (((insn >>> 20) & 31) << 1);
-          let rLo = 0, rHi = 0;
-          let slow = -1;
-          switch (insn & 0x7f) {
-            case 0x13: { // OP-IMM
-              const aLo = i32[s1], aHi = i32[s1 + 1], imm = insn >> 20;
-              switch ((insn >>> 12) & 7) {
-                case 0: rLo = (aLo + imm) | 0; rHi = (aHi + (imm >> 31) + ((rLo >>> 0) < (aLo >>> 0) ? 1 : 0)) | 0; break;
-                case 1: { // SLLI
-                  if ((insn >>> 26) !== 0) { slow = this.illegal(raw); break; }
-                  const sh = imm & 63;
-                  if (sh === 0) { rLo = aLo; rHi = aHi; } else if (sh < 32) { rLo = aLo << sh; rHi = (aHi << sh) | (aLo >>> (32 - sh)); } else { rLo = 0; rHi = aLo << (sh - 32); }
-                  break;
-                }
-                case 2: rLo = aHi < (imm >> 31) || (aHi === (imm >> 31) && (aLo >>> 0) < (imm >>> 0)) ? 1 : 0; break;
-                case 3: rLo = (aHi >>> 0) < ((imm >> 31) >>> 0) || (aHi === (imm >> 31) && (aLo >>> 0) < (imm >>> 0)) ? 1 : 0; break;
-                case 4: rLo = aLo ^ imm; rHi = aHi ^ (imm >> 31); break;
-                case 5: { // SRLI / SRAI
-                  const f6 = insn >>> 26;
-                  const sh = imm & 63;
-                  if (f6 === 0) {
-                    if (sh === 0) { rLo = aLo; rHi = aHi; } else if (sh < 32) { rLo = (aLo >>> sh) | (aHi << (32 - sh)); rHi = aHi >>> sh; } else { rLo = aHi >>> (sh - 32); rHi = 0; }
-                  } else if (f6 === 0x10) {
-                    if (sh === 0) { rLo = aLo; rHi = aHi; } else if (sh < 32) { rLo = (aLo >>> sh) | (aHi << (32 - sh)); rHi = aHi >> sh; } else { rLo = aHi >> (sh - 32); rHi = aHi >> 31; }
-                  } else slow = this.illegal(raw);
-                  break;
-                }
-                case 6: rLo = aLo | imm; rHi = aHi | (imm >> 31); break;
-                case 7: rLo = aLo & imm; rHi = aHi & (imm >> 31); break;
-              }
-              break;
-            }
-            case 0x33: { // OP
-              const aLo = i32[s1], aHi = i32[s1 + 1], bLo = i32[s2], bHi = i32[s2 + 1];
-              const f7 = insn >>> 25, f3 = (insn >>> 12) & 7;
-              if (f7 === 0) {
-                switch (f3) {
-                  case 0: rLo = (aLo + bLo) | 0; rHi = (aHi + bHi + ((rLo >>> 0) < (aLo >>> 0) ? 1 : 0)) | 0; break;
-                  case 1: { const sh = bLo & 63; if (sh === 0) { rLo = aLo; rHi = aHi; } else if (sh < 32) { rLo = aLo << sh; rHi = (aHi << sh) | (aLo >>> (32 - sh)); } else { rLo = 0; rHi = aLo << (sh - 32); } break; }
-                  case 2: rLo = aHi < bHi || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0)) ? 1 : 0; break;
-                  case 3: rLo = (aHi >>> 0) < (bHi >>> 0) || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0)) ? 1 : 0; break;
-                  case 4: rLo = aLo ^ bLo; rHi = aHi ^ bHi; break;
-                  case 5: { const sh = bLo & 63; if (sh === 0) { rLo = aLo; rHi = aHi; } else if (sh < 32) { rLo = (aLo >>> sh) | (aHi << (32 - sh)); rHi = aHi >>> sh; } else { rLo = aHi >>> (sh - 32); rHi = 0; } break; }
-                  case 6: rLo = aLo | bLo; rHi = aHi | bHi; break;
-                  case 7: rLo = aLo & bLo; rHi = aHi & bHi; break;
-                }
-              } else if (f7 === 0x20) {
-                if (f3 === 0) { rLo = (aLo - bLo) | 0; rHi = (aHi - bHi - ((aLo >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0; }
-                else if (f3 === 5) { const sh = bLo & 63; if (sh === 0) { rLo = aLo; rHi = aHi; } else if (sh < 32) { rLo = (aLo >>> sh) | (aHi << (32 - sh)); rHi = aHi >> sh; } else { rLo = aHi >> (sh - 32); rHi = aHi >> 31; } }
-                else slow = this.illegal(raw);
-              } else if (f7 === 1) {
-                switch (f3) {
-                  case 0: mul64(aLo, aHi, bLo, bHi); break;
-                  case 1: mulh64(aLo, aHi, bLo, bHi); break;
-                  case 2: mulhsu64(aLo, aHi, bLo, bHi); break;
-                  case 3: mulhu64(aLo, aHi, bLo, bHi); break;
-                  default: div64(aLo, aHi, bLo, bHi, (f3 & 1) === 1, f3 >= 6); break;
-                }
-                rLo = r64[0]; rHi = r64[1];
-              } else slow = this.illegal(raw);
-              break;
-            }
-            case 0x03: { // LOAD
-              const bLo = i32[s1], imm = insn >> 20;
-              const aLo = (bLo + imm) | 0;
-              const aHi = (i32[s1 + 1] + (imm >> 31) + ((aLo >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0;
-              const f3 = (insn >>> 12) & 7;
-              const e = TR + ((aLo >>> 10) & 0xffc);
-              if (i32[e] === (aLo & -4096 | dp) && i32[e + 1] === aHi && (aLo & ((1 << (f3 & 3)) - 1)) === 0) {
-                const o = (aLo + i32[e + 2]) >>> 0;
-                switch (f3) {
-                  case 0: rLo = i8[o]; rHi = rLo >> 31; break;
-                  case 1: rLo = i16[o >>> 1]; rHi = rLo >> 31; break;
-                  case 2: rLo = i32[o >>> 2]; rHi = rLo >> 31; break;
-                  case 3: rLo = i32[o >>> 2]; rHi = i32[(o >>> 2) + 1]; break;
-                  case 4: rLo = u8[o]; break;
-                  case 5: rLo = u16[o >>> 1]; break;
-                  case 6: rLo = i32[o >>> 2]; break;
-                  default: slow = this.illegal(raw);
-                }
-              } else if (f3 === 7) slow = this.illegal(raw);
-              else slow = this.loadSlow(aLo, aHi, f3, rd === 0 ? -1 : X + (rd << 1), dp);
-              break;
-            }
-            case 0x23: { // STORE
-              const bLo = i32[s1], imm = ((insn >> 25) << 5) | ((insn >>> 7) & 31);
-              const aLo = (bLo + imm) | 0;
-              const aHi = (i32[s1 + 1] + (imm >> 31) + ((aLo >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0;
-              const f3 = (insn >>> 12) & 7;
-              const e = TW + ((aLo >>> 10) & 0xffc);
-              if (f3 < 4 && i32[e] === (aLo & -4096 | dp) && i32[e + 1] === aHi && (aLo & ((1 << f3) - 1)) === 0) {
-                const o = (aLo + i32[e + 2]) >>> 0;
-                switch (f3) {
-                  case 0: u8[o] = i32[s2]; break;
-                  case 1: u16[o >>> 1] = i32[s2]; break;
-                  case 2: i32[o >>> 2] = i32[s2]; break;
-                  case 3: i32[o >>> 2] = i32[s2]; i32[(o >>> 2) + 1] = i32[s2 + 1]; break;
-                }
-                pcLo = npcLo; pcHi = npcHi;
-                continue;
-              }
-              slow = f3 < 4 ? this.storeSlow(aLo, aHi, f3, i32[s2], i32[s2 + 1], dp) : this.illegal(raw);
-              break;
-            }
-            case 0x63: { // BRANCH
-              const aLo = i32[s1], aHi = i32[s1 + 1], bLo = i32[s2], bHi = i32[s2 + 1];
-              let taken: boolean;
-              switch ((insn >>> 12) & 7) {
-                case 0: taken = aLo === bLo && aHi === bHi; break;
-                case 1: taken = aLo !== bLo || aHi !== bHi; break;
-                case 4: taken = aHi < bHi || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0)); break;
-                case 5: taken = !(aHi < bHi || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0))); break;
-                case 6: taken = (aHi >>> 0) < (bHi >>> 0) || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0)); break;
-                case 7: taken = !((aHi >>> 0) < (bHi >>> 0) || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0))); break;
-                default: slow = this.illegal(raw); taken = false;
-              }
-              if (slow >= 0) break;
-              if (taken) {
-                const imm = ((insn >> 31) << 12) | (((insn >>> 7) & 1) << 11) | (((insn >>> 25) & 63) << 5) | (((insn >>> 8) & 15) << 1);
-                const t = (pcLo + imm) | 0;
-                pcHi = (pcHi + (imm >> 31) + ((t >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
-                pcLo = t;
-              } else { pcLo = npcLo; pcHi = npcHi; }
-              continue;
-            }
-            case 0x6f: { // JAL
-              const imm = ((insn >> 31) << 20) | (insn & 0xff000) | (((insn >>> 20) & 1) << 11) | (((insn >>> 21) & 0x3ff) << 1);
-              rLo = npcLo; rHi = npcHi;
-              npcLo = (pcLo + imm) | 0;
-              npcHi = (pcHi + (imm >> 31) + ((npcLo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
-              break;
-            }
-            case 0x67: { // JALR
-              if (((insn >>> 12) & 7) !== 0) { slow = this.illegal(raw); break; }
-              const bLo = i32[s1], imm = insn >> 20;
-              const t = (bLo + imm) | 0;
-              rLo = npcLo; rHi = npcHi;
-              npcHi = (i32[s1 + 1] + (imm >> 31) + ((t >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0;
-              npcLo = t & ~1;
-              break;
-            }
-            case 0x37: rLo = insn & 0xfffff000; rHi = rLo >> 31; break; // LUI
-            case 0x17: { // AUIPC
-              const imm = insn & 0xfffff000;
-              rLo = (pcLo + imm) | 0;
-              rHi = (pcHi + (imm >> 31) + ((rLo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
-              break;
-            }
-            case 0x1b: { // OP-IMM-32
-              const a = i32[s1], imm = insn >> 20;
-              switch ((insn >>> 12) & 7) {
-                case 0: rLo = (a + imm) | 0; break;
-                case 1: if ((insn >>> 25) !== 0) slow = this.illegal(raw); else rLo = a << (imm & 31); break;
-                case 5: {
-                  const f7 = insn >>> 25;
-                  if (f7 === 0) rLo = a >>> (imm & 31) | 0; else if (f7 === 0x20) rLo = a >> (imm & 31); else slow = this.illegal(raw);
-                  break;
-                }
-                default: slow = this.illegal(raw);
-              }
-              rHi = rLo >> 31;
-              break;
-            }
-            case 0x3b: { // OP-32
-              const a = i32[s1], b = i32[s2];
-              const f7 = insn >>> 25, f3 = (insn >>> 12) & 7;
-              if (f7 === 0) {
-                if (f3 === 0) rLo = (a + b) | 0; else if (f3 === 1) rLo = a << (b & 31); else if (f3 === 5) rLo = (a >>> (b & 31)) | 0; else slow = this.illegal(raw);
-              } else if (f7 === 0x20) {
-                if (f3 === 0) rLo = (a - b) | 0; else if (f3 === 5) rLo = a >> (b & 31); else slow = this.illegal(raw);
-              } else if (f7 === 1) {
-                switch (f3) {
-                  case 0: rLo = Math.imul(a, b); break;
-                  case 4: rLo = b === 0 ? -1 : (a / b) | 0; break; // MIN/-1 wraps to MIN through |0
-                  case 5: rLo = b === 0 ? -1 : ((a >>> 0) / (b >>> 0)) | 0; break;
-                  case 6: rLo = b === 0 ? a : (a % b) | 0; break;
-                  case 7: rLo = b === 0 ? a : ((a >>> 0) % (b >>> 0)) | 0; break;
-                  default: slow = this.illegal(raw);
-                }
-              } else slow = this.illegal(raw);
-              rHi = rLo >> 31;
-              break;
-            }
-            case 0x0f: { // MISC-MEM: FENCE (and PAUSE), FENCE.I — one hart, in-order: nothing to wait for
-              const f3 = (insn >>> 12) & 7;
-              if (f3 !== 0 && f3 !== 1) slow = this.illegal(raw);
-              pcLo = npcLo; pcHi = npcHi;
-              if (slow < 0) continue;
-              break;
-            }
-            case 0x07: { // LOAD-FP
-              const f3 = (insn >>> 12) & 7;
-              if ((f3 !== 2 && f3 !== 3) || (csr.mstatus & MSTATUS_FS) === 0) { slow = this.illegal(raw); break; }
-              const bLo = i32[s1], imm = insn >> 20;
-              const aLo = (bLo + imm) | 0;
-              const aHi = (i32[s1 + 1] + (imm >> 31) + ((aLo >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0;
-              const e = TR + ((aLo >>> 10) & 0xffc);
-              const d = F + (rd << 1);
-              csr.mstatus |= MSTATUS_FS;
-              if (i32[e] === (aLo & -4096 | dp) && i32[e + 1] === aHi && (aLo & ((1 << f3) - 1)) === 0) {
-                const o = (aLo + i32[e + 2]) >>> 2;
-                i32[d] = i32[o];
-                i32[d + 1] = f3 === 3 ? i32[o + 1] : -1; // singles are NaN-boxed
-                pcLo = npcLo; pcHi = npcHi;
-                continue;
-              }
-              slow = this.loadSlow(aLo, aHi, f3 === 3 ? 3 : 8, d, dp);
-              break;
-            }
-            case 0x27: { // STORE-FP
-              const f3 = (insn >>> 12) & 7;
-              if ((f3 !== 2 && f3 !== 3) || (csr.mstatus & MSTATUS_FS) === 0) { slow = this.illegal(raw); break; }
-              const bLo = i32[s1], imm = ((insn >> 25) << 5) | ((insn >>> 7) & 31);
-              const aLo = (bLo + imm) | 0;
-              const aHi = (i32[s1 + 1] + (imm >> 31) + ((aLo >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0;
-              const v = F + (((insn >>> 20) & 31) << 1);
-              const e = TW + ((aLo >>> 10) & 0xffc);
-              if (i32[e] === (aLo & -4096 | dp) && i32[e + 1] === aHi && (aLo & ((1 << f3) - 1)) === 0) {
-                const o = (aLo + i32[e + 2]) >>> 2;
-                i32[o] = i32[v];
-                if (f3 === 3) i32[o + 1] = i32[v + 1];
-                pcLo = npcLo; pcHi = npcHi;
-                continue;
-              }
-              slow = this.storeSlow(aLo, aHi, f3, i32[v], i32[v + 1], dp);
-              break;
-            }
-            case 0x53: case 0x43: case 0x47: case 0x4b: case 0x4f: // OP-FP and the fused multiply-adds
-              if ((csr.mstatus & MSTATUS_FS) === 0 || !executeFp(this, insn)) { slow = this.illegal(raw); break; }
-              csr.mstatus |= MSTATUS_FS; // state may have changed: Dirty (tracking may be conservative)
-              pcLo = npcLo; pcHi = npcHi;
-              continue;
-            case 0x2f: // AMO
-              slow = this.atomic(insn, raw, dp);
-              break;
-            case 0x73: // SYSTEM
-              this.sliceN = n;
-              slow = this.system(insn, raw, pcLo, pcHi, npcLo, npcHi);
-              break;
-            default:
-              slow = this.illegal(raw);
-          }
-          if (slow >= 0) {
-            if (slow === TRAPPED) {
-              n--; // the instruction did not retire
+            insn = this.fetchSlow(pcLo, pcHi, priv);
+            if (this.excCause >= 0) {
               this.sliceN = n;
               this.takeTrap(this.excCause, false, this.excTvalLo, this.excTvalHi, pcLo, pcHi);
-            } else if (slow === OK) {
-              i32[pci] = npcLo; i32[pci + 1] = npcHi; // slow paths write their own destination register
+              pcLo = i32[pci]; pcHi = i32[pci + 1]; priv = csr.priv; dp = csr.dataPriv; fTag = -1;
+              if (this.loopExit) continue outer;
+              continue;
             }
-            pcLo = i32[pci]; pcHi = i32[pci + 1];
-            priv = csr.priv; dp = csr.dataPriv; fTag = -1;
-            if (this.loopExit) continue outer;
+          }
+        }
+        n++;
+        let len = 4;
+        let raw = insn;
+        if ((insn & 3) !== 3) {
+          raw = insn & 0xffff;
+          insn = expand[raw];
+          len = 2;
+          if (insn === 0) insn = 0x7f; // reserved RVC encoding: an opcode that decodes as illegal
+        }
+        let npcLo = (pcLo + len) | 0, npcHi = pcHi;
+        if ((npcLo >>> 0) < (pcLo >>> 0)) npcHi = (npcHi + 1) | 0; // carry out of the low word
+        const rd = (insn >>> 7) & 31;
+        const s1 = X + (((insn >>> 15) & 31) << 1);
+        const s2 = X + (((insn >>> 20) & 31) << 1);
+        let rLo = 0, rHi = 0;
+        let slow = -1;
+        switch ((insn >>> 2) & 31) { // opcode[6:2]; bits 1:0 are 11 for every 32-bit and expanded instruction
+          case 4: /* 0x13 */ { // OP-IMM
+            const aLo = i32[s1], aHi = i32[s1 + 1], imm = insn >> 20;
+            switch ((insn >>> 12) & 7) {
+              case 0: rLo = (aLo + imm) | 0; rHi = (aHi + (imm >> 31) + ((rLo >>> 0) < (aLo >>> 0) ? 1 : 0)) | 0; break;
+              case 1: { // SLLI
+                if ((insn >>> 26) !== 0) { slow = this.illegal(raw); break; }
+                const sh = imm & 63;
+                if (sh === 0) { rLo = aLo; rHi = aHi; } else if (sh < 32) { rLo = aLo << sh; rHi = (aHi << sh) | (aLo >>> (32 - sh)); } else { rLo = 0; rHi = aLo << (sh - 32); }
+                break;
+              }
+              case 2: rLo = aHi < (imm >> 31) || (aHi === (imm >> 31) && (aLo >>> 0) < (imm >>> 0)) ? 1 : 0; break;
+              case 3: rLo = (aHi >>> 0) < ((imm >> 31) >>> 0) || (aHi === (imm >> 31) && (aLo >>> 0) < (imm >>> 0)) ? 1 : 0; break;
+              case 4: rLo = aLo ^ imm; rHi = aHi ^ (imm >> 31); break;
+              case 5: { // SRLI / SRAI
+                const f6 = insn >>> 26;
+                const sh = imm & 63;
+                if (f6 === 0) {
+                  if (sh === 0) { rLo = aLo; rHi = aHi; } else if (sh < 32) { rLo = (aLo >>> sh) | (aHi << (32 - sh)); rHi = aHi >>> sh; } else { rLo = aHi >>> (sh - 32); rHi = 0; }
+                } else if (f6 === 0x10) {
+                  if (sh === 0) { rLo = aLo; rHi = aHi; } else if (sh < 32) { rLo = (aLo >>> sh) | (aHi << (32 - sh)); rHi = aHi >> sh; } else { rLo = aHi >> (sh - 32); rHi = aHi >> 31; }
+                } else slow = this.illegal(raw);
+                break;
+              }
+              case 6: rLo = aLo | imm; rHi = aHi | (imm >> 31); break;
+              case 7: rLo = aLo & imm; rHi = aHi & (imm >> 31); break;
+            }
+            break;
+          }
+          case 12: /* 0x33 */ { // OP
+            const aLo = i32[s1], aHi = i32[s1 + 1], bLo = i32[s2], bHi = i32[s2 + 1];
+            const f7 = insn >>> 25, f3 = (insn >>> 12) & 7;
+            if (f7 === 0) {
+              switch (f3) {
+                case 0: rLo = (aLo + bLo) | 0; rHi = (aHi + bHi + ((rLo >>> 0) < (aLo >>> 0) ? 1 : 0)) | 0; break;
+                case 1: { const sh = bLo & 63; if (sh === 0) { rLo = aLo; rHi = aHi; } else if (sh < 32) { rLo = aLo << sh; rHi = (aHi << sh) | (aLo >>> (32 - sh)); } else { rLo = 0; rHi = aLo << (sh - 32); } break; }
+                case 2: rLo = aHi < bHi || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0)) ? 1 : 0; break;
+                case 3: rLo = (aHi >>> 0) < (bHi >>> 0) || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0)) ? 1 : 0; break;
+                case 4: rLo = aLo ^ bLo; rHi = aHi ^ bHi; break;
+                case 5: { const sh = bLo & 63; if (sh === 0) { rLo = aLo; rHi = aHi; } else if (sh < 32) { rLo = (aLo >>> sh) | (aHi << (32 - sh)); rHi = aHi >>> sh; } else { rLo = aHi >>> (sh - 32); rHi = 0; } break; }
+                case 6: rLo = aLo | bLo; rHi = aHi | bHi; break;
+                case 7: rLo = aLo & bLo; rHi = aHi & bHi; break;
+              }
+            } else if (f7 === 0x20) {
+              if (f3 === 0) { rLo = (aLo - bLo) | 0; rHi = (aHi - bHi - ((aLo >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0; }
+              else if (f3 === 5) { const sh = bLo & 63; if (sh === 0) { rLo = aLo; rHi = aHi; } else if (sh < 32) { rLo = (aLo >>> sh) | (aHi << (32 - sh)); rHi = aHi >> sh; } else { rLo = aHi >> (sh - 32); rHi = aHi >> 31; } }
+              else slow = this.illegal(raw);
+            } else if (f7 === 1) {
+              switch (f3) {
+                case 0: mul64(aLo, aHi, bLo, bHi); break;
+                case 1: mulh64(aLo, aHi, bLo, bHi); break;
+                case 2: mulhsu64(aLo, aHi, bLo, bHi); break;
+                case 3: mulhu64(aLo, aHi, bLo, bHi); break;
+                default: div64(aLo, aHi, bLo, bHi, (f3 & 1) === 1, f3 >= 6); break;
+              }
+              rLo = r64[0]; rHi = r64[1];
+            } else slow = this.illegal(raw);
+            break;
+          }
+          case 0: /* 0x03 */ { // LOAD
+            const bLo = i32[s1], imm = insn >> 20;
+            const aLo = (bLo + imm) | 0;
+            const aHi = (i32[s1 + 1] + (imm >> 31) + ((aLo >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0;
+            const f3 = (insn >>> 12) & 7;
+            const e = TR + ((aLo >>> 10) & 0xffc);
+            if (i32[e] === (aLo & -4096 | dp) && i32[e + 1] === aHi && (aLo & ((1 << (f3 & 3)) - 1)) === 0) {
+              const o = (aLo + i32[e + 2]) >>> 0;
+              switch (f3) {
+                case 0: rLo = i8[o]; rHi = rLo >> 31; break;
+                case 1: rLo = i16[o >>> 1]; rHi = rLo >> 31; break;
+                case 2: rLo = i32[o >>> 2]; rHi = rLo >> 31; break;
+                case 3: rLo = i32[o >>> 2]; rHi = i32[(o >>> 2) + 1]; break;
+                case 4: rLo = u8[o]; break;
+                case 5: rLo = u16[o >>> 1]; break;
+                case 6: rLo = i32[o >>> 2]; break;
+                default: slow = this.illegal(raw);
+              }
+            } else if (f3 === 7) slow = this.illegal(raw);
+            else slow = this.loadSlow(aLo, aHi, f3, rd === 0 ? -1 : X + (rd << 1), dp);
+            break;
+          }
+          case 8: /* 0x23 */ { // STORE
+            const bLo = i32[s1], imm = ((insn >> 25) << 5) | ((insn >>> 7) & 31);
+            const aLo = (bLo + imm) | 0;
+            const aHi = (i32[s1 + 1] + (imm >> 31) + ((aLo >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0;
+            const f3 = (insn >>> 12) & 7;
+            const e = TW + ((aLo >>> 10) & 0xffc);
+            if (f3 < 4 && i32[e] === (aLo & -4096 | dp) && i32[e + 1] === aHi && (aLo & ((1 << f3) - 1)) === 0) {
+              const o = (aLo + i32[e + 2]) >>> 0;
+              switch (f3) {
+                case 0: u8[o] = i32[s2]; break;
+                case 1: u16[o >>> 1] = i32[s2]; break;
+                case 2: i32[o >>> 2] = i32[s2]; break;
+                case 3: i32[o >>> 2] = i32[s2]; i32[(o >>> 2) + 1] = i32[s2 + 1]; break;
+              }
+              pcLo = npcLo; pcHi = npcHi;
+              continue;
+            }
+            slow = f3 < 4 ? this.storeSlow(aLo, aHi, f3, i32[s2], i32[s2 + 1], dp) : this.illegal(raw);
+            break;
+          }
+          case 24: /* 0x63 */ { // BRANCH
+            const aLo = i32[s1], aHi = i32[s1 + 1], bLo = i32[s2], bHi = i32[s2 + 1];
+            let taken: boolean;
+            switch ((insn >>> 12) & 7) {
+              case 0: taken = aLo === bLo && aHi === bHi; break;
+              case 1: taken = aLo !== bLo || aHi !== bHi; break;
+              case 4: taken = aHi < bHi || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0)); break;
+              case 5: taken = !(aHi < bHi || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0))); break;
+              case 6: taken = (aHi >>> 0) < (bHi >>> 0) || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0)); break;
+              case 7: taken = !((aHi >>> 0) < (bHi >>> 0) || (aHi === bHi && (aLo >>> 0) < (bLo >>> 0))); break;
+              default: slow = this.illegal(raw); taken = false;
+            }
+            if (slow >= 0) break;
+            if (taken) {
+              const imm = ((insn >> 31) << 12) | (((insn >>> 7) & 1) << 11) | (((insn >>> 25) & 63) << 5) | (((insn >>> 8) & 15) << 1);
+              const t = (pcLo + imm) | 0;
+              pcHi = (pcHi + (imm >> 31) + ((t >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+              pcLo = t;
+            } else { pcLo = npcLo; pcHi = npcHi; }
             continue;
           }
-          if (rd !== 0) { i32[X + (rd << 1)] = rLo; i32[X + (rd << 1) + 1] = rHi; }
-          pcLo = npcLo; pcHi = npcHi;
+          case 27: /* 0x6f */ { // JAL
+            const imm = ((insn >> 31) << 20) | (insn & 0xff000) | (((insn >>> 20) & 1) << 11) | (((insn >>> 21) & 0x3ff) << 1);
+            rLo = npcLo; rHi = npcHi;
+            npcLo = (pcLo + imm) | 0;
+            npcHi = (pcHi + (imm >> 31) + ((npcLo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+            break;
+          }
+          case 25: /* 0x67 */ { // JALR
+            if (((insn >>> 12) & 7) !== 0) { slow = this.illegal(raw); break; }
+            const bLo = i32[s1], imm = insn >> 20;
+            const t = (bLo + imm) | 0;
+            rLo = npcLo; rHi = npcHi;
+            npcHi = (i32[s1 + 1] + (imm >> 31) + ((t >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0;
+            npcLo = t & ~1;
+            break;
+          }
+          case 13: /* 0x37 */ rLo = insn & 0xfffff000; rHi = rLo >> 31; break; // LUI
+          case 5: /* 0x17 */ { // AUIPC
+            const imm = insn & 0xfffff000;
+            rLo = (pcLo + imm) | 0;
+            rHi = (pcHi + (imm >> 31) + ((rLo >>> 0) < (pcLo >>> 0) ? 1 : 0)) | 0;
+            break;
+          }
+          case 6: /* 0x1b */ { // OP-IMM-32
+            const a = i32[s1], imm = insn >> 20;
+            switch ((insn >>> 12) & 7) {
+              case 0: rLo = (a + imm) | 0; break;
+              case 1: if ((insn >>> 25) !== 0) slow = this.illegal(raw); else rLo = a << (imm & 31); break;
+              case 5: {
+                const f7 = insn >>> 25;
+                if (f7 === 0) rLo = a >>> (imm & 31) | 0; else if (f7 === 0x20) rLo = a >> (imm & 31); else slow = this.illegal(raw);
+                break;
+              }
+              default: slow = this.illegal(raw);
+            }
+            rHi = rLo >> 31;
+            break;
+          }
+          case 14: /* 0x3b */ { // OP-32
+            const a = i32[s1], b = i32[s2];
+            const f7 = insn >>> 25, f3 = (insn >>> 12) & 7;
+            if (f7 === 0) {
+              if (f3 === 0) rLo = (a + b) | 0; else if (f3 === 1) rLo = a << (b & 31); else if (f3 === 5) rLo = (a >>> (b & 31)) | 0; else slow = this.illegal(raw);
+            } else if (f7 === 0x20) {
+              if (f3 === 0) rLo = (a - b) | 0; else if (f3 === 5) rLo = a >> (b & 31); else slow = this.illegal(raw);
+            } else if (f7 === 1) {
+              switch (f3) {
+                case 0: rLo = Math.imul(a, b); break;
+                case 4: rLo = b === 0 ? -1 : (a / b) | 0; break; // MIN/-1 wraps to MIN through |0
+                case 5: rLo = b === 0 ? -1 : ((a >>> 0) / (b >>> 0)) | 0; break;
+                case 6: rLo = b === 0 ? a : (a % b) | 0; break;
+                case 7: rLo = b === 0 ? a : ((a >>> 0) % (b >>> 0)) | 0; break;
+                default: slow = this.illegal(raw);
+              }
+            } else slow = this.illegal(raw);
+            rHi = rLo >> 31;
+            break;
+          }
+          case 3: /* 0x0f */ { // MISC-MEM: FENCE (and PAUSE), FENCE.I — one hart, in-order: nothing to wait for
+            const f3 = (insn >>> 12) & 7;
+            if (f3 !== 0 && f3 !== 1) slow = this.illegal(raw);
+            pcLo = npcLo; pcHi = npcHi;
+            if (slow < 0) continue;
+            break;
+          }
+          case 1: /* 0x07 */ { // LOAD-FP
+            const f3 = (insn >>> 12) & 7;
+            if ((f3 !== 2 && f3 !== 3) || (csr.mstatus & MSTATUS_FS) === 0) { slow = this.illegal(raw); break; }
+            const bLo = i32[s1], imm = insn >> 20;
+            const aLo = (bLo + imm) | 0;
+            const aHi = (i32[s1 + 1] + (imm >> 31) + ((aLo >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0;
+            const e = TR + ((aLo >>> 10) & 0xffc);
+            const d = F + (rd << 1);
+            csr.mstatus |= MSTATUS_FS;
+            if (i32[e] === (aLo & -4096 | dp) && i32[e + 1] === aHi && (aLo & ((1 << f3) - 1)) === 0) {
+              const o = (aLo + i32[e + 2]) >>> 2;
+              i32[d] = i32[o];
+              i32[d + 1] = f3 === 3 ? i32[o + 1] : -1; // singles are NaN-boxed
+              pcLo = npcLo; pcHi = npcHi;
+              continue;
+            }
+            slow = this.loadSlow(aLo, aHi, f3 === 3 ? 3 : 8, d, dp);
+            break;
+          }
+          case 9: /* 0x27 */ { // STORE-FP
+            const f3 = (insn >>> 12) & 7;
+            if ((f3 !== 2 && f3 !== 3) || (csr.mstatus & MSTATUS_FS) === 0) { slow = this.illegal(raw); break; }
+            const bLo = i32[s1], imm = ((insn >> 25) << 5) | ((insn >>> 7) & 31);
+            const aLo = (bLo + imm) | 0;
+            const aHi = (i32[s1 + 1] + (imm >> 31) + ((aLo >>> 0) < (bLo >>> 0) ? 1 : 0)) | 0;
+            const v = F + (((insn >>> 20) & 31) << 1);
+            const e = TW + ((aLo >>> 10) & 0xffc);
+            if (i32[e] === (aLo & -4096 | dp) && i32[e + 1] === aHi && (aLo & ((1 << f3) - 1)) === 0) {
+              const o = (aLo + i32[e + 2]) >>> 2;
+              i32[o] = i32[v];
+              if (f3 === 3) i32[o + 1] = i32[v + 1];
+              pcLo = npcLo; pcHi = npcHi;
+              continue;
+            }
+            slow = this.storeSlow(aLo, aHi, f3, i32[v], i32[v + 1], dp);
+            break;
+          }
+          case 20: case 16: case 17: case 18: case 19: // OP-FP (0x53) and the fused multiply-adds (0x43..0x4f)
+            if ((csr.mstatus & MSTATUS_FS) === 0 || !executeFp(this, insn)) { slow = this.illegal(raw); break; }
+            csr.mstatus |= MSTATUS_FS; // state may have changed: Dirty (tracking may be conservative)
+            pcLo = npcLo; pcHi = npcHi;
+            continue;
+          case 11: /* 0x2f */ // AMO
+            slow = this.atomic(insn, raw, dp);
+            break;
+          case 28: /* 0x73 */ // SYSTEM
+            this.sliceN = n;
+            slow = this.system(insn, raw, pcLo, pcHi, npcLo, npcHi);
+            break;
+          default:
+            slow = this.illegal(raw);
         }
-        i32[pci] = pcLo; i32[pci + 1] = pcHi;
+        if (slow >= 0) {
+          if (slow === TRAPPED) {
+            n--; // the instruction did not retire
+            this.sliceN = n;
+            this.takeTrap(this.excCause, false, this.excTvalLo, this.excTvalHi, pcLo, pcHi);
+          } else if (slow === OK) {
+            i32[pci] = npcLo; i32[pci + 1] = npcHi; // slow paths write their own destination register
+          }
+          pcLo = i32[pci]; pcHi = i32[pci + 1];
+          priv = csr.priv; dp = csr.dataPriv; fTag = -1;
+          if (this.loopExit) continue outer;
+          continue;
+        }
+        if (rd !== 0) { i32[X + (rd << 1)] = rLo; i32[X + (rd << 1) + 1] = rHi; }
+        pcLo = npcLo; pcHi = npcHi;
       }
-      return StopReason.Budget;
-    } finally {
-      this.retired += n;
-      this.sliceN = 0;
+      i32[pci] = pcLo; i32[pci + 1] = pcHi;
     }
+    this.retired += n; this.sliceN = 0;
+    return StopReason.Budget;
   }
 
   // ---------------------------------------------------------------- slow paths
