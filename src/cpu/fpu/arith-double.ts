@@ -75,7 +75,7 @@ export function divF64(s: { fflags: number }, a: number, b: number, rm: number):
 
 export function sqrtF64(s: { fflags: number }, a: number, rm: number): number {
   if (a === 0) return a; // sqrt(±0) = ±0
-  if (!(a >= SMALL)) return SLOW; // negative (invalid) or tiny
+  if (!(a >= SMALL && a < SPLIT_MAX)) return SLOW; // negative (invalid), tiny, or r*r could overflow
   const r = Math.sqrt(a);
   const p = r * r;
   const pe = twoProductError(r, r, p);

@@ -67,23 +67,25 @@ export function roundF32(s: { fflags: number }, d: number, es: number, rm: numbe
   const ad = neg ? -d : d;
   const esm = neg ? -es : es;
   const e = exponentOf(ad);
-  let r: number;
-  if (e >= -126) {
-    r = roundToGrid(ad, pow2(e - 23), esm, rm, neg, BINADE_BOTTOM);
-    if (r >= OVERFLOW) {
-      // Overflow (IEEE 754-2008 7.4): ±inf, or the largest finite number when rounding toward zero's side.
-      s.fflags |= OF | NX;
-      r = rm === RTZ || (rm === RDN && !neg) || (rm === RUP && neg) ? MAX_FINITE : Infinity;
-    } else if (gridInexact) s.fflags |= NX;
-  } else if (e < -1000) {
+  if (e < -1000) {
     // Far below half the smallest subnormal (only FCVT.S.D gets here, with a double subnormal or tiny d).
     s.fflags |= UF | NX;
-    r = (rm === RUP && !neg) || (rm === RDN && neg) ? MIN_SUBNORMAL : 0;
+    const r = (rm === RUP && !neg) || (rm === RDN && neg) ? MIN_SUBNORMAL : 0;
+    return neg ? -r : r;
+  }
+  // First round with an unbounded exponent: that result decides overflow and, RISC-V detecting
+  // tininess after rounding, underflow.
+  let r = roundToGrid(ad, pow2(e - 23), esm, rm, neg, BINADE_BOTTOM);
+  if (r >= OVERFLOW) {
+    // Overflow (IEEE 754-2008 7.4): ±inf, or the largest finite number when rounding toward zero's side.
+    s.fflags |= OF | NX;
+    r = rm === RTZ || (rm === RDN && !neg) || (rm === RUP && neg) ? MAX_FINITE : Infinity;
+  } else if (r >= MIN_NORMAL) {
+    if (gridInexact) s.fflags |= NX;
   } else {
-    // Tininess is judged on the result rounded with an unbounded exponent (RISC-V: after rounding).
-    const tiny = roundToGrid(ad, pow2(e - 23), esm, rm, neg, BINADE_BOTTOM) < MIN_NORMAL;
+    // Tiny: deliver the value rounded to the subnormal grid.
     r = roundToGrid(ad, MIN_SUBNORMAL, esm, rm, neg, -1);
-    if (gridInexact) s.fflags |= tiny ? UF | NX : NX;
+    if (gridInexact) s.fflags |= UF | NX;
   }
   return neg ? -r : r;
 }
