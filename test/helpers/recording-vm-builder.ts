@@ -1,0 +1,47 @@
+/**
+ * TEST DOUBLE for the machine seam (src/vmm/machine.ts): builds nothing, only records what the control
+ * plane asked for (the MachineSpec at InstanceStart, then pause/resume/drive updates) so API and
+ * controller tests can assert on it. `failWith` makes the next build reject; `exit()` plays a guest
+ * that powers off.
+ */
+import type { MachineExit, MachineHandle, MachineMetrics, MachineSpec, VmBuilder } from '../../src/vmm/machine.js';
+
+export class RecordingVmBuilder implements VmBuilder {
+  readonly specs: MachineSpec[] = [];
+  readonly calls: string[] = [];
+  failWith: string | undefined;
+  metrics: MachineMetrics = {};
+  private resolveExit: ((e: MachineExit) => void) | undefined;
+
+  async build(spec: MachineSpec): Promise<MachineHandle> {
+    this.calls.push('build');
+    if (this.failWith !== undefined) {
+      const msg = this.failWith;
+      this.failWith = undefined;
+      throw new Error(msg);
+    }
+    this.specs.push(spec);
+    const exited = new Promise<MachineExit>((r) => (this.resolveExit = r));
+    return {
+      pause: async () => void this.calls.push('pause'),
+      resume: async () => void this.calls.push('resume'),
+      sendCtrlAltDel: async () => {
+        this.calls.push('ctrl-alt-del');
+        throw new Error('the test machine has no keyboard');
+      },
+      updateDrive: async (id, u) => void this.calls.push(`update-drive ${id} ${u.path ?? ''}`),
+      takeMetrics: async () => {
+        const m = this.metrics;
+        this.metrics = {};
+        return m;
+      },
+      exited,
+      stop: async () => void this.calls.push('stop'),
+    };
+  }
+
+  /** The guest powers off (or crashes) with this exit. */
+  exit(e: MachineExit = { reason: 'shutdown', exitCode: 0 }): void {
+    this.resolveExit?.(e);
+  }
+}
