@@ -1,4 +1,4 @@
-# WISP-ONLY: checks where the spec is strict and QEMU 7.2 is not (exact misa, misaligned SC/AMO cause 6, csrrs with rs1!=x0 on a read-only CSR, mepc[0], medeleg[11], exact instret); each case says what QEMU does
+# WISP-ONLY: checks where the spec is strict and QEMU 7.2 is not (exact misa, misaligned SC/AMO cause 6, csrrs with rs1!=x0 on a read-only CSR, mepc[0], medeleg[11], exact instret, ebreak tval = pc, AMO access fault = cause 7); each case says what QEMU does
 # Behaviour wisp promises that QEMU 7.2 (our reference) does differently; everything here is either
 # required by the spec or one of wisp's documented choices.
 #include "wisp-test.h"
@@ -101,6 +101,29 @@ TEST_BEGIN
   csrw minstret, a1
   csrr a0, minstret
   CHECK a0, 1000
+
+  # wisp's choice for ebreak: tval = the pc (the spec allows 0 or the pc; QEMU writes 0)
+  CASE
+  TRAP_BEGIN
+1:ebreak
+  TRAP_END
+  EXPECT_CAUSE CAUSE_BREAKPOINT
+  EXPECT_TVAL_AT 1b
+  CASE
+  TRAP_BEGIN
+1:c.ebreak
+  TRAP_END
+  EXPECT_CAUSE CAUSE_BREAKPOINT
+  EXPECT_TVAL_AT 1b
+
+  # an AMO that faults is a store/AMO access fault (privileged spec table 3.6); QEMU reports cause 5
+  CASE
+  li a1, BAD_PADDR + 0x40
+  TRAP_BEGIN
+  amoadd.d a0, zero, (a1)
+  TRAP_END
+  EXPECT_CAUSE CAUSE_STORE_ACCESS
+  EXPECT_TVAL BAD_PADDR + 0x40
 TEST_END
 
   .data
