@@ -61,7 +61,8 @@ export class ApiServer {
     if (existsSync(this.opts.socketPath)) {
       throw new Error(`Failed to open the API socket at ${this.opts.socketPath}: the path already exists`);
     }
-    const server = createServer((s) => this.onConnection(s));
+    // allowHalfOpen: a client that shuts down its sending side after a request still gets its answer.
+    const server = createServer({ allowHalfOpen: true }, (s) => this.onConnection(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.opts.socketPath, () => {
@@ -95,6 +96,11 @@ export class ApiServer {
     let closing = false;
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.sockets.delete(socket));
+    socket.on('end', () => {
+      // The client is done sending: answer what was complete, then close our side too.
+      closing = true;
+      chain = chain.then(() => void socket.end());
+    });
     socket.on('data', (chunk: Buffer) => {
       if (closing) return; // after a fatal error the rest of the stream is discarded
       for (const ev of parser.push(chunk)) {

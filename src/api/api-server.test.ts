@@ -1,0 +1,347 @@
+/**
+ * The API through a real Unix socket against the real controller (the machine seam only records).
+ * Every request a case sends and every answer it gets is checked against firecracker-api.yaml.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { checkRequest, checkResponse, loadFirecrackerSpec } from '../../test/helpers/firecracker-spec.js';
+import { RecordingVmBuilder } from '../../test/helpers/recording-vm-builder.js';
+import { exchange, request, type RawResponse } from '../../test/helpers/unix-http-client.js';
+import { MemoryLineWriter } from '../logger/line-writer.js';
+import { Logger } from '../logger/logger.js';
+import { createMetrics } from '../metrics/metrics.js';
+import { VmmController } from '../vmm/controller.js';
+import { ApiServer, MAX_CONNECTIONS } from './api-server.js';
+
+const spec = loadFirecrackerSpec();
+const dir = mkdtempSync(join(tmpdir(), 'wisp-api-'));
+const kernel = join(dir, 'vmlinux');
+const disk = join(dir, 'rootfs.ext4');
+writeFileSync(kernel, 'k');
+writeFileSync(disk, 'd');
+
+interface Env {
+  sock: string;
+  server: ApiServer;
+  controller: VmmController;
+  builder: RecordingVmBuilder;
+  log: MemoryLineWriter;
+  metrics: ReturnType<typeof createMetrics>;
+}
+
+let n = 0;
+async function startEnv(maxPayload?: number): Promise<Env> {
+  const sock = join(dir, `api-${n++}.sock`);
+  const builder = new RecordingVmBuilder();
+  const log = new MemoryLineWriter();
+  const logger = new Logger(log, 'api-test');
+  const metrics = createMetrics();
+  const controller = new VmmController({ instanceId: 'api-test', builder, logger, metrics });
+  const server = new ApiServer({ socketPath: sock, backend: controller, logger, metrics, maxPayload });
+  await server.listen();
+  return { sock, server, controller, builder, log, metrics };
+}
+
+/** Sends a request and checks both directions against the spec (a request expected to succeed must be valid). */
+async function call(env: Env, method: string, path: string, body?: unknown): Promise<RawResponse> {
+  const r = await request(env.sock, method, path, body);
+  const bodyValue = typeof body === 'string' ? safeJson(body) : body;
+  if (r.status < 300 && typeof body !== 'string') assert.deepEqual(checkRequest(spec, method, path, bodyValue), [], `${method} ${path}: request breaks the spec`);
+  assert.deepEqual(checkResponse(spec, method, path, r.status, r.body), [], `${method} ${path} → ${r.status}: response breaks the spec`);
+  return r;
+}
+function safeJson(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
+}
+
+let env: Env;
+before(async () => {
+  env = await startEnv();
+});
+after(async () => {
+  await env.server.close();
+});
+
+const NOT_BEFORE = 'The requested operation is not supported before starting the microVM.';
+
+interface Case {
+  name: string;
+  method: string;
+  path: string;
+  body?: unknown;
+  fault: string | RegExp;
+  /** The spec itself rejects this request body (so the refusal is required, not a wisp choice). */
+  specRejects?: boolean;
+}
+
+const ERROR_CASES: Case[] = [
+  { name: 'unknown path', method: 'GET', path: '/foo', fault: 'Invalid request method and/or path: GET foo.' },
+  { name: 'GET /vm without /config', method: 'GET', path: '/vm', fault: 'Invalid request method and/or path: GET vm.' },
+  { name: 'PUT on a PATCH-only path', method: 'PUT', path: '/vm', body: { state: 'Paused' }, fault: 'Invalid request method and/or path: PUT vm.' },
+  { name: 'PATCH on a PUT-only path', method: 'PATCH', path: '/boot-source', body: { kernel_image_path: kernel }, fault: 'Invalid request method and/or path: PATCH boot-source.' },
+  { name: 'GET with a body', method: 'GET', path: '/', body: {}, fault: 'GET request cannot have a body.' },
+  { name: 'GET machine-config with a body', method: 'GET', path: '/machine-config', body: '{"a":1}', fault: 'GET request cannot have a body.' },
+  { name: 'empty PUT', method: 'PUT', path: '/boot-source', fault: 'Empty PUT request.' },
+  { name: 'empty PUT on an unknown path', method: 'PUT', path: '/nothing', fault: 'Empty PUT request.' },
+  { name: 'empty PATCH', method: 'PATCH', path: '/drives/rootfs', fault: 'Empty PATCH request.' },
+  { name: 'PATCH machine-config with nothing in it', method: 'PATCH', path: '/machine-config', body: {}, fault: 'Empty PATCH request.' },
+  { name: 'drive without id', method: 'PUT', path: '/drives', body: { drive_id: 'a', is_root_device: false }, fault: 'The ID cannot be empty.' },
+  { name: 'drive with trailing slash only', method: 'PUT', path: '/drives/', body: { drive_id: 'a', is_root_device: false }, fault: 'The ID cannot be empty.' },
+  { name: 'invalid drive id', method: 'PUT', path: '/drives/root-fs', body: { drive_id: 'root-fs', is_root_device: false }, fault: 'API Resource IDs can only contain alphanumeric characters and underscores.' },
+  { name: 'path id ≠ body id (PUT drive)', method: 'PUT', path: '/drives/a', body: { drive_id: 'b', path_on_host: disk, is_root_device: false, is_read_only: false }, fault: 'The id from the path does not match the id from the body!' },
+  { name: 'path id ≠ body id (PATCH drive)', method: 'PATCH', path: '/drives/a', body: { drive_id: 'b' }, fault: 'The id from the path does not match the id from the body!' },
+  { name: 'path id ≠ body id (net)', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth1', host_dev_name: 'tap0' }, fault: 'The id from the path does not match the id from the body!' },
+  {
+    name: 'unknown field', method: 'PUT', path: '/boot-source', body: { kernel_image_path: kernel, kernel_args: 'x' },
+    fault: /^An error occurred when deserializing the json body of a request: unknown field `kernel_args`, expected one of `kernel_image_path`, `initrd_path`, `boot_args` at line 1 column \d+\.$/,
+  },
+  { name: 'missing field', method: 'PUT', path: '/machine-config', body: { vcpu_count: 2 }, fault: /deserializing the json body of a request: missing field `mem_size_mib` at line 1 column 16\.$/, specRejects: true },
+  { name: 'wrong type', method: 'PUT', path: '/drives/a', body: { drive_id: 'a', is_root_device: 'yes' }, fault: /invalid type: string "yes", expected a boolean/, specRejects: true },
+  { name: 'not JSON', method: 'PUT', path: '/boot-source', body: 'kernel=/x', fault: 'An error occurred when deserializing the json body of a request: expected value at line 1 column 1.' },
+  { name: 'unknown action', method: 'PUT', path: '/actions', body: { action_type: 'Reboot' }, fault: /unknown variant `Reboot`, expected one of `FlushMetrics`, `InstanceStart`, `SendCtrlAltDel`/, specRejects: true },
+  { name: 'vcpu count 0', method: 'PUT', path: '/machine-config', body: { vcpu_count: 0, mem_size_mib: 128 }, fault: /^The number of vCPUs must be greater than 0/, specRejects: true },
+  { name: 'kernel that does not exist', method: 'PUT', path: '/boot-source', body: { kernel_image_path: join(dir, 'nope') }, fault: 'The kernel file cannot be opened: No such file or directory (os error 2)' },
+  { name: 'drive path that does not exist', method: 'PUT', path: '/drives/rootfs', body: { drive_id: 'rootfs', path_on_host: join(dir, 'nope'), is_root_device: true, is_read_only: false }, fault: /^Cannot attach drive "rootfs": the block device path ".*nope" cannot be opened: No such file or directory \(os error 2\)$/ },
+  { name: 'bad cache type', method: 'PUT', path: '/drives/rootfs', body: { drive_id: 'rootfs', path_on_host: disk, is_root_device: true, is_read_only: false, cache_type: 'Fast' }, fault: /unknown variant `Fast`, expected `Unsafe` or `Writeback`/, specRejects: true },
+  { name: 'FlushMetrics before boot', method: 'PUT', path: '/actions', body: { action_type: 'FlushMetrics' }, fault: NOT_BEFORE },
+  { name: 'pause before boot', method: 'PATCH', path: '/vm', body: { state: 'Paused' }, fault: NOT_BEFORE },
+  { name: 'PATCH drive before boot', method: 'PATCH', path: '/drives/rootfs', body: { drive_id: 'rootfs', path_on_host: disk }, fault: NOT_BEFORE },
+  { name: 'bad vm state', method: 'PATCH', path: '/vm', body: { state: 'Stopped' }, fault: /unknown variant `Stopped`, expected `Paused` or `Resumed`/, specRejects: true },
+  { name: 'InstanceStart without kernel', method: 'PUT', path: '/actions', body: { action_type: 'InstanceStart' }, fault: 'Cannot start microvm without kernel configuration.' },
+  { name: 'network interface (not built)', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', host_dev_name: 'tap0' }, fault: /^The requested operation is not supported: wisp does not build network interfaces/ },
+  { name: 'vsock (not built)', method: 'PUT', path: '/vsock', body: { guest_cid: 3, uds_path: '/tmp/v.sock' }, fault: /not supported: wisp does not build the vsock device/ },
+  { name: 'balloon (not built)', method: 'PUT', path: '/balloon', body: { amount_mib: 1, deflate_on_oom: true }, fault: /not supported: wisp does not build the balloon device/ },
+  { name: 'balloon GET (not built)', method: 'GET', path: '/balloon', fault: /not supported: wisp does not build the balloon device/ },
+  { name: 'mmds (not built)', method: 'PUT', path: '/mmds', body: { latest: {} }, fault: /not supported: wisp does not build the MMDS/ },
+  { name: 'mmds config (not built)', method: 'PUT', path: '/mmds/config', body: { network_interfaces: ['eth0'] }, fault: /not supported: wisp does not build the MMDS/ },
+  { name: 'snapshot create (not built)', method: 'PUT', path: '/snapshot/create', body: { mem_file_path: '/m', snapshot_path: '/s' }, fault: /not supported: wisp does not create snapshots/ },
+  { name: 'snapshot load (not built)', method: 'PUT', path: '/snapshot/load', body: { snapshot_path: '/s' }, fault: /not supported: wisp does not load snapshots/ },
+  { name: 'pmem (not built)', method: 'PUT', path: '/pmem/p0', body: { id: 'p0', path_on_host: disk }, fault: /not supported: wisp does not build virtio-pmem/ },
+  { name: 'hotplug memory (not built)', method: 'PUT', path: '/hotplug/memory', body: { total_size_mib: 1024 }, fault: /not supported: wisp does not build memory hotplug/ },
+];
+
+test('error cases: every one is a 400 with Firecracker\'s fault_message, valid per the spec', async () => {
+  for (const c of ERROR_CASES) {
+    const r = await call(env, c.method, c.path, c.body);
+    assert.equal(r.status, 400, c.name);
+    assert.equal(r.headers.get('content-type'), 'application/json', c.name);
+    const fault = (r.body as { fault_message: string }).fault_message;
+    if (typeof c.fault === 'string') assert.equal(fault, c.fault, c.name);
+    else assert.match(fault, c.fault, c.name);
+    if (c.specRejects) {
+      assert.notDeepEqual(checkRequest(spec, c.method, c.path, typeof c.body === 'string' ? safeJson(c.body) : c.body), [], `${c.name}: the spec should reject this body too`);
+    }
+  }
+  // Nothing in the table may have changed the VM.
+  assert.equal(env.controller.state, 'Not started');
+  assert.equal(env.builder.calls.length, 0);
+});
+
+test('unsupported HTTP methods get micro_http\'s answer and the connection lives on', async () => {
+  const ex = await exchange(env.sock, 'POST /actions HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}GET / HTTP/1.1\r\n\r\n', { expect: 2 });
+  assert.equal(ex.responses.length, 2);
+  assert.equal(ex.responses[0]!.status, 400);
+  assert.deepEqual(ex.responses[0]!.body, { fault_message: 'Invalid HTTP Method: Unsupported HTTP method.\nAll previous unanswered requests will be dropped.' });
+  assert.equal(ex.responses[1]!.status, 200);
+});
+
+test('successful configuration answers 204 without a body; GETs answer 200 with spec-valid JSON', async () => {
+  const e = await startEnv();
+  try {
+    const ok = async (m: string, p: string, b?: unknown) => {
+      const r = await call(e, m, p, b);
+      assert.equal(r.status, 204, `${m} ${p}: ${r.rawBody}`);
+      assert.equal(r.rawBody, '');
+      assert.equal(r.headers.get('content-length'), undefined);
+      return r;
+    };
+    await ok('PUT', '/logger', { level: 'Debug', show_level: true });
+    await ok('PUT', '/boot-source', { kernel_image_path: kernel, boot_args: 'console=ttyS0 reboot=k panic=1' });
+    await ok('PUT', '/drives/rootfs', { drive_id: 'rootfs', path_on_host: disk, is_root_device: true, is_read_only: false });
+    await ok('PUT', '/machine-config', { vcpu_count: 2, mem_size_mib: 256 });
+    await ok('PATCH', '/machine-config', { mem_size_mib: 512 });
+    await ok('PUT', '/entropy', {});
+    await ok('PUT', '/serial', {});
+    const dep = await ok('PUT', '/machine-config', { vcpu_count: 2, mem_size_mib: 512, cpu_template: 'None' });
+    assert.equal(dep.headers.get('deprecation'), 'true');
+    assert.equal(e.metrics.deprecated_api.deprecated_http_api_calls.count, 1);
+
+    const mc = await call(e, 'GET', '/machine-config');
+    assert.deepEqual(mc.body, { vcpu_count: 2, mem_size_mib: 512, smt: false, track_dirty_pages: false, huge_pages: 'None' });
+    const v = await call(e, 'GET', '/version');
+    assert.deepEqual(v.body, { firecracker_version: '0.1.0' });
+    const full = await call(e, 'GET', '/vm/config');
+    const cfg = full.body as Record<string, unknown>;
+    assert.deepEqual(cfg['boot-source'], { kernel_image_path: kernel, boot_args: 'console=ttyS0 reboot=k panic=1' });
+    assert.equal((cfg['drives'] as unknown[]).length, 1);
+    assert.deepEqual(cfg['entropy'], {});
+    assert.deepEqual(cfg['logger'], { level: 'Debug', show_level: true });
+    // The logger took effect: later lines carry the level.
+    assert.ok(e.log.lines.some((l) => / \[api-test:main:INFO\] /.test(l)), 'show_level applied');
+    assert.equal(e.metrics.put_api_requests.drive_count.count, 1);
+    assert.equal(e.metrics.get_api_requests.machine_cfg_count.count, 1);
+  } finally {
+    await e.server.close();
+  }
+});
+
+test('keep-alive: pipelined requests on one connection are answered in order', async () => {
+  const body = JSON.stringify({ vcpu_count: 1, mem_size_mib: 64 });
+  const bytes =
+    'GET /version HTTP/1.1\r\n\r\n' +
+    `PUT /machine-config HTTP/1.1\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+    'GET /machine-config HTTP/1.1\r\n\r\n';
+  const ex = await exchange(env.sock, bytes, { expect: 3 });
+  assert.deepEqual(ex.responses.map((r) => r.status), [200, 204, 200]);
+  assert.equal((ex.responses[2]!.body as { mem_size_mib: number }).mem_size_mib, 64);
+  assert.equal(ex.closed, false);
+  assert.equal(ex.responses[0]!.headers.get('connection'), 'keep-alive');
+});
+
+test('Connection: close and HTTP/1.0 close after the answer; a half-closed client still gets it', async () => {
+  let ex = await exchange(env.sock, 'GET / HTTP/1.1\r\nConnection: close\r\n\r\n', { expect: 2, timeoutMs: 1000 });
+  assert.equal(ex.responses.length, 1);
+  assert.equal(ex.closed, true);
+  ex = await exchange(env.sock, 'GET / HTTP/1.0\r\n\r\n', { expect: 2, timeoutMs: 1000 });
+  assert.equal(ex.responses.length, 1);
+  assert.equal(ex.closed, true);
+  ex = await exchange(env.sock, 'GET /version HTTP/1.1\r\n\r\n', { expect: 2, timeoutMs: 1000, halfClose: true });
+  assert.equal(ex.responses.length, 1);
+  assert.equal(ex.responses[0]!.status, 200);
+});
+
+test('Expect: 100-continue gets 100 before the body is sent', async () => {
+  const ex = await exchange(env.sock, 'PUT /machine-config HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 37\r\n\r\n', { expect: 1, timeoutMs: 500 });
+  assert.equal(ex.interim, 1, 'HTTP/1.1 100 Continue was sent');
+  assert.equal(ex.responses.length, 0, 'the final answer cannot come before the body');
+});
+
+test('payload limit: a larger body is refused with Firecracker\'s message and the connection closes', async () => {
+  const e = await startEnv(250);
+  try {
+    const body = 'x'.repeat(260);
+    const ex = await exchange(e.sock, `PUT /boot-source HTTP/1.1\r\nContent-Length: 260\r\n\r\n${body}`, { expect: 2, timeoutMs: 1000 });
+    assert.equal(ex.responses.length, 1);
+    assert.equal(ex.responses[0]!.status, 400);
+    assert.deepEqual(ex.responses[0]!.body, {
+      fault_message: 'Request payload with size 260 is larger than the limit of 250 allowed by server.\nAll previous unanswered requests will be dropped.',
+    });
+    assert.equal(ex.closed, true);
+    // A body at the limit is read normally.
+    const atLimit = JSON.stringify({ kernel_image_path: kernel, boot_args: 'a'.repeat(250 - 50 - kernel.length) });
+    assert.ok(atLimit.length <= 250);
+    assert.equal((await request(e.sock, 'PUT', '/boot-source', atLimit)).status, 204);
+  } finally {
+    await e.server.close();
+  }
+});
+
+test(`more than ${MAX_CONNECTIONS} open connections: the next one gets 503 and is closed`, async () => {
+  const { connect } = await import('node:net');
+  const held = await Promise.all(
+    Array.from({ length: MAX_CONNECTIONS }, () => new Promise<import('node:net').Socket>((r) => { const s = connect(env.sock, () => r(s)); })),
+  );
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    const ex = await exchange(env.sock, 'GET / HTTP/1.1\r\n\r\n', { expect: 1, timeoutMs: 1000 });
+    assert.equal(ex.responses[0]?.status, 503);
+    assert.deepEqual(checkResponse(spec, 'GET', '/', 503, ex.responses[0]!.body), []);
+  } finally {
+    for (const s of held) s.destroy();
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal((await request(env.sock, 'GET', '/')).status, 200);
+});
+
+/** mulberry32: a tiny seeded PRNG, so the fuzz run is the same every time. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('fuzz (seed 0x5eed): malformed HTTP and JSON never crash the server; every answer is a well-formed 400 or success', async () => {
+  const e = await startEnv(4096);
+  const rnd = prng(0x5eed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const methods = ['GET', 'PUT', 'PATCH', 'POST', 'DELETE', 'get', 'P\u00dcT', ''];
+  const paths = ['/', '/actions', '/boot-source', '/drives/rootfs', '/drives/', '/drives/a-b', '/machine-config', '/vm', '/vm/config', '/logger', '/metrics', '/mmds', '/network-interfaces/eth0', '/%00', '//', '/version/x/y', 'nope', '*'];
+  const bodies = [
+    { action_type: 'InstanceStart' },
+    { kernel_image_path: kernel, boot_args: 'console=ttyS0' },
+    { drive_id: 'rootfs', path_on_host: disk, is_root_device: true, is_read_only: false },
+    { vcpu_count: 2, mem_size_mib: 128 },
+    { state: 'Paused' },
+    { level: 'Info' },
+  ];
+  const mutate = (s: string): string => {
+    const chars = [...s];
+    const k = 1 + Math.floor(rnd() * 4);
+    for (let i = 0; i < k; i++) {
+      const at = Math.floor(rnd() * (chars.length + 1));
+      const op = rnd();
+      const junk = pick(['{', '}', '"', ',', ':', '[', '\\', '\u0000', 'null', '1e999', '-', '\n', '\u00e9', '9'.repeat(30)]);
+      if (op < 0.4) chars.splice(at, 1);
+      else if (op < 0.8) chars.splice(at, 0, junk);
+      else chars.splice(at, 1, junk);
+    }
+    return chars.join('');
+  };
+  let answered = 0;
+  let closedWithoutAnswer = 0;
+  for (let i = 0; i < 250; i++) {
+    const kind = rnd();
+    let bytes: string;
+    if (kind < 0.15) {
+      // Raw garbage, sometimes with a head terminator in it.
+      const len = Math.floor(rnd() * 300);
+      bytes = Array.from({ length: len }, () => String.fromCharCode(Math.floor(rnd() * 256))).join('') + (rnd() < 0.5 ? '\r\n\r\n' : '');
+    } else {
+      const body = rnd() < 0.8 ? mutate(JSON.stringify(pick(bodies))) : JSON.stringify(pick(bodies));
+      const method = rnd() < 0.85 ? pick(methods.slice(0, 3)) : pick(methods);
+      const path = pick(paths);
+      const version = rnd() < 0.93 ? 'HTTP/1.1' : pick(['HTTP/2.0', 'HTTP/1', 'http/1.1']);
+      let len = Buffer.byteLength(body, 'latin1');
+      if (rnd() < 0.08) len = pick([len + 5, Math.max(0, len - 3), 999999, -1]);
+      let head = `${method} ${path} ${version}\r\nHost: localhost\r\n`;
+      if (rnd() < 0.05) head += 'Transfer-Encoding: chunked\r\n';
+      if (rnd() < 0.05) head += 'Bad Header Line\r\n';
+      const withBody = rnd() < 0.85;
+      bytes = head + (withBody ? `Content-Length: ${len}\r\n\r\n${body}` : '\r\n');
+    }
+    // Half-close so that an incomplete request ends instead of waiting for more bytes.
+    const ex = await exchange(e.sock, Buffer.from(bytes, 'latin1'), { expect: 1, timeoutMs: 2000, halfClose: true });
+    assert.equal(ex.leftover, '', `case ${i}: partial response ${JSON.stringify(ex.leftover)}`);
+    if (ex.responses.length === 0) {
+      assert.ok(ex.closed, `case ${i}: no answer and the connection stayed open`);
+      closedWithoutAnswer++;
+      continue;
+    }
+    for (const r of ex.responses) {
+      answered++;
+      assert.ok([200, 204, 400].includes(r.status), `case ${i}: status ${r.status}`);
+      if (r.status === 400) {
+        assert.equal(typeof (r.body as { fault_message?: unknown }).fault_message, 'string', `case ${i}: ${r.rawBody}`);
+        assert.deepEqual(checkResponse(spec, 'GET', '/', 400, r.body), []);
+      }
+    }
+  }
+  assert.ok(answered > 200, `most fuzz cases get an answer (${answered} answered, ${closedWithoutAnswer} closed)`);
+  // Still alive and correct afterwards.
+  const r = await call(e, 'GET', '/');
+  assert.equal(r.status, 200);
+  assert.equal((r.body as { id: string }).id, 'api-test');
+  await e.server.close();
+});
