@@ -430,20 +430,3 @@ export function virtioDeviceCases(name: string, setup: DeviceCaseSetup): void {
     });
   });
 }
-
-describe('virtio-mmio slot with no device', () => {
-  it('reads magic, version 2 and DeviceID 0, and ignores writes', () => {
-    const mem = new MachineMemory(1 << 20);
-    const irq = new LevelIrqLine();
-    const t = new MmioTransport(null, mem, irq);
-    assert.equal(t.read(S.MMIO_MAGIC_VALUE, 4), S.MMIO_MAGIC);
-    assert.equal(t.read(S.MMIO_VERSION, 4), 2);
-    assert.equal(t.read(S.MMIO_DEVICE_ID, 4), 0);
-    t.write(S.MMIO_STATUS, 4, 1);
-    assert.equal(t.read(S.MMIO_STATUS, 4), 0);
-    assert.equal(t.read(S.MMIO_CONFIG, 4), 0);
-    t.write(S.MMIO_QUEUE_NOTIFY, 4, 0);
-    assert.equal(irq.level, false);
-    assert.equal(t.metrics.unknownRegisterWrites, 2);
-  });
-});
