@@ -1,4 +1,4 @@
-# WISP-ONLY: checks where the spec is strict and QEMU 7.2 is not (exact misa, misaligned SC/AMO cause 6, csrrs with rs1!=x0 on a read-only CSR, mepc[0], medeleg[11], exact instret, ebreak tval = pc, AMO access fault = cause 7); each case says what QEMU does
+# WISP-ONLY: checks where the spec is strict and QEMU 7.2 is not (exact misa, misaligned SC/AMO cause 6, csrrs with rs1!=x0 on a read-only CSR, mepc[0], medeleg[11], exact instret, ebreak tval = pc, AMO access fault = cause 7, mret/sret below M clear MPRV); each case says what QEMU does
 # Behaviour wisp promises that QEMU 7.2 (our reference) does differently; everything here is either
 # required by the spec or one of wisp's documented choices.
 #include "wisp-test.h"
@@ -124,6 +124,33 @@ TEST_BEGIN
   TRAP_END
   EXPECT_CAUSE CAUSE_STORE_ACCESS
   EXPECT_TVAL BAD_PADDR + 0x40
+
+  # mret/sret to a mode below M clear MPRV (privileged spec 3.1.6.3); QEMU 7.2 leaves it set
+  CASE
+  li t1, MSTATUS_MPRV
+  csrs mstatus, t1
+  GUEST PRV_S
+  GUEST_END
+  EXPECT_CAUSE CAUSE_SUPERVISOR_ECALL
+  ld t0, trap_status
+  li t1, MSTATUS_MPRV
+  and t0, t0, t1
+  CHECK t0, 0
+  CASE
+  GUEST PRV_M
+  li t1, MSTATUS_MPRV | MSTATUS_SPP
+  csrs mstatus, t1
+  la t1, 1f
+  csrw sepc, t1
+  sret
+  j fail
+1:nop
+  GUEST_END
+  EXPECT_CAUSE CAUSE_SUPERVISOR_ECALL
+  ld t0, trap_status
+  li t1, MSTATUS_MPRV
+  and t0, t0, t1
+  CHECK t0, 0
 TEST_END
 
   .data
