@@ -293,7 +293,8 @@ export class Queue {
         idx = 0;
         continue;
       }
-      // §2.7.5.3.1 / §2.7.4.2: no chain longer than the queue size; this also ends any loop.
+      // §2.7.5: the table size is the longest possible chain; §2.7.5.3.1 holds indirect chains to it too.
+      // Counting every buffer descriptor against it also ends any loop.
       if (++seen > limit) return bad('chain-too-long');
       const off = memory.hostOffset(addr, len);
       if (off < 0) return bad('address-out-of-ram');
