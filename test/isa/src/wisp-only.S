@@ -1,4 +1,4 @@
-# WISP-ONLY: checks where the spec is strict and QEMU 7.2 is not (exact misa, misaligned SC/AMO cause 6, csrrs with rs1!=x0 on a read-only CSR, mepc[0], medeleg[11], exact instret, ebreak tval = pc, AMO access fault = cause 7, mret/sret below M clear MPRV); each case says what QEMU does
+# WISP-ONLY: checks where the spec is strict and QEMU 7.2 is not (exact misa, misaligned SC/AMO cause 6, csrrs with rs1!=x0 on a read-only CSR, mepc[0], medeleg[11], exact instret, ebreak tval = pc, AMO access fault = cause 7, mret/sret below M clear MPRV, MSI/MTI before SSI); each case says what QEMU does
 # Behaviour wisp promises that QEMU 7.2 (our reference) does differently; everything here is either
 # required by the spec or one of wisp's documented choices.
 #include "wisp-test.h"
@@ -151,6 +151,39 @@ TEST_BEGIN
   li t1, MSTATUS_MPRV
   and t0, t0, t1
   CHECK t0, 0
+
+  # interrupt priority for M: MSI, MTI, then SSI (privileged spec 3.1.9); QEMU 7.2 takes SSI first
+  CASE
+  li t1, CLINT_MSIP
+  li t2, 1
+  sw t2, 0(t1)
+  li t1, CLINT_MTIMECMP
+  sd zero, 0(t1)
+  li t1, MIP_MSIP | MIP_MTIP | MIP_SSIP
+  csrs mip, t1                   # only SSIP is writable here; the others come from the CLINT
+  csrs mie, t1
+  TRAP_BEGIN
+  csrsi mstatus, MSTATUS_MIE
+  li t2, 1000
+1:addi t2, t2, -1
+  bnez t2, 1b
+  TRAP_END
+  EXPECT_CAUSE INTERRUPT_BIT | IRQ_MSI
+  li t1, CLINT_MSIP
+  sw zero, 0(t1)
+  li t1, CLINT_MTIMECMP
+  li t2, -1
+  sd t2, 0(t1)
+  CASE
+  TRAP_BEGIN
+  csrsi mstatus, MSTATUS_MIE
+  li t2, 1000
+1:addi t2, t2, -1
+  bnez t2, 1b
+  TRAP_END
+  EXPECT_CAUSE INTERRUPT_BIT | IRQ_SSI
+  csrci mip, MIP_SSIP
+  csrw mie, zero
 TEST_END
 
   .data
