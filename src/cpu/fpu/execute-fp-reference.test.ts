@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { executeFp } from './execute-fp.js';
 import { runFenvReference, type ReferenceCase, type ReferenceResult } from './fenv-reference.js';
 import {
-  conversionOperand, D, expField, integerOperand, isNaNBits, mantField, operand, partnerForProduct, partnerForSum, Rng, S, type Fmt,
+  conversionOperand, D, expField, fmaNearThreshold, integerOperand, isNaNBits, mantField, narrowingOperand, operand, partnerForProduct, partnerForSum, Rng, S, type Fmt,
 } from './fp-test-cases.js';
 import { BINARY32, BINARY64, softAdd, softDiv, softFma, softMul, softSqrt, softSub, type SoftResult } from './softfloat.js';
 import { encodeOpFp, encodeR4, OPC_FMADD, OPC_FMSUB, OPC_FNMADD, OPC_FNMSUB, TestFpState } from './test-fp-state.js';
@@ -60,12 +60,17 @@ function makeCase(rng: Rng, op: OpSpec, rm: number): ReferenceCase {
     return { op: op.name, rm, a: v, b: 0n, c: 0n };
   }
   if (op.kind === 'f2i') return { op: op.name, rm, a: conversionOperand(rng, f), b: 0n, c: 0n };
+  if (op.name === 'fcvt.s.d') return { op: op.name, rm, a: narrowingOperand(rng), b: 0n, c: 0n };
   const a = operand(rng, f);
   let b = 0n;
   let c = 0n;
   if (op.kind === 'bin') {
     b = op.name.startsWith('fadd') || op.name.startsWith('fsub') ? partnerForSum(rng, f, a) : partnerForProduct(rng, f, a, op.name.startsWith('fdiv'));
   } else if (op.kind === 'fma') {
+    if (rng.int(4) === 0) {
+      const [x, y, z] = fmaNearThreshold(rng, f);
+      return { op: op.name, rm, a: x, b: y, c: z };
+    }
     b = partnerForProduct(rng, f, a, false);
     c = rng.int(3) === 0 ? productNeighbour(rng, f, a, b) : partnerForSum(rng, f, a);
   }

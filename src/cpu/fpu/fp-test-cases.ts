@@ -118,7 +118,11 @@ export function partnerForProduct(rng: Rng, f: Fmt, a: bigint, quotient: boolean
   // product: ea + eb - bias = t  ->  eb = t - ea + bias; quotient: ea - eb + bias = t -> eb = ea - t + bias
   const eb = quotient ? ea - t + f.bias : t - ea + f.bias;
   if (eb < 1 || eb >= f.expMax) return operand(rng, f);
-  return pack(f, rng.int(2) === 1, eb, mantissa(rng, f));
+  // An all-ones significand times one just above 1 lands a hair below a power of two: at the
+  // thresholds that is where tininess before and after rounding differ, and where overflow begins.
+  const allOnes = mantField(f, a) === (1n << BigInt(f.mantBits)) - 1n;
+  const m = allOnes && rng.int(2) === 0 ? BigInt(rng.int(4)) : mantissa(rng, f);
+  return pack(f, rng.int(2) === 1, eb, m);
 }
 
 /** Float operands of float->integer conversions: integers and near-halves around every boundary. */
@@ -156,4 +160,29 @@ export function integerOperand(rng: Rng): bigint {
   }
   if (rng.int(3) === 0) v = BigInt.asUintN(64, -v);
   return v;
+}
+
+/** Doubles for FCVT.S.D: around the single-precision thresholds (smallest normal, subnormals, overflow). */
+export function narrowingOperand(rng: Rng): bigint {
+  if (rng.int(3) === 0) return operand(rng, D);
+  const e = rng.int(2) === 0 ? D.bias - 152 + rng.int(30) : D.bias + 125 + rng.int(4);
+  // Significand: 23 random kept bits, then round/sticky patterns around the single's rounding point.
+  const kept = rng.int(2) === 0 ? (1n << 23n) - 1n : BigInt(rng.u32() & 0x7fffff);
+  const tail = rng.pick([0n, 1n << 28n, (1n << 28n) + 1n, (1n << 28n) - 1n, BigInt(rng.u32() & 0x1fffffff), (1n << 29n) - 1n]);
+  return pack(D, rng.int(2) === 1, e, (kept << 29n) | tail);
+}
+
+/**
+ * FMA operands whose exact result sits a hair away from the smallest normal: an addend at the threshold
+ * and a product far smaller. Where tininess before and after rounding disagree (RISC-V: after).
+ */
+export function fmaNearThreshold(rng: Rng, f: Fmt): [bigint, bigint, bigint] {
+  const target = -rng.int(f.mantBits + 8); // biased exponent of the product, <= 0: below the normals
+  const ea = 1 + rng.int(target + f.bias - 1);
+  const eb = target - ea + f.bias;
+  const all = (1n << BigInt(f.mantBits)) - 1n;
+  const a = pack(f, rng.int(2) === 1, ea, mantissa(rng, f));
+  const b = pack(f, rng.int(2) === 1, eb, mantissa(rng, f));
+  const c = pack(f, rng.int(2) === 1, rng.pick([0, 1, 1, 2]), rng.pick([0n, 1n, all, all - 1n]));
+  return [a, b, c];
 }
