@@ -826,6 +826,10 @@ export class InterpreterHart implements Hart, FpState {
     this.loopExit = true;
     return this.csr.write(num, Number(BigInt.asIntN(32, v)), Number(BigInt.asIntN(32, v >> 32n)), this);
   }
+  flushTranslations(): void {
+    this.mmu.flush();
+    this.loopExit = true;
+  }
   setTrace(sink: TraceSink | null): void {
     this.trace = sink;
     this.loopExit = true;

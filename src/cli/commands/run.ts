@@ -1,0 +1,127 @@
+import { readFileSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Machine, type MachineExit } from '../../platform/machine.js';
+import { BootError } from '../../platform/boot/kernel-loader.js';
+import { ensureDefaultGuest } from '../../guest/fetch.js';
+import { buildInitramfs } from '../../guest/initramfs.js';
+import { CliError, parseNumberFlag } from '../cli-error.js';
+import { Console } from '../console.js';
+
+const HELP = `Usage: wisp run [options]
+
+Boots a guest with its console on this terminal. With no --kernel, the default guest: Debian
+trixie's riscv64 kernel and a busybox initramfs (fetched once into $WISP_CACHE or ~/.cache/wisp).
+In a terminal, Ctrl-A X quits; with piped stdin, input goes to the guest's console as it comes.
+
+Options:
+  --kernel FILE      kernel: a RISC-V Image or ELF (default: Debian's, fetched if needed)
+  --initrd FILE      initial ramdisk (default with the default kernel: wisp's busybox initramfs)
+  --append ARGS      extra kernel command line (after "console=ttyS0 panic=-1")
+  --mem MiB          guest RAM (default 256)
+  --init-cmd CMD     default guest only: run CMD in the initramfs instead of a shell, then power off
+  --script FILE      default guest only: run FILE (sh) in the initramfs instead of a shell
+  --reboot MODE      on guest reboot: "restart" the guest (default) or "exit" with status 3
+  -h, --help         show this help
+
+Exit status: 0 when the guest powers off, 1 on a kernel panic or error, 3 on reboot with
+--reboot exit, 130/143 when interrupted.
+`;
+
+const BASE_CMDLINE = 'console=ttyS0 panic=-1';
+
+export async function run(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        kernel: { type: 'string' },
+        initrd: { type: 'string' },
+        append: { type: 'string' },
+        mem: { type: 'string' },
+        'init-cmd': { type: 'string' },
+        script: { type: 'string' },
+        reboot: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    process.stderr.write(`wisp run: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const v = args.values;
+  if (v.help) { process.stdout.write(HELP); return 0; }
+  const console = new Console();
+  try {
+    const memMiB = parseNumberFlag('--mem', v.mem, 256);
+    const rebootMode = v.reboot ?? 'restart';
+    if (rebootMode !== 'restart' && rebootMode !== 'exit') throw new CliError(`--reboot must be "restart" or "exit", got "${rebootMode}"`);
+    if (v.kernel && (v['init-cmd'] || v.script)) throw new CliError('--init-cmd and --script build the default initramfs; they cannot be used with --kernel');
+    if (v['init-cmd'] && v.script) throw new CliError('give either --init-cmd or --script, not both');
+    const files = await loadGuest(v);
+    const cmdline = v.append ? `${BASE_CMDLINE} ${v.append}` : BASE_CMDLINE;
+    for (;;) {
+      const machine = new Machine({ memMiB, cmdline, consoleOut: (b) => console.write(b), ...files });
+      const exit = await console.attach(machine, () => machine.run());
+      if (console.signal) return console.signal === 'SIGINT' ? 130 : 143;
+      const code = report(exit);
+      if (exit.kind === 'reboot' && rebootMode === 'restart') {
+        process.stderr.write('wisp: guest rebooted; restarting it\n');
+        continue;
+      }
+      return code;
+    }
+  } catch (e) {
+    if (e instanceof CliError || e instanceof BootError || e instanceof RangeError || (e as { name?: string }).name === 'GuestError') {
+      process.stderr.write(`wisp run: ${(e as Error).message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    console.restore();
+  }
+}
+
+interface GuestFiles {
+  kernel: Uint8Array;
+  kernelName: string;
+  initrd?: Uint8Array;
+  initrdName?: string;
+}
+
+function readFlagFile(flag: string, path: string): Uint8Array {
+  try {
+    if (!statSync(path).isFile()) throw new CliError(`${flag} "${path}" is not a regular file`);
+    return readFileSync(path);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(`Cannot read ${flag} "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+async function loadGuest(v: { kernel?: string; initrd?: string; 'init-cmd'?: string; script?: string }): Promise<GuestFiles> {
+  if (v.kernel) {
+    const kernel = readFlagFile('--kernel', v.kernel);
+    const initrd = v.initrd ? readFlagFile('--initrd', v.initrd) : undefined;
+    return { kernel, kernelName: v.kernel, initrd, initrdName: v.initrd };
+  }
+  const guest = await ensureDefaultGuest({ progress: process.stderr });
+  const kernel = readFileSync(guest.kernelPath);
+  if (v.initrd) return { kernel, kernelName: guest.kernelPath, initrd: readFlagFile('--initrd', v.initrd), initrdName: v.initrd };
+  const script = v.script ? readFlagFile('--script', v.script) : undefined;
+  const initrd = await buildInitramfs({
+    busyboxPath: guest.busyboxPath, modulesDir: guest.modulesDir, kernelVersion: guest.kernelVersion,
+    script, initCmd: v['init-cmd'],
+  });
+  return { kernel, kernelName: guest.kernelPath, initrd, initrdName: 'initramfs (built)' };
+}
+
+function report(exit: MachineExit): number {
+  switch (exit.kind) {
+    case 'poweroff': return 0;
+    case 'reboot': return 3;
+    case 'panic': process.stderr.write(`wisp: guest kernel panic: ${exit.message}\n`); return 1;
+    case 'fail': process.stderr.write(`wisp: guest reported failure ${exit.code} through the test finisher\n`); return exit.code & 0xff || 1;
+    case 'stopped': return 0;
+  }
+}

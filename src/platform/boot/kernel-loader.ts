@@ -1,0 +1,116 @@
+import type { MachineMemory } from '../../memory/machine-memory.js';
+import { isElf, parseElf, ElfError } from './elf.js';
+
+/**
+ * Places a kernel, an initrd and a DTB in guest RAM (DESIGN.md "Boot contract"): a RISC-V `Image`
+ * (Documentation/arch/riscv/boot-image-header.rst) at DRAM + text_offset, or an ELF at its physical
+ * addresses; the initrd and the DTB high in RAM, clear of the kernel's image_size. Every check that
+ * can fail does so before a byte is written, with a message naming the file.
+ */
+export type BootErrorCode = 'not-kernel' | 'too-small' | 'initrd-too-large';
+
+export class BootError extends Error {
+  constructor(readonly code: BootErrorCode, message: string) {
+    super(message);
+    this.name = 'BootError';
+  }
+}
+
+export interface ImageHeader {
+  textOffset: number;
+  imageSize: number;
+  version: number;
+}
+
+const IMAGE_MAGIC2 = 0x05435352; // "RSC\x05" at 0x38
+/** Where Linux expects the kernel when the header says text_offset 0 (a 2 MiB-aligned slot). */
+const DEFAULT_TEXT_OFFSET = 0x20_0000;
+
+export function parseImageHeader(bytes: Uint8Array): ImageHeader | undefined {
+  if (bytes.length < 64) return undefined;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint32(0x38, true) !== IMAGE_MAGIC2) return undefined;
+  return {
+    textOffset: Number(dv.getBigUint64(8, true)),
+    imageSize: Number(dv.getBigUint64(16, true)),
+    version: dv.getUint32(32, true),
+  };
+}
+
+export interface BootLayout {
+  entry: number;
+  kernelStart: number;
+  kernelEnd: number;
+  initrd?: { start: number; end: number };
+  dtbAddress: number;
+}
+
+export interface KernelFiles {
+  kernel: Uint8Array;
+  kernelName: string;
+  initrd?: Uint8Array;
+  initrdName?: string;
+}
+
+const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
+const alignDown = (v: number, a: number) => Math.floor(v / a) * a;
+
+/** Decides where everything goes; writes nothing. `dtbSize` is an upper bound of the DTB's size. */
+export function planBoot(mem: MachineMemory, files: KernelFiles, dtbSize: number): BootLayout & { place: () => void } {
+  const ramBase = mem.ramBase, ramEnd = mem.ramBase + mem.ramSize;
+  const mib = (n: number) => `${Math.ceil(n / 1048576)} MiB`;
+  let entry: number, kernelStart: number, kernelEnd: number;
+  let place: () => void;
+  const header = parseImageHeader(files.kernel);
+  if (header) {
+    kernelStart = ramBase + (header.textOffset || DEFAULT_TEXT_OFFSET);
+    const footprint = Math.max(header.imageSize, files.kernel.length);
+    kernelEnd = kernelStart + footprint;
+    entry = kernelStart;
+    if (kernelEnd > ramEnd) {
+      throw new BootError('too-small', `Cannot boot "${files.kernelName}": it needs ${mib(kernelEnd - ramBase)} of RAM (image_size ${mib(header.imageSize)}), the VM has ${mib(mem.ramSize)}`);
+    }
+    const kernel = files.kernel;
+    place = () => { mem.write(kernelStart, kernel); };
+  } else if (isElf(files.kernel)) {
+    let image;
+    try {
+      image = parseElf(files.kernel);
+    } catch (e) {
+      throw new BootError('not-kernel', `Cannot boot "${files.kernelName}": ${(e as ElfError).message}`);
+    }
+    kernelStart = Math.min(...image.segments.map((s) => s.paddr));
+    kernelEnd = Math.max(...image.segments.map((s) => s.paddr + s.memSize));
+    for (const s of image.segments) {
+      if (mem.hostOffset(s.paddr, s.memSize) < 0) {
+        throw new BootError('too-small', `Cannot boot "${files.kernelName}": segment at 0x${s.paddr.toString(16)} (${s.memSize} bytes) lies outside RAM`);
+      }
+    }
+    entry = Number(image.entry);
+    if (mem.hostOffset(entry, 4) < 0) throw new BootError('not-kernel', `Cannot boot "${files.kernelName}": entry 0x${entry.toString(16)} is not in RAM`);
+    place = () => { for (const s of image.segments) mem.write(s.paddr, s.data); };
+  } else {
+    throw new BootError('not-kernel', `Cannot boot "${files.kernelName}": not a RISC-V kernel (no Image header "RSC\\x05" at 0x38, not an ELF)`);
+  }
+  // DTB in the last 64 KiB-aligned slot that fits, the initrd page-aligned just below it.
+  const dtbAddress = alignDown(ramEnd - alignUp(dtbSize, 8), 0x1_0000);
+  let initrd: { start: number; end: number } | undefined;
+  const freeLow = alignUp(kernelEnd, 0x1000);
+  if (files.initrd) {
+    const start = alignDown(dtbAddress - files.initrd.length, 0x1000);
+    if (start < freeLow) {
+      throw new BootError('initrd-too-large', `Cannot boot with initrd "${files.initrdName}": ${mib(files.initrd.length)} does not fit in ${mib(mem.ramSize)} of RAM next to the kernel (${mib(kernelEnd - ramBase)})`);
+    }
+    initrd = { start, end: start + files.initrd.length };
+  } else if (dtbAddress < freeLow) {
+    throw new BootError('too-small', `Cannot boot "${files.kernelName}": no room for the device tree in ${mib(mem.ramSize)} of RAM`);
+  }
+  const initrdBytes = files.initrd;
+  return {
+    entry, kernelStart, kernelEnd, initrd, dtbAddress,
+    place: () => {
+      place();
+      if (initrd && initrdBytes) mem.write(initrd.start, initrdBytes);
+    },
+  };
+}

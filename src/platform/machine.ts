@@ -1,0 +1,242 @@
+import { Bus } from '../memory/bus.js';
+import type { GuestMemory } from '../memory/guest-memory.js';
+import { MachineMemory } from '../memory/machine-memory.js';
+import type { MmioDevice } from '../memory/mmio-device.js';
+import { StopReason } from '../cpu/hart.js';
+import { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
+import { Csr } from '../cpu/csr/csr-numbers.js';
+import { Interrupt, Priv } from '../cpu/trap.js';
+import type { IrqLine } from '../devices/irq-line.js';
+import { Clint, monotonicClock, type Clock } from './clint.js';
+import { GoldfishRtc, systemWallClock } from './goldfish-rtc.js';
+import { CLINT, PLIC, RTC, SYSCON, UART, virtioSlot, TIMEBASE_HZ } from './memory-map.js';
+import { Plic } from './plic.js';
+import { Syscon } from './syscon.js';
+import { Uart16550 } from './uart16550.js';
+import { Sbi } from './sbi/sbi.js';
+import { buildFdt } from './fdt/build-fdt.js';
+import { planBoot, type BootLayout } from './boot/kernel-loader.js';
+
+/** What wisp's harts implement, as the device tree tells the kernel. */
+export const GUEST_ISA = 'rv64imafdc_zicsr_zifencei_zicntr_zihintpause_sstc';
+
+/** A device for a virtio-mmio slot, built once the machine's memory and the slot's IRQ line exist. */
+export type VirtioFactory = (ctx: { memory: GuestMemory; irq: IrqLine }) => MmioDevice;
+
+export interface MachineConfig {
+  memMiB: number;
+  kernel: Uint8Array;
+  kernelName: string;
+  initrd?: Uint8Array;
+  initrdName?: string;
+  cmdline: string;
+  /** Where the console (UART and SBI debug console) output goes. */
+  consoleOut: (bytes: Uint8Array) => void;
+  /** Devices for virtio slots 0, 1, ... in order (they become /dev/vda, vdb, ...). */
+  virtio?: VirtioFactory[];
+  clock?: Clock;
+}
+
+export type MachineExit =
+  | { kind: 'poweroff' }
+  | { kind: 'reboot' }
+  | { kind: 'panic'; message: string }
+  | { kind: 'fail'; code: number }
+  | { kind: 'stopped' };
+
+/** Instructions per hart.run() call: ~0.5 ms of guest time, the granularity of timer checks. */
+const SLICE = 50_000;
+/** Wall time the machine runs before yielding to the event loop (console input, API messages). */
+const YIELD_MS = 10;
+const PANIC_MARK = 'Kernel panic - not syncing';
+
+/**
+ * The wisp board (QEMU virt's map, DESIGN.md "Guest platform") assembled around one interpreter hart,
+ * with a kernel, initrd and generated device tree in RAM and wisp's SBI answering the kernel. run()
+ * executes until the guest powers off, reboots, panics or stop() is called, yielding to the event loop
+ * every few milliseconds and sleeping (not spinning) while the hart waits in WFI.
+ */
+export class Machine {
+  readonly memory: MachineMemory;
+  readonly bus = new Bus();
+  readonly hart: InterpreterHart;
+  readonly clint: Clint;
+  readonly plic: Plic;
+  readonly uart: Uart16550;
+  readonly rtc: GoldfishRtc;
+  readonly sbi: Sbi;
+  readonly layout: BootLayout;
+  readonly fdt: Uint8Array;
+  private exit: MachineExit | undefined;
+  private input: Uint8Array[] = [];
+  private wake: (() => void) | undefined;
+  private panicTail = '';
+  private panicked: string | undefined;
+  private paused = false;
+
+  constructor(private readonly cfg: MachineConfig) {
+    const clock = cfg.clock ?? monotonicClock();
+    this.memory = new MachineMemory(cfg.memMiB * 1024 * 1024);
+    const mem = this.memory;
+    let hart!: InterpreterHart;
+    const line = (bit: number) => (_h: number, level: boolean) => hart.setInterruptLine(bit, level);
+    this.clint = new Clint(1, clock, { setSoftware: line(Interrupt.MSoftware), setTimer: line(Interrupt.MTimer) });
+    this.plic = new Plic(1, { setMachineExternal: line(Interrupt.MExternal), setSupervisorExternal: line(Interrupt.SExternal) });
+    const consoleOut = (b: Uint8Array) => this.console(b);
+    this.uart = new Uart16550({ write: consoleOut, rxReady: () => this.feedUart() }, this.plic.line(UART.irq!));
+    this.rtc = new GoldfishRtc(systemWallClock, this.plic.line(RTC.irq!));
+    const syscon = new Syscon((r) => {
+      this.finish(r.kind === 'poweroff' ? { kind: 'poweroff' } : r.kind === 'reset' ? this.rebootExit() : { kind: 'fail', code: r.code });
+    });
+    this.bus.add('syscon', SYSCON.base, SYSCON.size, syscon);
+    this.bus.add('rtc', RTC.base, RTC.size, this.rtc);
+    this.bus.add('clint', CLINT.base, CLINT.size, this.clint);
+    this.bus.add('plic', PLIC.base, PLIC.size, this.plic);
+    this.bus.add('uart', UART.base, UART.size, this.uart);
+    const slots: number[] = [];
+    (cfg.virtio ?? []).forEach((make, n) => {
+      const r = virtioSlot(n);
+      this.bus.add(`virtio${n}`, r.base, r.size, make({ memory: mem, irq: this.plic.line(r.irq!) }));
+      slots.push(n);
+    });
+    this.sbi = new Sbi({
+      memory: mem,
+      harts: 1,
+      consoleWrite: consoleOut,
+      consoleRead: (max) => this.takeInput(max),
+      systemReset: (type) => this.finish(type === 0 ? { kind: 'poweroff' } : this.rebootExit()),
+    });
+    hart = new InterpreterHart({ id: 0, memory: mem, bus: this.bus, time: () => clock.now(), ecall: this.sbi });
+    this.hart = hart;
+
+    // The device tree's size barely depends on the addresses in it: build once to size it, plan, rebuild.
+    const fdtFor = (initrd?: { start: number; end: number }) => buildFdt({
+      harts: 1, isa: GUEST_ISA, mmuType: 'riscv,sv57', memBytes: mem.ramSize, bootargs: cfg.cmdline,
+      initrd, virtioSlots: slots, rngSeed: crypto.getRandomValues(new Uint8Array(32)),
+    });
+    const sizing = fdtFor(cfg.initrd ? { start: 0x8000_0000, end: 0x8000_0000 + cfg.initrd.length } : undefined);
+    const plan = planBoot(mem, { kernel: cfg.kernel, kernelName: cfg.kernelName, initrd: cfg.initrd, initrdName: cfg.initrdName }, sizing.length + 256);
+    this.layout = plan;
+    this.fdt = fdtFor(plan.initrd);
+    plan.place();
+    mem.write(plan.dtbAddress, this.fdt);
+    this.resetHart(plan);
+  }
+
+  /** The state firmware would leave: S-mode at the entry, a0 = hartid, a1 = DTB, satp = 0 (boot contract). */
+  private resetHart(plan: BootLayout): void {
+    const h = this.hart;
+    // As M-mode firmware would: delegate every exception and S interrupt to the kernel (ecall from S
+    // is answered by the SBI before it traps), let S and U read the counters, hand stimecmp to S.
+    h.writeCsr(Csr.medeleg, 0xb1ffn);
+    h.writeCsr(Csr.mideleg, 0x222n);
+    h.writeCsr(Csr.mcounteren, 0xffff_ffffn);
+    h.writeCsr(Csr.menvcfg, 1n << 63n);
+    h.writeCsr(Csr.mstatus, BigInt(Priv.S) << 11n); // MPP = S, interrupts off
+    h.setPrivilege(Priv.S);
+    h.setX(10, 0n);
+    h.setX(11, BigInt(plan.dtbAddress));
+    h.setPc(BigInt(plan.entry));
+  }
+
+  /** Console input from the host: queued, and fed to the UART as its FIFO has room. */
+  sendInput(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.input.push(bytes);
+    this.feedUart();
+    this.wake?.();
+  }
+
+  private feedUart(): void {
+    while (this.input.length > 0) {
+      const head = this.input[0];
+      const n = this.uart.receive(head);
+      if (n < head.length) { this.input[0] = head.subarray(n); return; }
+      this.input.shift();
+    }
+  }
+
+  private takeInput(max: number): Uint8Array {
+    const head = this.input[0];
+    if (!head) return new Uint8Array(0);
+    const n = Math.min(max, head.length);
+    const out = head.slice(0, n);
+    if (n < head.length) this.input[0] = head.subarray(n); else this.input.shift();
+    return out;
+  }
+
+  private console(bytes: Uint8Array): void {
+    this.cfg.consoleOut(bytes);
+    if (this.panicked === undefined) {
+      // A rolling window of the output, enough to see the panic banner across write boundaries.
+      this.panicTail = (this.panicTail + Buffer.from(bytes).toString('latin1')).slice(-512);
+      const at = this.panicTail.indexOf(PANIC_MARK);
+      if (at >= 0) {
+        const rest = this.panicTail.slice(at);
+        const nl = rest.indexOf('\n');
+        if (nl >= 0) this.panicked = rest.slice(0, nl).trim();
+      }
+    }
+  }
+
+  private rebootExit(): MachineExit {
+    return this.panicked !== undefined ? { kind: 'panic', message: this.panicked } : { kind: 'reboot' };
+  }
+
+  private finish(e: MachineExit): void {
+    this.exit ??= e;
+    this.hart.requestStop();
+    this.wake?.();
+  }
+
+  /** Ends run() at the next instruction boundary (SIGINT, the API, a test). */
+  stop(): void {
+    this.finish({ kind: 'stopped' });
+  }
+
+  /** Pause/resume (Firecracker's PATCH /vm): a paused machine executes nothing and its clock... keeps running. */
+  pause(): void {
+    this.paused = true;
+    this.hart.requestStop();
+  }
+  resume(): void {
+    this.paused = false;
+    this.wake?.();
+  }
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  async run(): Promise<MachineExit> {
+    const hart = this.hart;
+    while (this.exit === undefined) {
+      if (this.paused) { await this.sleep(1000); continue; }
+      const until = performance.now() + YIELD_MS;
+      let sleepMs = 0;
+      while (this.exit === undefined && !this.paused && performance.now() < until) {
+        this.clint.update();
+        this.rtc.update();
+        const r = hart.run(SLICE);
+        if (r === StopReason.Wfi) {
+          const deadline = Math.min(this.clint.nextDeadline(), hart.timerDeadline());
+          sleepMs = Math.min(100, (deadline - this.clint.mtime()) / (TIMEBASE_HZ / 1000), this.rtc.nextAlarmDelayNs() / 1e6);
+          if (sleepMs > 0.05) break;
+          sleepMs = 0;
+        }
+      }
+      if (this.exit !== undefined) break;
+      if (sleepMs > 0) await this.sleep(sleepMs);
+      else await new Promise<void>((r) => setImmediate(r));
+    }
+    return this.exit!;
+  }
+
+  /** Sleeps until the timeout or until something wakes the machine (input, stop). */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() { clearTimeout(t); resolve(); }
+      this.wake = () => { this.wake = undefined; done(); };
+    });
+  }
+}
