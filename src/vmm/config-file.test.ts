@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigFileError, configFileActions } from './config-file.js';
+
+const FULL = {
+  'boot-source': { kernel_image_path: '/k', boot_args: 'console=ttyS0' },
+  drives: [{ drive_id: 'rootfs', path_on_host: '/r', is_root_device: true, is_read_only: false }],
+  'machine-config': { vcpu_count: 2, mem_size_mib: 1024 },
+  logger: { level: 'Debug' },
+  metrics: { metrics_path: '/m' },
+  entropy: {},
+  'network-interfaces': [],
+};
+
+test('a Firecracker config file becomes the API actions, logger and metrics first', () => {
+  const actions = configFileActions(JSON.stringify(FULL));
+  assert.deepEqual(actions.map((a) => a.type), [
+    'ConfigureLogger', 'ConfigureMetrics', 'PutMachineConfiguration', 'ConfigureBootSource', 'InsertBlockDevice', 'SetEntropyDevice',
+  ]);
+  assert.deepEqual(actions[2], { type: 'PutMachineConfiguration', config: { vcpu_count: 2, mem_size_mib: 1024, smt: false, track_dirty_pages: false, huge_pages: 'None' } });
+});
+
+test('sections for devices wisp does not build are refused by name (empty lists are fine)', () => {
+  for (const [section, value, what] of [
+    ['network-interfaces', [{ iface_id: 'eth0', host_dev_name: 'tap0' }], /"network-interfaces" section is not supported: wisp does not build network interfaces/],
+    ['vsock', { guest_cid: 3, uds_path: '/v' }, /"vsock" section is not supported/],
+    ['balloon', { amount_mib: 0, deflate_on_oom: false }, /"balloon" section/],
+  ] as const) {
+    assert.throws(() => configFileActions(JSON.stringify({ ...FULL, [section]: value })), (e: unknown) => e instanceof ConfigFileError && e.code === 'unsupported-section' && what.test(e.message));
+  }
+});
+
+test('bad JSON and unknown sections are reported as serde would', () => {
+  assert.throws(() => configFileActions('{"boot-source": {'), (e: unknown) => e instanceof ConfigFileError && e.code === 'invalid-json' && /^EOF while parsing/.test(e.message));
+  assert.throws(() => configFileActions('{"machine_config": {}}'), /unknown field `machine_config`, expected one of `balloon`, `drives`, `boot-source`/);
+  assert.throws(() => configFileActions('{"drives": [{"drive_id": "a"}]}'), /missing field `is_root_device`/);
+});
