@@ -244,7 +244,7 @@ export class VmmController {
     }
     this.machine = handle;
     this.paused = false;
-    this.opts.logger.info('vmm::controller', 'Successfully started microvm that was configured from one single json');
+    this.opts.logger.info('vmm::controller', 'Successfully started microvm.');
     void handle.exited.then((e) => {
       this.opts.logger.info('vmm::controller', `Vmm is stopping (${e.reason}${e.message ? `: ${e.message}` : ''}).`);
       this.resolveExit(e);
