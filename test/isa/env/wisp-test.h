@@ -311,6 +311,155 @@ test_main:
   sfence.vma
 .endm
 
+/* ---- FP cases: operands and results as raw bits, fflags compared exactly (cleared before the op).
+ * Double results are the 64 register bits; single results are the low 32 bits (the NaN-boxing of
+ * single results is checked in nan-boxing.S). rm is an assembler rounding-mode name: rne rtz rdn rup
+ * rmm dyn. */
+.macro _fp_in_d a, b, c
+  li t0, \a
+  fmv.d.x f1, t0
+  li t0, \b
+  fmv.d.x f2, t0
+  li t0, \c
+  fmv.d.x f3, t0
+  fsflags zero
+.endm
+.macro _fp_in_s a, b, c
+  li t0, \a
+  fmv.w.x f1, t0
+  li t0, \b
+  fmv.w.x f2, t0
+  li t0, \c
+  fmv.w.x f3, t0
+  fsflags zero
+.endm
+.macro _fp_out_d res, flags
+  frflags a1
+  fmv.x.d a0, f4
+  CHECK a0, \res
+  CHECK a1, \flags
+.endm
+.macro _fp_out_s res, flags
+  frflags a1
+  fmv.x.w a0, f4
+  slli a0, a0, 32
+  srli a0, a0, 32
+  CHECK a0, \res
+  CHECK a1, \flags
+.endm
+.macro _fp_out_x res, flags
+  frflags a1
+  CHECK a0, \res
+  CHECK a1, \flags
+.endm
+.macro _fp2 line, w, op, rm, res, a, b, flags
+  _case \line
+  _fp_in_\w \a, \b, 0
+  \op f4, f1, f2, \rm
+  _fp_out_\w \res, \flags
+.endm
+/* ops without a rounding mode (fmin, fsgnj...) */
+.macro _fp2n line, w, op, res, a, b, flags
+  _case \line
+  _fp_in_\w \a, \b, 0
+  \op f4, f1, f2
+  _fp_out_\w \res, \flags
+.endm
+.macro _fp1 line, w, op, rm, res, a, flags
+  _case \line
+  _fp_in_\w \a, 0, 0
+  \op f4, f1, \rm
+  _fp_out_\w \res, \flags
+.endm
+.macro _fp3 line, w, op, rm, res, a, b, c, flags
+  _case \line
+  _fp_in_\w \a, \b, \c
+  \op f4, f1, f2, f3, \rm
+  _fp_out_\w \res, \flags
+.endm
+/* FP -> integer register (fcvt.*.d/s with rm, or compares/fclass without) */
+.macro _fp_to_x line, w, op, rm, res, a, flags
+  _case \line
+  _fp_in_\w \a, 0, 0
+  \op a0, f1, \rm
+  _fp_out_x \res, \flags
+.endm
+.macro _fp_cmp line, w, op, res, a, b, flags
+  _case \line
+  _fp_in_\w \a, \b, 0
+  \op a0, f1, f2
+  _fp_out_x \res, \flags
+.endm
+.macro _fp_class line, w, op, res, a
+  _case \line
+  _fp_in_\w \a, 0, 0
+  \op a0, f1
+  _fp_out_x \res, 0
+.endm
+/* integer register -> FP (w = result width) */
+.macro _x_to_fp line, w, op, rm, res, a, flags
+  _case \line
+  li a2, \a
+  fsflags zero
+  \op f4, a2, \rm
+  _fp_out_\w \res, \flags
+.endm
+/* FP -> FP of the other width: win = input width, wout = output width */
+.macro _fp_cvt line, win, wout, op, rm, res, a, flags
+  _case \line
+  _fp_in_\win \a, 0, 0
+  \op f4, f1, \rm
+  _fp_out_\wout \res, \flags
+.endm
+#define TEST_FP2_D(op, rm, res, a, b, flags) _fp2 __LINE__, d, op, rm, res, a, b, flags
+#define TEST_FP2_S(op, rm, res, a, b, flags) _fp2 __LINE__, s, op, rm, res, a, b, flags
+#define TEST_FP2N_D(op, res, a, b, flags) _fp2n __LINE__, d, op, res, a, b, flags
+#define TEST_FP2N_S(op, res, a, b, flags) _fp2n __LINE__, s, op, res, a, b, flags
+#define TEST_FP1_D(op, rm, res, a, flags) _fp1 __LINE__, d, op, rm, res, a, flags
+#define TEST_FP1_S(op, rm, res, a, flags) _fp1 __LINE__, s, op, rm, res, a, flags
+#define TEST_FP3_D(op, rm, res, a, b, c, flags) _fp3 __LINE__, d, op, rm, res, a, b, c, flags
+#define TEST_FP3_S(op, rm, res, a, b, c, flags) _fp3 __LINE__, s, op, rm, res, a, b, c, flags
+#define TEST_FP_TO_X_D(op, rm, res, a, flags) _fp_to_x __LINE__, d, op, rm, res, a, flags
+#define TEST_FP_TO_X_S(op, rm, res, a, flags) _fp_to_x __LINE__, s, op, rm, res, a, flags
+#define TEST_FCMP_D(op, res, a, b, flags) _fp_cmp __LINE__, d, op, res, a, b, flags
+#define TEST_FCMP_S(op, res, a, b, flags) _fp_cmp __LINE__, s, op, res, a, b, flags
+#define TEST_FCLASS_D(res, a) _fp_class __LINE__, d, fclass.d, res, a
+#define TEST_FCLASS_S(res, a) _fp_class __LINE__, s, fclass.s, res, a
+#define TEST_X_TO_D(op, rm, res, a, flags) _x_to_fp __LINE__, d, op, rm, res, a, flags
+#define TEST_X_TO_S(op, rm, res, a, flags) _x_to_fp __LINE__, s, op, rm, res, a, flags
+#define TEST_D_TO_S(rm, res, a, flags) _fp_cvt __LINE__, d, s, fcvt.s.d, rm, res, a, flags
+#define TEST_S_TO_D(res, a, flags) _fp_cvt __LINE__, s, d, fcvt.d.s, rne, res, a, flags
+
+/* IEEE 754 binary64/binary32 encodings used across the FP tests */
+#define D_ONE 0x3ff0000000000000
+#define D_TWO 0x4000000000000000
+#define D_THREE 0x4008000000000000
+#define D_HALF 0x3fe0000000000000
+#define D_M_ONE 0xbff0000000000000
+#define D_PZERO 0x0000000000000000
+#define D_MZERO 0x8000000000000000
+#define D_PINF 0x7ff0000000000000
+#define D_MINF 0xfff0000000000000
+#define D_QNAN 0x7ff8000000000000
+#define D_SNAN 0x7ff0000000000001
+#define D_MAX 0x7fefffffffffffff
+#define D_MIN_NORMAL 0x0010000000000000
+#define D_MIN_SUB 0x0000000000000001
+#define S_ONE 0x3f800000
+#define S_TWO 0x40000000
+#define S_THREE 0x40400000
+#define S_HALF 0x3f000000
+#define S_M_ONE 0xbf800000
+#define S_PZERO 0x00000000
+#define S_MZERO 0x80000000
+#define S_PINF 0x7f800000
+#define S_MINF 0xff800000
+#define S_QNAN 0x7fc00000
+#define S_SNAN 0x7f800001
+#define S_MAX 0x7f7fffff
+#define S_MIN_NORMAL 0x00800000
+#define S_MIN_SUB 0x00000001
+
 /* ---- FP helpers: move raw bits in and out ---- */
 .macro FLI_D freg, bits
   li t0, \bits

@@ -171,6 +171,14 @@ TEST_BEGIN
   EXPECT_CAUSE INTERRUPT_BIT | IRQ_MSI
   li t1, CLINT_MSIP
   sw zero, 0(t1)
+  CASE
+  TRAP_BEGIN
+  csrsi mstatus, MSTATUS_MIE
+  li t2, 1000
+1:addi t2, t2, -1
+  bnez t2, 1b
+  TRAP_END
+  EXPECT_CAUSE INTERRUPT_BIT | IRQ_MTI
   li t1, CLINT_MTIMECMP
   li t2, -1
   sd t2, 0(t1)
