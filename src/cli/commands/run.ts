@@ -4,6 +4,8 @@ import { Machine, type MachineExit } from '../../platform/machine.js';
 import { BootError } from '../../platform/boot/kernel-loader.js';
 import { ensureDefaultGuest } from '../../guest/fetch.js';
 import { buildInitramfs } from '../../guest/initramfs.js';
+import { attachBlock, attachEntropy, type AttachedBlock } from '../../vmm/virtio-attach.js';
+import { FileBlockError } from '../../vmm/backends/file-block-backend.js';
 import { CliError, parseNumberFlag } from '../cli-error.js';
 import { Console } from '../console.js';
 
@@ -18,6 +20,11 @@ Options:
   --initrd FILE      initial ramdisk (default with the default kernel: wisp's busybox initramfs)
   --append ARGS      extra kernel command line (after "console=ttyS0 panic=-1")
   --mem MiB          guest RAM (default 256)
+  --disk PATH[,ro][,writeback]
+                     attach a virtio-blk drive (repeatable: /dev/vda, /dev/vdb, ... in order);
+                     ro = read-only, writeback = guest flushes reach the host file (fsync)
+  --root             boot into the first disk: root=/dev/vda (the initramfs switch_roots to it)
+  --no-entropy       do not attach the virtio-rng entropy device (attached by default)
   --init-cmd CMD     default guest only: run CMD in the initramfs instead of a shell, then power off
   --script FILE      default guest only: run FILE (sh) in the initramfs instead of a shell
   --reboot MODE      on guest reboot: "restart" the guest (default) or "exit" with status 3
@@ -42,6 +49,9 @@ export async function run(argv: string[]): Promise<number> {
         'init-cmd': { type: 'string' },
         script: { type: 'string' },
         reboot: { type: 'string' },
+        disk: { type: 'string', multiple: true },
+        root: { type: 'boolean' },
+        'no-entropy': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -58,11 +68,28 @@ export async function run(argv: string[]): Promise<number> {
     if (rebootMode !== 'restart' && rebootMode !== 'exit') throw new CliError(`--reboot must be "restart" or "exit", got "${rebootMode}"`);
     if (v.kernel && (v['init-cmd'] || v.script)) throw new CliError('--init-cmd and --script build the default initramfs; they cannot be used with --kernel');
     if (v['init-cmd'] && v.script) throw new CliError('give either --init-cmd or --script, not both');
+    const disks = (v.disk ?? []).map(parseDisk);
+    if (v.root && disks.length === 0) throw new CliError('--root needs a --disk to boot into');
     const files = await loadGuest(v);
-    const cmdline = v.append ? `${BASE_CMDLINE} ${v.append}` : BASE_CMDLINE;
+    let cmdline = v.append ? `${BASE_CMDLINE} ${v.append}` : BASE_CMDLINE;
+    if (v.root) cmdline += ` root=/dev/vda ${disks[0].readOnly ? 'ro' : 'rw'}`;
     for (;;) {
-      const machine = new Machine({ memMiB, cmdline, consoleOut: (b) => console.write(b), ...files });
-      const exit = await console.attach(machine, () => machine.run());
+      let blocks: AttachedBlock[] = [];
+      try {
+        blocks = disks.map((d, i) => attachBlock({ id: `vd${String.fromCharCode(97 + i)}`, ...d }));
+      } catch (e) {
+        if (e instanceof FileBlockError) throw new CliError(e.message);
+        throw e;
+      }
+      const virtio = blocks.map((b) => b.factory);
+      if (!v['no-entropy']) virtio.push(attachEntropy().factory);
+      let exit: MachineExit;
+      try {
+        const machine = new Machine({ memMiB, cmdline, consoleOut: (b) => console.write(b), virtio, ...files });
+        exit = await console.attach(machine, () => machine.run());
+      } finally {
+        for (const b of blocks) b.backend.close();
+      }
       if (console.signal) return console.signal === 'SIGINT' ? 130 : 143;
       const code = report(exit);
       if (exit.kind === 'reboot' && rebootMode === 'restart') {
@@ -87,6 +114,20 @@ interface GuestFiles {
   kernelName: string;
   initrd?: Uint8Array;
   initrdName?: string;
+}
+
+function parseDisk(spec: string): { path: string; readOnly: boolean; cacheType: 'Unsafe' | 'Writeback' } {
+  const [path, ...opts] = spec.split(',');
+  if (!path) throw new CliError(`--disk needs a path, got "${spec}"`);
+  let readOnly = false, cacheType: 'Unsafe' | 'Writeback' = 'Unsafe';
+  for (const o of opts) {
+    if (o === 'ro') readOnly = true;
+    else if (o === 'rw') readOnly = false;
+    else if (o === 'writeback') cacheType = 'Writeback';
+    else if (o === 'unsafe') cacheType = 'Unsafe';
+    else throw new CliError(`--disk "${spec}": unknown option "${o}" (ro, rw, writeback, unsafe)`);
+  }
+  return { path, readOnly, cacheType };
 }
 
 function readFlagFile(flag: string, path: string): Uint8Array {
