@@ -11,6 +11,15 @@ _start:
 1:
   la t1, tohost
   sd t0, 0(t1)
+  # Also tell the SiFive test finisher, so the same ELF ends QEMU's virt machine (bench side by side).
+  li t1, 0x100000
+  li t2, 0x5555
+  beqz a0, 3f
+  slli t2, a0, 16
+  li t3, 0x3333
+  or t2, t2, t3
+3:
+  sw t2, 0(t1)
 2:
   j 2b
 
