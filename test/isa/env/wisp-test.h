@@ -314,7 +314,7 @@ test_main:
 /* ---- FP cases: operands and results as raw bits, fflags compared exactly (cleared before the op).
  * Double results are the 64 register bits; single results are the low 32 bits (the NaN-boxing of
  * single results is checked in nan-boxing.S). rm is an assembler rounding-mode name: rne rtz rdn rup
- * rmm dyn. */
+ * rmm dyn, or none for the exact conversions that take no mode. */
 .macro _fp_in_d a, b, c
   li t0, \a
   fmv.d.x f1, t0
@@ -401,14 +401,22 @@ test_main:
   _case \line
   li a2, \a
   fsflags zero
+  .ifc \rm, none
+  \op f4, a2                    /* exact conversions take no rounding mode */
+  .else
   \op f4, a2, \rm
+  .endif
   _fp_out_\w \res, \flags
 .endm
 /* FP -> FP of the other width: win = input width, wout = output width */
 .macro _fp_cvt line, win, wout, op, rm, res, a, flags
   _case \line
   _fp_in_\win \a, 0, 0
+  .ifc \rm, none
+  \op f4, f1
+  .else
   \op f4, f1, \rm
+  .endif
   _fp_out_\wout \res, \flags
 .endm
 #define TEST_FP2_D(op, rm, res, a, b, flags) _fp2 __LINE__, d, op, rm, res, a, b, flags
@@ -428,7 +436,7 @@ test_main:
 #define TEST_X_TO_D(op, rm, res, a, flags) _x_to_fp __LINE__, d, op, rm, res, a, flags
 #define TEST_X_TO_S(op, rm, res, a, flags) _x_to_fp __LINE__, s, op, rm, res, a, flags
 #define TEST_D_TO_S(rm, res, a, flags) _fp_cvt __LINE__, d, s, fcvt.s.d, rm, res, a, flags
-#define TEST_S_TO_D(res, a, flags) _fp_cvt __LINE__, s, d, fcvt.d.s, rne, res, a, flags
+#define TEST_S_TO_D(res, a, flags) _fp_cvt __LINE__, s, d, fcvt.d.s, none, res, a, flags
 
 /* IEEE 754 binary64/binary32 encodings used across the FP tests */
 #define D_ONE 0x3ff0000000000000
