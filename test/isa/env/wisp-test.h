@@ -255,10 +255,16 @@ test_main:
   ld t0, trap_tval
   CHECK_EQ t0, \reg
 .endm
-/* tval must hold the 32-bit instruction at label (illegal-instruction traps, privileged spec 3.1.16) */
+/* tval must hold the instruction at label, 16 or 32 bits, zero-extended (illegal-instruction traps,
+ * privileged spec 3.1.16) */
 .macro EXPECT_TVAL_INSN label
   la t6, \label
+  lhu t5, 0(t6)
+  andi t0, t5, 3
+  li t1, 3
+  bne t0, t1, .Lc\@
   lwu t5, 0(t6)
+.Lc\@:
   ld t0, trap_tval
   CHECK_EQ t0, t5
 .endm

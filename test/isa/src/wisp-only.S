@@ -1,4 +1,4 @@
-# WISP-ONLY: checks where the spec is strict and QEMU 7.2 is not (exact misa, misaligned SC/AMO cause 6, csrrs with rs1!=x0 on a read-only CSR, mepc[0], medeleg[11], exact instret, ebreak tval = pc, AMO access fault = cause 7, mret/sret below M clear MPRV, MSI/MTI before SSI); each case says what QEMU does
+# WISP-ONLY: checks where the spec is strict and QEMU 7.2 is not (exact misa, misaligned SC/AMO cause 6, csrrs with rs1!=x0 on a read-only CSR, mepc[0], medeleg[11], exact instret, ebreak tval = pc, AMO access fault = cause 7, mret/sret below M clear MPRV, MSI/MTI before SSI, fflags-only writes dirty FS); each case says what QEMU does
 # Behaviour wisp promises that QEMU 7.2 (our reference) does differently; everything here is either
 # required by the spec or one of wisp's documented choices.
 #include "wisp-test.h"
@@ -192,6 +192,21 @@ TEST_BEGIN
   EXPECT_CAUSE INTERRUPT_BIT | IRQ_SSI
   csrci mip, MIP_SSIP
   csrw mie, zero
+
+  # an instruction that changes only fflags (feq.d on a signaling NaN sets NV) changes FP state, so
+  # FS becomes Dirty (privileged spec 3.1.6.6); QEMU 7.2 dirties FS only on FP register writes
+  CASE
+  FLI_D f1, D_SNAN
+  fsflags zero
+  li t1, MSTATUS_FS
+  csrc mstatus, t1
+  li t1, MSTATUS_FS_CLEAN
+  csrs mstatus, t1
+  feq.d a0, f1, f1
+  csrr a0, mstatus
+  li t1, MSTATUS_FS
+  and a0, a0, t1
+  CHECK a0, MSTATUS_FS_DIRTY
 TEST_END
 
   .data
