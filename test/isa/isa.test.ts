@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { buildIsaPrograms } from './build.js';
@@ -18,10 +17,6 @@ const TIMEOUT_MS = 30_000;
 
 const root = repoRoot();
 const wisp = join(root, 'bin', 'wisp.js');
-// Until the hart's `bare` command exists at all, the suite is reported as TODO (each program still runs
-// and its failure is printed); from the moment src/cli/commands/bare.ts lands, failures are failures.
-const bareMissing = !existsSync(join(root, 'src', 'cli', 'commands', 'bare.ts'));
-const todo = bareMissing ? 'wisp bare is not implemented yet (src/cli/commands/bare.ts is missing)' : undefined;
 
 interface RunResult {
   code: number | null;
@@ -48,10 +43,10 @@ describe(`ISA suite on wisp bare (--engine ${engine})`, { concurrency: 2 }, () =
     await buildIsaPrograms();
   });
   for (const p of listIsaPrograms()) {
-    test(p.name, { todo }, async () => {
+    test(p.name, async () => {
       const r = await runWisp(p.elf);
       const tail = r.output.trimEnd().split('\n').slice(-15).join('\n');
-      const what = describeFailure(r.output) ?? (r.code !== null && r.code > 0 ? `test ${r.code} failed` : 'no verdict');
+      const what = describeFailure(r.output) ?? (r.code !== null && r.code > 0 ? `case ${r.code} failed` : 'no verdict');
       assert.equal(
         r.code,
         0,
