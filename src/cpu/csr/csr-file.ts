@@ -64,6 +64,11 @@ export class CsrFile {
       ? (this.mstatus & MSTATUS_MPP) >>> MSTATUS_MPP_SHIFT : this.priv;
   }
 
+  /** Sstc: below M, stimecmp needs menvcfg.STCE and mcounteren.TM. */
+  private stimecmpAllowed(): boolean {
+    return this.priv === Priv.M || (this.stce() && (this.mcounteren & 2) !== 0);
+  }
+
   private stce(): boolean {
     return (this.menvcfg[1] & MENVCFG_HI_STCE) !== 0;
   }
@@ -128,7 +133,7 @@ export class CsrFile {
       case Csr.scause: return this.pair(this.scause);
       case Csr.stval: return this.pair(this.stval);
       case Csr.sip: return this.set(this.mipValue() & this.mideleg, 0);
-      case Csr.stimecmp: if (this.priv < Priv.M && !this.stce()) return false; return this.pair(this.stimecmp);
+      case Csr.stimecmp: if (!this.stimecmpAllowed()) return false; return this.pair(this.stimecmp);
       case Csr.satp: if (this.priv === Priv.S && (this.mstatus & (1 << 20)) !== 0) return false; return this.pair(this.satp);
       case Csr.mvendorid: case Csr.marchid: case Csr.mimpid: case Csr.mconfigptr: return this.set(0, 0);
       case Csr.mhartid: return this.set(this.hartId, 0);
@@ -189,7 +194,7 @@ export class CsrFile {
         return true;
       }
       case Csr.stimecmp:
-        if (this.priv < Priv.M && !this.stce()) return false;
+        if (!this.stimecmpAllowed()) return false;
         this.stimecmp[0] = lo; this.stimecmp[1] = hi;
         return true;
       case Csr.satp: return this.writeSatp(lo, hi);
