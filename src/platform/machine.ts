@@ -7,7 +7,8 @@ import { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
 import { Csr } from '../cpu/csr/csr-numbers.js';
 import { Interrupt, Priv } from '../cpu/trap.js';
 import type { IrqLine } from '../devices/irq-line.js';
-import { Clint, monotonicClock, type Clock } from './clint.js';
+import { Clint, type Clock } from './clint.js';
+import { PausableClock } from './pausable-clock.js';
 import { GoldfishRtc, systemWallClock } from './goldfish-rtc.js';
 import { CLINT, PLIC, RTC, SYSCON, UART, virtioSlot, TIMEBASE_HZ } from './memory-map.js';
 import { Plic } from './plic.js';
@@ -34,6 +35,7 @@ export interface MachineConfig {
   consoleOut: (bytes: Uint8Array) => void;
   /** Devices for virtio slots 0, 1, ... in order (they become /dev/vda, vdb, ...). */
   virtio?: VirtioFactory[];
+  /** The timebase behind mtime and the `time` CSR; by default the host's, stopped while paused. */
   clock?: Clock;
 }
 
@@ -73,9 +75,11 @@ export class Machine {
   private panicTail = '';
   private panicked: string | undefined;
   private paused = false;
+  private readonly clock: Clock;
 
   constructor(private readonly cfg: MachineConfig) {
-    const clock = cfg.clock ?? monotonicClock();
+    const clock = cfg.clock ?? new PausableClock();
+    this.clock = clock;
     this.memory = new MachineMemory(cfg.memMiB * 1024 * 1024);
     const mem = this.memory;
     let hart!: InterpreterHart;
@@ -194,13 +198,19 @@ export class Machine {
     this.finish({ kind: 'stopped' });
   }
 
-  /** Pause/resume (Firecracker's PATCH /vm): a paused machine executes nothing and its clock... keeps running. */
+  /**
+   * Pause/resume (Firecracker's PATCH /vm): a paused machine executes nothing, and with a PausableClock
+   * (the default) guest time stands still too. Called between run() slices, the hart is already at an
+   * instruction boundary; requestStop covers a call from inside a slice (a device callback).
+   */
   pause(): void {
     this.paused = true;
     this.hart.requestStop();
+    if (this.clock instanceof PausableClock) this.clock.pause();
   }
   resume(): void {
     this.paused = false;
+    if (this.clock instanceof PausableClock) this.clock.resume();
     this.wake?.();
   }
   get isPaused(): boolean {
