@@ -795,7 +795,7 @@ export class InterpreterHart implements Hart, FpState {
   }
 
   getPc(): bigint {
-    return (BigInt(this.i32[this.pci + 1]) << 32n) | BigInt(this.i32[this.pci] >>> 0);
+    return (BigInt(this.i32[this.pci + 1] >>> 0) << 32n) | BigInt(this.i32[this.pci] >>> 0);
   }
   setPc(pc: bigint): void {
     this.i32[this.pci] = Number(BigInt.asIntN(32, pc));
