@@ -1,0 +1,104 @@
+/**
+ * The machine's device counters in Firecracker's metrics groups. Devices keep running totals in their
+ * own camelCase shapes; this file names them as Firecracker does (each device's metrics.rs under
+ * src/vmm/src/devices/ there), and MetricsDeltas turns totals into the per-flush deltas the
+ * MachineHandle reports.
+ */
+import type { BlockMetrics } from '../devices/virtio/block/block.js';
+import type { RngMetrics } from '../devices/virtio/rng/rng.js';
+import type { SbiMetrics } from '../platform/sbi/sbi.js';
+import type { UartMetrics } from '../platform/uart16550.js';
+import type { MachineMetrics } from './machine.js';
+
+/** What the worker counts itself, beside the devices: console output the host side could not take. */
+export interface SerialSinkMetrics {
+  /** Console writes dropped because the destination failed (FIFO full or gone, disk error). */
+  droppedWrites: number;
+}
+
+export interface MachineCounterSources {
+  blocks: ReadonlyArray<{ id: string; metrics: BlockMetrics }>;
+  rng?: RngMetrics;
+  uart: UartMetrics;
+  serial: SerialSinkMetrics;
+  sbi: SbiMetrics;
+  /** Instructions retired by each hart. */
+  instret: readonly number[];
+}
+
+function blockGroup(m: BlockMetrics): Record<string, number> {
+  return {
+    activate_fails: m.activateFails,
+    cfg_fails: m.cfgFails,
+    execute_fails: m.executeFails,
+    // Firecracker counts every malformed or refused request here; wisp splits out the read-only and
+    // unsupported ones as well (below), and counts them here too so the Firecracker figure is whole.
+    invalid_reqs_count: m.invalidReqsCount + m.roWriteFails + m.unsupportedReqs,
+    flush_count: m.flushCount,
+    queue_event_count: m.queueEventCount,
+    update_count: m.updateCount,
+    read_bytes: m.readBytes,
+    write_bytes: m.writeBytes,
+    read_count: m.readCount,
+    write_count: m.writeCount,
+    // wisp's own: no Firecracker counterpart.
+    discard_count: m.discardCount,
+    write_zeroes_count: m.writeZeroesCount,
+    get_id_count: m.getIdCount,
+    ro_write_fails: m.roWriteFails,
+    unsupported_reqs: m.unsupportedReqs,
+  };
+}
+
+/**
+ * Running totals, keyed like Firecracker's groups: `block` (all drives) and `block_<drive_id>`,
+ * `entropy`, `uart`, `vcpu`, and wisp's own `sbi`.
+ */
+export function machineCounters(s: MachineCounterSources): MachineMetrics {
+  const out: MachineMetrics = {};
+  const all: Record<string, number> = {};
+  for (const b of s.blocks) {
+    const g = blockGroup(b.metrics);
+    out[`block_${b.id}`] = g;
+    for (const [k, v] of Object.entries(g)) all[k] = (all[k] ?? 0) + v;
+  }
+  if (s.blocks.length > 0) out['block'] = all;
+  if (s.rng) {
+    const r = s.rng;
+    out['entropy'] = {
+      activate_fails: r.activateFails,
+      entropy_event_count: r.queueEvents,
+      entropy_event_fails: r.invalidRequests,
+      entropy_bytes: r.bytes,
+      host_rng_fails: r.entropyFails,
+    };
+  }
+  // Firecracker's uart read/write counts are register accesses of RBR/THR, one byte each.
+  out['uart'] = {
+    write_count: s.uart.txBytes,
+    read_count: s.uart.rxBytes,
+    missed_read_count: s.uart.rxDropped,
+    missed_write_count: s.serial.droppedWrites,
+    error_count: s.uart.txErrors + s.uart.badAccesses,
+  };
+  out['vcpu'] = { instructions: s.instret.reduce((a, b) => a + b, 0) };
+  out['sbi'] = { calls: s.sbi.calls, unsupported: s.sbi.unsupported };
+  return out;
+}
+
+/** Turns running totals into deltas since the previous take (Firecracker's per-flush counters). */
+export class MetricsDeltas {
+  private last: MachineMetrics = {};
+
+  take(totals: MachineMetrics): MachineMetrics {
+    const out: MachineMetrics = {};
+    for (const [group, counters] of Object.entries(totals)) {
+      const prev = this.last[group] ?? {};
+      const g: Record<string, number> = {};
+      for (const [name, v] of Object.entries(counters)) g[name] = v - (prev[name] ?? 0);
+      out[group] = g;
+    }
+    this.last = totals;
+    return out;
+  }
+}

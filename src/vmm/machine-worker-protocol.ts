@@ -1,0 +1,40 @@
+/**
+ * The messages between the VMM's thread (builder.ts) and the machine's worker thread
+ * (machine-worker.ts). The spec travels in workerData; after that the VMM sends requests, each answered
+ * by one reply with the same id, and the worker announces its start and, once, its exit.
+ */
+import type { MachineExit, MachineMetrics, MachineSpec } from './machine.js';
+import type { RateLimiterConfig } from './vmm-config.js';
+
+export interface WorkerInit {
+  spec: MachineSpec;
+  /** Host fd for the console when the spec names no serial output path (the VMM's stdout). */
+  consoleFd: number;
+}
+
+export type WorkerRequest =
+  | { id: number; op: 'pause' }
+  | { id: number; op: 'resume' }
+  | { id: number; op: 'stop' }
+  | { id: number; op: 'takeMetrics' }
+  | { id: number; op: 'ctrlAltDel' }
+  | { id: number; op: 'updateDrive'; driveId: string; path?: string; rateLimiter?: RateLimiterConfig };
+
+/** Console input from the host (no reply). */
+export interface WorkerInput {
+  op: 'input';
+  bytes: Uint8Array;
+}
+
+export type WorkerReply =
+  | { type: 'reply'; id: number; ok: true; metrics?: MachineMetrics }
+  | { type: 'reply'; id: number; ok: false; message: string };
+
+export type WorkerEvent =
+  /** The machine is built and its hart runs. */
+  | { type: 'started' }
+  /** Building failed; the worker ends without running anything. */
+  | { type: 'startFailed'; message: string }
+  | WorkerReply
+  /** The machine stopped (by itself, or after a stop request); the worker ends after this. */
+  | { type: 'exit'; exit: MachineExit; requested: boolean };
