@@ -168,6 +168,11 @@ test('builder: a guest poweroff resolves exited with status 0; a reboot is repor
   assert.deepEqual(await m.exited, { reason: 'shutdown', exitCode: 0 });
   assert.equal(serialText(s), 'bye\n');
   await assert.rejects(m.pause(), /the machine has stopped/);
+  // The counters up to the end are still reported, once (the VMM's exit metrics line).
+  const last = await m.takeMetrics!();
+  assert.equal(last['uart']!['write_count'], 4);
+  assert.equal(last['sbi']!['calls'], 1);
+  assert.deepEqual(await m.takeMetrics!(), {});
   await m.stop();
 
   const r = await builder.build(spec(REBOOT));

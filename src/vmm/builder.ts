@@ -61,6 +61,8 @@ class WorkerMachine implements MachineHandle {
   private inputListener: ((chunk: Buffer | string) => void) | undefined;
   /** The worker said how the machine ended (so its thread's end is no surprise). */
   announced = false;
+  /** The counters the worker reported as it ended, for the VMM's last metrics line. */
+  finalMetrics: MachineMetrics | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -99,6 +101,7 @@ class WorkerMachine implements MachineHandle {
             return;
           case 'exit':
             m.announced = true;
+            m.finalMetrics = e.metrics;
             m.finish(e.requested ? undefined : e.exit);
             return;
         }
@@ -131,6 +134,12 @@ class WorkerMachine implements MachineHandle {
   }
 
   async takeMetrics(): Promise<MachineMetrics> {
+    if (this.ended !== undefined) {
+      // Once ended, the worker's last counters are reported once (the VMM's exit metrics line).
+      const last = this.finalMetrics ?? {};
+      this.finalMetrics = undefined;
+      return last;
+    }
     const r = await this.request({ op: 'takeMetrics' });
     return r.ok ? (r.metrics ?? {}) : {};
   }

@@ -36,5 +36,8 @@ export type WorkerEvent =
   /** Building failed; the worker ends without running anything. */
   | { type: 'startFailed'; message: string }
   | WorkerReply
-  /** The machine stopped (by itself, or after a stop request); the worker ends after this. */
-  | { type: 'exit'; exit: MachineExit; requested: boolean };
+  /**
+   * The machine stopped (by itself, or after a stop request), with the counters not yet taken (for
+   * the VMM's last metrics line); the worker ends after this.
+   */
+  | { type: 'exit'; exit: MachineExit; requested: boolean; metrics: MachineMetrics };

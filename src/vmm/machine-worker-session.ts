@@ -7,7 +7,7 @@
 import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { Machine, type MachineExit as BoardExit } from '../platform/machine.js';
 import { FileBlockBackend, FileBlockError } from './backends/file-block-backend.js';
-import type { MachineExit } from './machine.js';
+import type { MachineExit, MachineMetrics } from './machine.js';
 import { machineCounters, MetricsDeltas, type SerialSinkMetrics } from './machine-worker-metrics.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
 import { osErrorText } from './os-error.js';
@@ -82,8 +82,11 @@ export class MachineSession {
     }
   }
 
-  /** Runs the guest until it stops; `requested` tells a stop() from the guest's own poweroff/reboot. */
-  async run(): Promise<{ exit: MachineExit; requested: boolean }> {
+  /**
+   * Runs the guest until it stops; `requested` tells a stop() from the guest's own poweroff/reboot,
+   * `metrics` holds the counters since the last take.
+   */
+  async run(): Promise<{ exit: MachineExit; requested: boolean; metrics: MachineMetrics }> {
     let exit: MachineExit;
     try {
       exit = vmmExit(await this.machine.run());
@@ -91,8 +94,9 @@ export class MachineSession {
       // A bug in wisp, not guest behaviour (that never throws): the VMM reports it as a crash.
       exit = { reason: 'crash', exitCode: 1, message: `The machine failed: ${osErrorText(e)}` };
     }
+    const metrics = this.deltas.take(this.counters());
     this.close();
-    return { exit, requested: this.stopRequested };
+    return { exit, requested: this.stopRequested, metrics };
   }
 
   /** Console input from the host, for the guest's UART. */

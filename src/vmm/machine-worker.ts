@@ -25,8 +25,8 @@ async function main(): Promise<void> {
     else post(session.handle(m));
   });
   post({ type: 'started' });
-  const { exit, requested } = await session.run();
-  post({ type: 'exit', exit, requested });
+  const { exit, requested, metrics } = await session.run();
+  post({ type: 'exit', exit, requested, metrics });
   port.close();
 }
 
