@@ -63,6 +63,24 @@ function roundToGrid(ad: number, u: number, esm: number, rm: number, neg: boolea
  */
 export function roundF32(s: { fflags: number }, d: number, es: number, rm: number): number {
   if (d === 0) return d;
+  if (rm === RNE) {
+    // Hot path: the host's nearest single is right unless d is a tie (then es decides) or the result is
+    // not safely normal (tininess, overflow). d - f is exact (Sterbenz), so g = 2d - f is the other
+    // neighbour exactly when d is a midpoint; a false alarm only costs the general path below.
+    const f = Math.fround(d);
+    const af = Math.abs(f);
+    if (af > MIN_NORMAL && af < OVERFLOW) {
+      if (f === d) {
+        if (es !== 0) s.fflags |= NX;
+        return f;
+      }
+      const g = d + (d - f);
+      if (Math.fround(g) !== g) {
+        s.fflags |= NX;
+        return f;
+      }
+    }
+  }
   const neg = d < 0;
   const ad = neg ? -d : d;
   const esm = neg ? -es : es;
