@@ -20,10 +20,3 @@ export const DYN = 7;
 export const CANONICAL_NAN_32 = 0x7fc00000;
 export const CANONICAL_NAN_64_HI = 0x7ff80000;
 
-/**
- * Whether rounding mode `rm` (already resolved, 0..4) rounds a value of the given sign away from zero
- * when it is inexact and not a tie question: the directed modes that increase the magnitude.
- */
-export function roundsAwayDirected(rm: number, negative: boolean): boolean {
-  return negative ? rm === RDN : rm === RUP;
-}
