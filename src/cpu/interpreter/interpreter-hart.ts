@@ -47,8 +47,10 @@ export class InterpreterHart implements Hart, FpState {
   readonly csr: CsrFile;
   /** Retired instructions before the current slice. */
   private retired = 0;
-  /** Instructions counted so far in the running slice (for counters read mid-slice). */
+  /** Instructions retired so far in the running slice (for counters read mid-slice). */
   private sliceN = 0;
+  /** Steps of the running slice that retired nothing (traps): they count against the budget only. */
+  private lost = 0;
   private readonly pci: number;
   private readonly u8: Uint8Array;
   private readonly i8: Int8Array;
@@ -131,17 +133,18 @@ export class InterpreterHart implements Hart, FpState {
     const TR = mmu.tlbIndex(Access.Read), TW = mmu.tlbIndex(Access.Write), TF = mmu.tlbIndex(Access.Fetch);
     let n = 0;
     this.sliceN = 0;
+    this.lost = 0;
     // (No try/finally here: it costs the optimiser; every exit below settles `retired` itself.)
     outer: while (n < budget) {
       if (this.stopRequested) {
         this.stopRequested = false;
-        this.retired += n; this.sliceN = 0;
+        this.retired += n - this.lost; this.sliceN = 0;
         return StopReason.Stopped;
       }
       this.loopExit = false;
-      this.sliceN = n;
+      this.sliceN = n - this.lost;
       this.checkInterrupts();
-      if (this.waiting) { this.retired += n; this.sliceN = 0; return StopReason.Wfi; }
+      if (this.waiting) { this.retired += n - this.lost; this.sliceN = 0; return StopReason.Wfi; }
       let pcLo = i32[pci], pcHi = i32[pci + 1];
       let priv = csr.priv;
       let dp = csr.dataPriv;
@@ -161,7 +164,8 @@ export class InterpreterHart implements Hart, FpState {
           } else {
             insn = this.fetchSlow(pcLo, pcHi, priv);
             if (this.excCause >= 0) {
-              this.sliceN = n;
+              n++; this.lost++; // a fetch fault uses up budget (a trap storm must still end the slice) but retires nothing
+              this.sliceN = n - this.lost;
               this.takeTrap(this.excCause, false, this.excTvalLo, this.excTvalHi, pcLo, pcHi);
               pcLo = i32[pci]; pcHi = i32[pci + 1]; priv = csr.priv; dp = csr.dataPriv; fTag = -1;
               if (this.loopExit) continue outer;
@@ -418,7 +422,7 @@ export class InterpreterHart implements Hart, FpState {
             slow = this.atomic(insn, raw, dp);
             break;
           case 28: /* 0x73 */ // SYSTEM
-            this.sliceN = n;
+            this.sliceN = n - this.lost;
             slow = this.system(insn, raw, pcLo, pcHi, npcLo, npcHi);
             break;
           default:
@@ -426,8 +430,8 @@ export class InterpreterHart implements Hart, FpState {
         }
         if (slow >= 0) {
           if (slow === TRAPPED) {
-            n--; // the instruction did not retire
-            this.sliceN = n;
+            this.lost++; // the instruction did not retire (but used up budget)
+            this.sliceN = n - this.lost;
             this.takeTrap(this.excCause, false, this.excTvalLo, this.excTvalHi, pcLo, pcHi);
           } else if (slow === OK) {
             i32[pci] = npcLo; i32[pci + 1] = npcHi; // slow paths write their own destination register
@@ -442,7 +446,7 @@ export class InterpreterHart implements Hart, FpState {
       }
       i32[pci] = pcLo; i32[pci + 1] = pcHi;
     }
-    this.retired += n; this.sliceN = 0;
+    this.retired += n - this.lost; this.sliceN = 0;
     return StopReason.Budget;
   }
 
