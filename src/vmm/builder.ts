@@ -42,11 +42,14 @@ type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }
 /** The worker entry: the compiled .js beside this file, or (under tsx, in tests) the .ts through tsx's loader. */
 function startWorker(init: WorkerInit): Worker {
   const self = import.meta.url;
-  if (self.endsWith('.js')) return new Worker(new URL('./machine-worker.js', self), { workerData: init });
+  // The worker inherits node's flags, except one that only means something for `node -e` (a VMM
+  // started as `node --input-type=module -e …` would otherwise fail to start its worker).
+  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+  if (self.endsWith('.js')) return new Worker(new URL('./machine-worker.js', self), { workerData: init, execArgv });
   const entry = new URL('./machine-worker.ts', self).href;
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
+  return new Worker(boot, { eval: true, workerData: init, execArgv });
 }
 
 class WorkerMachine implements MachineHandle {
