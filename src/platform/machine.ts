@@ -118,7 +118,9 @@ export class Machine {
       harts: 1, isa: GUEST_ISA, mmuType: 'riscv,sv57', memBytes: mem.ramSize, bootargs: cfg.cmdline,
       initrd, virtioSlots: slots, rngSeed: crypto.getRandomValues(new Uint8Array(32)),
     });
-    const sizing = fdtFor(cfg.initrd ? { start: 0x8000_0000, end: 0x8000_0000 + cfg.initrd.length } : undefined);
+    // (The sizing pass uses a token initrd range: the tree's size does not depend on its values, and the
+    // planner, not the tree builder, is the one to say that an initrd does not fit.)
+    const sizing = fdtFor(cfg.initrd ? { start: mem.ramBase, end: mem.ramBase + 8 } : undefined);
     const plan = planBoot(mem, { kernel: cfg.kernel, kernelName: cfg.kernelName, initrd: cfg.initrd, initrdName: cfg.initrdName }, sizing.length + 256);
     this.layout = plan;
     this.fdt = fdtFor(plan.initrd);
@@ -152,6 +154,8 @@ export class Machine {
   }
 
   private feedUart(): void {
+    // Hold input on the host until a driver listens: Linux's 8250 probe resets the receive FIFO.
+    if (!this.uart.listening) return;
     while (this.input.length > 0) {
       const head = this.input[0];
       const n = this.uart.receive(head);
@@ -226,6 +230,7 @@ export class Machine {
       while (this.exit === undefined && !this.paused && performance.now() < until) {
         this.clint.update();
         this.rtc.update();
+        if (this.input.length > 0) this.feedUart();
         const r = hart.run(SLICE);
         if (r === StopReason.Wfi) {
           const deadline = Math.min(this.clint.nextDeadline(), hart.timerDeadline());

@@ -126,6 +126,11 @@ export class Uart16550 implements MmioDevice {
     this.rx = new Uint8Array(fifoCapacity);
   }
 
+  /** True once the guest's driver listens (receive-data interrupt enabled): input sent earlier would be lost to its probe. */
+  get listening(): boolean {
+    return (this.ier & IER_RDA) !== 0;
+  }
+
   /** Host input: queue what fits in the receive FIFO; returns how many bytes were accepted. */
   receive(bytes: Uint8Array): number {
     const accepted = this.mcr & MCR_LOOP ? 0 : Math.min(bytes.length, this.rxSpace());

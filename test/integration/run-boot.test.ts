@@ -125,13 +125,13 @@ test('bad input: a clear one-line error, a non-zero exit, no stack trace', async
   writeFileSync(text, 'this is a text file, not a RISC-V kernel\n');
   const hugeInitrd = join(work, 'huge-initrd.img');
   writeFileSync(hugeInitrd, '');
-  truncateSync(hugeInitrd, 48 * 1024 * 1024); // larger than the 32 MiB the VM gets below
+  truncateSync(hugeInitrd, 48 * 1024 * 1024); // with the 33 MiB kernel, more than the 64 MiB the VM gets below
   const missing = join(work, 'no-such-kernel');
 
   const cases: { name: string; args: string[]; status?: number; message: RegExp }[] = [
     { name: 'missing --kernel file', args: ['--kernel', missing], message: /^wisp run: .*--kernel.*no-such-kernel.*ENOENT/ },
     { name: '--kernel that is not a kernel', args: ['--kernel', text], message: /^wisp run: .*not-a-kernel\.txt.*not a RISC-V kernel/ },
-    { name: 'initrd larger than memory', args: ['--kernel', guest.kernelPath, '--initrd', hugeInitrd, '--mem', '32'], message: /initrd/i },
+    { name: 'initrd larger than memory', args: ['--kernel', guest.kernelPath, '--initrd', hugeInitrd, '--mem', '64'], message: /initrd/i },
     { name: "--mem too small for the kernel's image_size", args: ['--kernel', guest.kernelPath, '--mem', '16'], message: /^wisp run: .*needs \d+ MiB of RAM.*image_size.*16 MiB/ },
     { name: 'unknown flag', args: ['--no-such-flag'], status: 2, message: /^wisp run: .*--no-such-flag/ },
     { name: 'bad --mem value', args: ['--mem', 'lots'], message: /^wisp run: --mem .*"lots"/ },
@@ -155,7 +155,7 @@ test('bad input: a clear one-line error, a non-zero exit, no stack trace', async
   await t.test('initrd larger than memory: the error comes from `wisp run` and names the --initrd file', {
     todo: 'known bug, reported: the device-tree sizing pass fails before the boot planner can say which file does not fit',
   }, async () => {
-    const r = await runWisp(['run', '--kernel', guest.kernelPath, '--initrd', hugeInitrd, '--mem', '32'], { timeoutMs: 60_000 });
+    const r = await runWisp(['run', '--kernel', guest.kernelPath, '--initrd', hugeInitrd, '--mem', '64'], { timeoutMs: 60_000 });
     assert.match(r.stderr.trimEnd(), /^wisp run: .*huge-initrd\.img/);
   });
 });
