@@ -15,6 +15,7 @@ if (tsc.status !== 0) process.exit(1);
 const only = process.argv.slice(2);
 const suites = {
   interpreter: async () => (await import('../bench/interpreter-mips.mjs')).benchInterpreter(root),
+  api: async () => (await import('../bench/api.mjs')).benchApi(root),
 };
 const results = {};
 for (const [name, fn] of Object.entries(suites)) {
