@@ -15,7 +15,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * Spawns `cmd args`, resolves with seconds from spawn to the first stdout line equal to `marker`
- * and to exit. Fails on timeout, on a non-zero exit, or when the marker never shows.
+ * and to exit (and, not enumerable, the console text as `stdout`). Fails on timeout, on a non-zero
+ * exit, or when the marker never shows.
  */
 export function timeToMarker(cmd, args, marker, { timeoutMs = TIMEOUT_MS, cwd } = {}) {
   return new Promise((resolve, reject) => {
@@ -41,7 +42,10 @@ export function timeToMarker(cmd, args, marker, { timeoutMs = TIMEOUT_MS, cwd } 
       }
       // The kernel's own clock at the hand-over to /init, for a look inside the total.
       const kernelInit = /\[\s*([\d.]+)\] Run \/init/.exec(out)?.[1];
-      resolve({ toMarker: (markerAt - t0) / 1000, toExit: (exitAt - t0) / 1000, kernelSecondsAtInit: kernelInit ? Number(kernelInit) : undefined });
+      const result = { toMarker: (markerAt - t0) / 1000, toExit: (exitAt - t0) / 1000, kernelSecondsAtInit: kernelInit ? Number(kernelInit) : undefined };
+      // Not enumerable: the console text is for callers to parse, not for results.json.
+      Object.defineProperty(result, 'stdout', { value: out, enumerable: false });
+      resolve(result);
     });
   });
 }
