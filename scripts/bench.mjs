@@ -15,6 +15,8 @@ if (tsc.status !== 0) process.exit(1);
 const only = process.argv.slice(2);
 const suites = {
   interpreter: async () => (await import('../bench/interpreter-mips.mjs')).benchInterpreter(root),
+  boot: async () => (await import('../bench/boot.mjs')).benchBoot(root),
+  disk: async () => (await import('../bench/disk.mjs')).benchDisk(root),
   api: async () => (await import('../bench/api.mjs')).benchApi(root),
 };
 const results = {};
