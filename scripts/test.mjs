@@ -30,4 +30,9 @@ const filter = process.argv.slice(2);
 let files = [...collect(join(root, 'dist/src'), []), ...collect(join(root, 'dist/test'), [])].sort();
 if (filter.length) files = files.filter((f) => filter.some((s) => f.includes(s)));
 console.log(`running ${files.length} test files`);
-run(process.execPath, ['--test', '--test-reporter=spec', ...files.map((f) => relative(root, f))]);
+// A test that hangs (a machine left running keeps its file's process alive) must fail the run, not
+// stall CI: every test gets 10 minutes and the whole run 50.
+const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=600000', ...files.map((f) => relative(root, f))],
+  { cwd: root, stdio: 'inherit', timeout: 50 * 60_000, killSignal: 'SIGKILL' });
+if (r.error) console.error(`test run stopped: ${r.error.message}`);
+process.exit(r.status ?? 1);

@@ -61,6 +61,8 @@ function image(code: number[]): Buffer {
 }
 
 const SPIN = image([...print('hello\n'), jal(0, 0)]);
+/** Greets, then enables the UART's receive interrupt (IER bit 0) as a driver would: the machine holds console input until then. */
+const LISTEN = image([...print('hello\n'), addi(T1, 0, 1), sb(T1, T0, 1), jal(0, 0)]);
 const POWEROFF = image([...print('bye\n'), ...systemReset(0)]);
 const REBOOT = image(systemReset(1));
 /** Every ~50 ms of guest time (499_712 ticks of the 10 MHz timebase), the `time` CSR as 8 raw bytes. */
@@ -210,16 +212,19 @@ test('builder: console to the VMM stdout fd and console input from the host', as
   const stdin = new EventEmitter() as EventEmitter & { pause(): void; paused: boolean };
   stdin.paused = false;
   stdin.pause = () => void (stdin.paused = true);
-  const m = await createVmBuilder({ stdin, consoleFd: fd }).build(spec(SPIN, { serial: {} }));
-  await until('the greeting on the console fd', () => readFileSync(out, 'latin1') === 'hello\n');
-  stdin.emit('data', Buffer.from('abc'));
-  let rx = 0;
-  for (let i = 0; i < 100 && rx < 3; i++) {
-    rx += (await m.takeMetrics!())['uart']!['read_count']!;
-    if (rx < 3) await sleep(10);
+  const m = await createVmBuilder({ stdin, consoleFd: fd }).build(spec(LISTEN, { serial: {} }));
+  try {
+    await until('the greeting on the console fd', () => readFileSync(out, 'latin1') === 'hello\n');
+    stdin.emit('data', Buffer.from('abc'));
+    let rx = 0;
+    for (let i = 0; i < 100 && rx < 3; i++) {
+      rx += (await m.takeMetrics!())['uart']!['read_count']!;
+      if (rx < 3) await sleep(10);
+    }
+    assert.equal(rx, 3, 'the three input bytes reached the UART receive FIFO');
+  } finally {
+    await m.stop();
   }
-  assert.equal(rx, 3, 'the three input bytes reached the UART receive FIFO');
-  await m.stop();
   assert.equal(stdin.listenerCount('data'), 0, 'input is detached when the machine stops');
   assert.equal(stdin.paused, true, 'and the host input is no longer read');
   closeSync(fd);

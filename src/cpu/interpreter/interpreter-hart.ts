@@ -46,12 +46,12 @@ export class InterpreterHart implements Hart, FpState {
   readonly mmu: Mmu;
   readonly csr: CsrFile;
   /** Retired instructions before the current slice. */
-  private retired = 0;
+  protected retired = 0;
   /** Instructions retired so far in the running slice (for counters read mid-slice). */
-  private sliceN = 0;
+  protected sliceN = 0;
   /** Steps of the running slice that retired nothing (traps): they count against the budget only. */
-  private lost = 0;
-  private readonly pci: number;
+  protected lost = 0;
+  protected readonly pci: number;
   private readonly u8: Uint8Array;
   private readonly i8: Int8Array;
   private readonly u16: Uint16Array;
@@ -61,13 +61,13 @@ export class InterpreterHart implements Hart, FpState {
   private trace: TraceSink | null = null;
 
   /** Set when something outside the loop must be looked at: stop, interrupt lines, CSR writes. */
-  private loopExit = false;
-  private stopRequested = false;
-  private waiting = false;
+  protected loopExit = false;
+  protected stopRequested = false;
+  protected waiting = false;
   /** Pending trap (set by slow paths, taken by the loop). */
-  private excCause = 0;
-  private excTvalLo = 0;
-  private excTvalHi = 0;
+  protected excCause = 0;
+  protected excTvalLo = 0;
+  protected excTvalHi = 0;
   /** LR reservation (virtual address; one hart, so stores by others need no snooping yet). */
   private resValid = false;
   private resLo = 0;
@@ -125,7 +125,7 @@ export class InterpreterHart implements Hart, FpState {
     return ok ? ((word & 3) === 3 ? word : word & 0xffff) : 0;
   }
 
-  private runFast(budget: number): StopReason {
+  protected runFast(budget: number): StopReason {
     const i32 = this.i32, u16 = this.u16, u8 = this.u8, i8 = this.i8, i16 = this.i16;
     const X = this.xi, F = this.fi, pci = this.pci;
     const expand = expansion!;
@@ -464,7 +464,7 @@ export class InterpreterHart implements Hart, FpState {
   }
 
   /** Fetch outside the cached page: TLB miss, page crossing, or a fault (excCause >= 0 then). */
-  private fetchSlow(pcLo: number, pcHi: number, priv: number): number {
+  protected fetchSlow(pcLo: number, pcHi: number, priv: number): number {
     this.excCause = -1;
     const h = this.mmu.translate(pcLo, pcHi, Access.Fetch, priv);
     if (h < 0) { this.raise(this.mmu.cause, pcLo, pcHi); return 0; }
@@ -482,7 +482,7 @@ export class InterpreterHart implements Hart, FpState {
    * Loads that missed the TLB, are misaligned, or hit MMIO. kind: funct3 of the load (0..6), or 8 for
    * a NaN-boxed single (FLW). dest: int32 index of the destination register, -1 to discard.
    */
-  private loadSlow(aLo: number, aHi: number, kind: number, dest: number, dp: number): number {
+  protected loadSlow(aLo: number, aHi: number, kind: number, dest: number, dp: number): number {
     const size = kind === 8 ? 4 : 1 << (kind & 3);
     let lo = 0, hi = 0;
     if ((aLo & (size - 1)) === 0) {
@@ -538,7 +538,7 @@ export class InterpreterHart implements Hart, FpState {
   }
 
   /** Stores that missed the TLB, are misaligned, or hit MMIO. f3: log2 of the size. */
-  private storeSlow(aLo: number, aHi: number, f3: number, vLo: number, vHi: number, dp: number): number {
+  protected storeSlow(aLo: number, aHi: number, f3: number, vLo: number, vHi: number, dp: number): number {
     const size = 1 << f3;
     if ((aLo & (size - 1)) === 0) {
       const h = this.mmu.translate(aLo, aHi, Access.Write, dp);
@@ -756,7 +756,7 @@ export class InterpreterHart implements Hart, FpState {
   }
 
   /** Takes the highest-priority interrupt that the current mode and enables allow (priv. 3.1.9). */
-  private checkInterrupts(): void {
+  protected checkInterrupts(): void {
     const csr = this.csr;
     const pending = csr.mipValue() & csr.mie;
     if (pending === 0) return;
