@@ -4,7 +4,7 @@
  * nothing. 64-bit constants can be written from an int32 pair (no BigInt on the hot path).
  */
 export class ByteWriter {
-  private buf: Uint8Array;
+  private buf: Uint8Array<ArrayBuffer>;
   /** Number of bytes written; the next write goes here. */
   length = 0;
 
@@ -22,7 +22,7 @@ export class ByteWriter {
   }
 
   /** A copy of the written bytes that the caller owns. */
-  toBytes(): Uint8Array {
+  toBytes(): Uint8Array<ArrayBuffer> {
     return this.buf.slice(0, this.length);
   }
 

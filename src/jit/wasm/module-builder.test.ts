@@ -317,7 +317,10 @@ test('floating point: arithmetic, comparisons, conversions, reinterpretation, lo
   const conv: Array<[OpName, ValType, ValType]> = [];
   for (const name of Object.keys(OPS) as OpName[]) {
     const parts = /^(I32|I64|F32|F64)(?:TruncSat|Trunc|Convert|Demote|Promote|Reinterpret)(I32|I64|F32|F64)(S|U)?$/.exec(name);
-    if (parts) conv.push([name, { I32, I64, F32, F64 }[parts[2] as 'I32']!, { I32, I64, F32, F64 }[parts[1] as 'I32']!]);
+    if (parts) {
+      const types: Record<string, ValType> = { I32, I64, F32, F64 };
+      conv.push([name, types[parts[2]!]!, types[parts[1]!]!]);
+    }
   }
   for (const [name, from, to] of conv) emit(m.function(m.type([from], [to]), { export: name }).localGet(0), name);
   m.function(m.type([F64], [F64]), { export: 'mem64' }).i32Const(0).localGet(0).f64Store(8).i32Const(0).f64Load(8);
@@ -423,7 +426,7 @@ test('declaration order and indices are checked', () => {
 });
 
 test('a reset builder reproduces the same bytes, reusing its function builders', () => {
-  const build = (m: ModuleBuilder): Uint8Array => {
+  const build = (m: ModuleBuilder): Uint8Array<ArrayBuffer> => {
     m.importMemory('env', 'mem', { min: 1 });
     const f = m.function(m.type([I32], [I64]), { export: 'f' });
     const l = f.local(I64);

@@ -212,7 +212,7 @@ export class ModuleBuilder {
    * The module's bytes (a copy the caller owns). Throws a WasmBuildError naming the function if a
    * function still has open blocks. The builder keeps its contents; call `reset()` to start over.
    */
-  finish(): Uint8Array {
+  finish(): Uint8Array<ArrayBuffer> {
     const out = this.out;
     out.reset();
     out.bytes(MAGIC_AND_VERSION);
