@@ -17,7 +17,7 @@ export class ByteWriter {
   }
 
   /** The written bytes as a view on the internal buffer, valid until the next write or reset. */
-  view(): Uint8Array {
+  view(): Uint8Array<ArrayBuffer> {
     return this.buf.subarray(0, this.length);
   }
 
