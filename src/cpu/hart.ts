@@ -46,6 +46,8 @@ export interface Hart {
   setPrivilege(p: number): void;
   readCsr(num: number): bigint | undefined;
   writeCsr(num: number, v: bigint): boolean;
+  /** FENCE.I on behalf of someone else (the SBI's remote fence.i): fetches must see earlier stores. */
+  instructionFence(): void;
   /** Drops every cached translation (sfence.vma on behalf of someone else: the SBI's remote fences). */
   flushTranslations(): void;
   /** Sets a trace sink (or null); the interpreter then takes its slow, observed path. */

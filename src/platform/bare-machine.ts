@@ -3,6 +3,7 @@ import { Bus } from '../memory/bus.js';
 import { MachineMemory } from '../memory/machine-memory.js';
 import { StopReason, type Hart, type TraceSink } from '../cpu/hart.js';
 import { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
+import { JitHart } from '../jit/jit-hart.js';
 import { Interrupt, Priv } from '../cpu/trap.js';
 import { LevelIrqLine } from '../devices/irq-line.js';
 import { sleepSync } from '../util/sleep.js';
@@ -18,7 +19,11 @@ export interface BareOptions {
   /** Where the UART's output goes (stdout by default). */
   output?: (bytes: Uint8Array) => void;
   trace?: TraceSink;
+  /** Execution engine (default: the interpreter). */
+  engine?: Engine;
 }
+
+export type Engine = 'interpreter' | 'jit';
 
 export type BareResult =
   | { kind: 'pass'; instructions: number }
@@ -74,7 +79,8 @@ export class BareMachine {
     this.bus.add('syscon', SYSCON.base, SYSCON.size, new Syscon((r) => { this.exit = r; hart.requestStop(); }));
     this.bus.add('clint', CLINT.base, CLINT.size, this.clint);
     this.bus.add('uart', UART.base, UART.size, new Uart16550({ write: out }, new LevelIrqLine()));
-    hart = new InterpreterHart({ id: 0, memory: mem, bus: this.bus, time: () => clock.now() });
+    const hartOpts = { id: 0, memory: mem, bus: this.bus, time: () => clock.now() };
+    hart = opts.engine === 'jit' ? new JitHart(hartOpts) : new InterpreterHart(hartOpts);
     this.hart = hart;
     hart.setPrivilege(Priv.M);
     hart.setPc(image.entry);

@@ -15,7 +15,8 @@ failure (at most 255), 124 when --max-instructions runs out, 1 on any other erro
 Options:
   --max-instructions N   stop with an error after N instructions (default 100000000)
   --mem MiB              RAM size at 0x80000000 (default 64)
-  --engine NAME          execution engine: interpreter (default)
+  --engine NAME          execution engine: interpreter (default) or jit (hot blocks to WebAssembly;
+                         WISP_JIT_THRESHOLD sets the executions before a block is translated)
   --trace                print every instruction (pc, word, disassembly, register written) to stderr
   --trace-file FILE      write the trace to FILE instead
   -h, --help             show this help
@@ -45,7 +46,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     if (args.positionals.length !== 1) throw new CliError('expected exactly one PROGRAM.elf (see --help)');
     const engine = v.engine ?? 'interpreter';
-    if (engine !== 'interpreter') throw new CliError(`unknown --engine "${engine}" (available: interpreter)`);
+    if (engine !== 'interpreter' && engine !== 'jit') throw new CliError(`unknown --engine "${engine}" (available: interpreter, jit)`);
     const maxInstructions = parseNumberFlag('--max-instructions', v['max-instructions'], 100_000_000);
     const memMiB = parseNumberFlag('--mem', v.mem, 64);
     const file = args.positionals[0];
@@ -61,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     let machine: BareMachine;
     let sink: TraceSink | undefined;
     if (traceFd >= 0) sink = traceSink(() => machine.hart, traceFd);
-    machine = new BareMachine(bytes, file, { memMiB, maxInstructions, trace: sink });
+    machine = new BareMachine(bytes, file, { memMiB, maxInstructions, trace: sink, engine });
     const r = machine.run();
     switch (r.kind) {
       case 'pass': return 0;

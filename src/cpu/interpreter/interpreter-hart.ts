@@ -49,12 +49,16 @@ export class InterpreterHart implements Hart, FpState {
   protected retired = 0;
   /** Instructions retired so far in the running slice (for counters read mid-slice). */
   protected sliceN = 0;
+  /** Steps (budget used) by the last runFast() call. */
+  protected lastSteps = 0;
+  /** Bumped by every FENCE.I: an engine that caches translated code revalidates it when this changes. */
+  protected codeEpoch = 0;
   /** Steps of the running slice that retired nothing (traps): they count against the budget only. */
   protected lost = 0;
   protected readonly pci: number;
   private readonly u8: Uint8Array;
   private readonly i8: Int8Array;
-  private readonly u16: Uint16Array;
+  protected readonly u16: Uint16Array;
   private readonly i16: Int16Array;
   private readonly bus: Bus;
   private readonly ecallHandler: EcallHandler | undefined;
@@ -125,7 +129,11 @@ export class InterpreterHart implements Hart, FpState {
     return ok ? ((word & 3) === 3 ? word : word & 0xffff) : 0;
   }
 
-  protected runFast(budget: number): StopReason {
+  /**
+   * The interpreter loop. `quick`: the caller (the JIT's dispatcher) has just checked for stop and
+   * interrupts, so skip that on entry unless something asked for it since.
+   */
+  protected runFast(budget: number, quick = false): StopReason {
     const i32 = this.i32, u16 = this.u16, u8 = this.u8, i8 = this.i8, i16 = this.i16;
     const X = this.xi, F = this.fi, pci = this.pci;
     const expand = expansion!;
@@ -135,16 +143,20 @@ export class InterpreterHart implements Hart, FpState {
     this.sliceN = 0;
     this.lost = 0;
     // (No try/finally here: it costs the optimiser; every exit below settles `retired` itself.)
+    let check = !quick || this.loopExit;
     outer: while (n < budget) {
       if (this.stopRequested) {
         this.stopRequested = false;
-        this.retired += n - this.lost; this.sliceN = 0;
+        this.retired += n - this.lost; this.sliceN = 0; this.lastSteps = n;
         return StopReason.Stopped;
       }
-      this.loopExit = false;
-      this.sliceN = n - this.lost;
-      this.checkInterrupts();
-      if (this.waiting) { this.retired += n - this.lost; this.sliceN = 0; return StopReason.Wfi; }
+      if (check) {
+        this.loopExit = false;
+        this.sliceN = n - this.lost;
+        this.checkInterrupts();
+        if (this.waiting) { this.retired += n - this.lost; this.sliceN = 0; this.lastSteps = n; return StopReason.Wfi; }
+      }
+      check = true;
       let pcLo = i32[pci], pcHi = i32[pci + 1];
       let priv = csr.priv;
       let dp = csr.dataPriv;
@@ -372,6 +384,7 @@ export class InterpreterHart implements Hart, FpState {
           case 3: /* 0x0f */ { // MISC-MEM: FENCE (and PAUSE), FENCE.I — one hart, in-order: nothing to wait for
             const f3 = (insn >>> 12) & 7;
             if (f3 !== 0 && f3 !== 1) slow = this.illegal(raw);
+            else if (f3 === 1) this.codeEpoch++; // FENCE.I: translated code must be checked against memory again
             pcLo = npcLo; pcHi = npcHi;
             if (slow < 0) continue;
             break;
@@ -446,7 +459,7 @@ export class InterpreterHart implements Hart, FpState {
       }
       i32[pci] = pcLo; i32[pci + 1] = pcHi;
     }
-    this.retired += n - this.lost; this.sliceN = 0;
+    this.retired += n - this.lost; this.sliceN = 0; this.lastSteps = n;
     return StopReason.Budget;
   }
 
@@ -829,6 +842,12 @@ export class InterpreterHart implements Hart, FpState {
   writeCsr(num: number, v: bigint): boolean {
     this.loopExit = true;
     return this.csr.write(num, Number(BigInt.asIntN(32, v)), Number(BigInt.asIntN(32, v >> 32n)), this);
+  }
+  protected isTracing(): boolean {
+    return this.trace !== null;
+  }
+  instructionFence(): void {
+    this.codeEpoch++;
   }
   flushTranslations(): void {
     this.mmu.flush();

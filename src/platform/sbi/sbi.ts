@@ -97,8 +97,7 @@ export class Sbi implements EcallHandler {
         if (fn <= 6) {
           if (this.hartMask(a(0), a(1)) === undefined) return [SBI_ERR_INVALID_PARAM, 0n];
           if (fn >= 3) return [SBI_ERR_NOT_SUPPORTED, 0n]; // hypervisor fences: no H extension
-          // One hart: fence.i needs nothing (no decode cache by address), sfence flushes the TLB.
-          if (fn !== 0) hart.flushTranslations();
+          if (fn === 0) hart.instructionFence(); else hart.flushTranslations();
           return [SBI_SUCCESS, 0n];
         }
         break;
