@@ -4,17 +4,29 @@ import { Access } from '../cpu/trap.js';
 import { buildExpansionTable } from '../cpu/isa/compressed.js';
 import { PC_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
 import { scanBlock, type BlockInsn } from './block-scan.js';
-import { translateBlock, TRAP_FLAG, type HartLayout } from './translate-block.js';
+import type { RegionBlock } from './translate-region.js';
+import { translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
 
-/** A block of guest code, keyed by the host offset of its first byte (physical identity). */
+/** A straight-line block found at some offset of a page, and how often the interpreter ran it. */
 interface Block {
   insns: BlockInsn[];
-  /** Executions so far by the interpreter; translated once it reaches the threshold. */
   count: number;
-  run: ((dp: number) => number) | null;
-  /** The instruction words it was translated from, to revalidate after a FENCE.I. */
+}
+
+/**
+ * The translation unit: one 4 KiB guest-physical page (keyed by its host offset). Its hot blocks are
+ * compiled together into one function, so jumps between them stay inside wasm.
+ */
+interface Region {
+  blocks: Map<number, Block>;
+  /** Page offsets the translation has an entry for. */
+  entries: Set<number>;
+  run: ((dp: number, entry: number, budget: number) => number) | null;
+  /** The page's bytes when translated, and the [start, end) halfword spans its blocks cover: what a FENCE.I must recheck. */
   words: Uint16Array | null;
+  spans: Int32Array | null;
   epoch: number;
+  compiles: number;
 }
 
 export interface JitOptions {
@@ -30,6 +42,8 @@ export interface JitStats {
 }
 
 const WASM_PAGE = 65536;
+/** A page recompiled this often keeps its last translation; new blocks there stay interpreted. */
+const MAX_COMPILES = 8;
 
 /**
  * The second engine: the interpreter, plus translation of hot straight-line blocks into WebAssembly
@@ -39,7 +53,7 @@ const WASM_PAGE = 65536;
  */
 export class JitHart extends InterpreterHart {
   readonly stats: JitStats = { translated: 0, invalidated: 0, blockRuns: 0, interpretedSteps: 0 };
-  private readonly blocks = new Map<number, Block>();
+  private readonly regions = new Map<number, Region>();
   private readonly threshold: number;
   private readonly layout: HartLayout;
   private readonly imports: WebAssembly.Imports;
@@ -94,14 +108,15 @@ export class JitHart extends InterpreterHart {
         continue;
       }
       const host = (pcLo + i32[e + 2]) >>> 0;
-      let b = this.blocks.get(host);
-      if (b === undefined) {
-        b = { insns: scanBlock(this.u16, host, this.expand), count: 0, run: null, words: null, epoch: 0 };
-        this.blocks.set(host, b);
+      const base = host & ~0xfff, off = host & 0xfff;
+      let region = this.regions.get(base);
+      if (region === undefined) {
+        region = { blocks: new Map(), entries: new Set(), run: null, words: null, spans: null, epoch: 0, compiles: 0 };
+        this.regions.set(base, region);
       }
-      if (b.run !== null && b.epoch !== this.codeEpoch) this.revalidate(b, host);
-      if (b.run !== null) {
-        const r = b.run(csr.dataPriv);
+      if (region.run !== null && region.epoch !== this.codeEpoch) this.revalidate(region, base);
+      if (region.run !== null && region.entries.has(off)) {
+        const r = region.run(csr.dataPriv, off, Math.min(budget - n, 1 << 20));
         this.stats.blockRuns++;
         const retired = r & (TRAP_FLAG - 1);
         this.retired += retired;
@@ -109,10 +124,17 @@ export class JitHart extends InterpreterHart {
         if (r & TRAP_FLAG) {
           n++;
           this.takeTrap(this.excCause, false, this.excTvalLo, this.excTvalHi, i32[pci], i32[pci + 1]);
+        } else if (retired === 0) {
+          n++; // cannot happen (a region always retires its entry block), but never spin without progress
         }
         continue;
       }
-      if (b.insns.length > 0 && ++b.count > this.threshold) this.translate(b, host);
+      let b = region.blocks.get(off);
+      if (b === undefined) {
+        b = { insns: scanBlock(this.u16, host, this.expand), count: 0 };
+        region.blocks.set(off, b);
+      }
+      if (b.insns.length > 0 && ++b.count === this.threshold + 1 && region.compiles < MAX_COMPILES) this.translate(region, base);
       n += this.interpret(Math.max(1, b.insns.length));
       if (this.lastStop !== StopReason.Budget) return this.lastStop;
     }
@@ -126,30 +148,44 @@ export class JitHart extends InterpreterHart {
     return this.lastSteps;
   }
 
-  private translate(b: Block, host: number): void {
-    b.insns = scanBlock(this.u16, host, this.expand); // the bytes may have changed since the first scan
-    if (b.insns.length === 0) return;
-    const bytes = translateBlock(b.insns, this.layout, this.memLimits);
+  /** (Re)compiles a page with every block that has become hot (and the warm ones, to save recompiles). */
+  private translate(region: Region, base: number): void {
+    const blocks: RegionBlock[] = [];
+    region.entries.clear();
+    for (const [off, b] of region.blocks) {
+      if (b.count * 4 < this.threshold) continue;
+      b.insns = scanBlock(this.u16, base + off, this.expand); // the bytes may have changed since the first scan
+      if (b.insns.length === 0) continue;
+      blocks.push({ offset: off, insns: b.insns });
+      region.entries.add(off);
+    }
+    if (blocks.length === 0) return;
+    const bytes = translateRegion(blocks, this.layout, this.memLimits);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), this.imports);
-    b.run = instance.exports.run as (dp: number) => number;
-    const last = b.insns[b.insns.length - 1];
-    b.words = this.u16.slice(host >>> 1, (host + last.offset + last.len) >>> 1);
-    b.epoch = this.codeEpoch;
+    region.run = instance.exports.run as Region['run'];
+    region.words = this.u16.slice(base >>> 1, (base + 4096) >>> 1);
+    region.spans = Int32Array.from(blocks.flatMap((b) => {
+      const last = b.insns[b.insns.length - 1];
+      return [b.offset >>> 1, (b.offset + last.offset + last.len) >>> 1];
+    }));
+    region.epoch = this.codeEpoch;
+    region.compiles++;
     this.stats.translated++;
   }
 
-  /** After a FENCE.I: keep the translation only if the bytes it came from are unchanged. */
-  private revalidate(b: Block, host: number): void {
-    const w = b.words!;
-    const at = host >>> 1;
-    for (let i = 0; i < w.length; i++) {
-      if (this.u16[at + i] !== w[i]) {
-        b.run = null; b.words = null; b.count = 0;
-        b.insns = scanBlock(this.u16, host, this.expand);
-        this.stats.invalidated++;
-        return;
+  /** After a FENCE.I: keep the translation only if the bytes of its blocks are unchanged. */
+  private revalidate(region: Region, base: number): void {
+    const w = region.words!, spans = region.spans!;
+    const at = base >>> 1;
+    for (let s = 0; s < spans.length; s += 2) {
+      for (let i = spans[s]; i < spans[s + 1]; i++) {
+        if (this.u16[at + i] !== w[i]) {
+          region.run = null; region.words = null; region.spans = null; region.entries.clear(); region.blocks.clear();
+          this.stats.invalidated++;
+          return;
+        }
       }
     }
-    b.epoch = this.codeEpoch;
+    region.epoch = this.codeEpoch;
   }
 }

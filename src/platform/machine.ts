@@ -4,6 +4,8 @@ import { MachineMemory } from '../memory/machine-memory.js';
 import type { MmioDevice } from '../memory/mmio-device.js';
 import { StopReason } from '../cpu/hart.js';
 import { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
+import { JitHart } from '../jit/jit-hart.js';
+import type { Engine } from './bare-machine.js';
 import { Csr } from '../cpu/csr/csr-numbers.js';
 import { Interrupt, Priv } from '../cpu/trap.js';
 import type { IrqLine } from '../devices/irq-line.js';
@@ -37,6 +39,8 @@ export interface MachineConfig {
   virtio?: VirtioFactory[];
   /** The timebase behind mtime and the `time` CSR; by default the host's, stopped while paused. */
   clock?: Clock;
+  /** Execution engine (default: the interpreter). */
+  engine?: Engine;
 }
 
 export type MachineExit =
@@ -110,7 +114,8 @@ export class Machine {
       consoleRead: (max) => this.takeInput(max),
       systemReset: (type) => this.finish(type === 0 ? { kind: 'poweroff' } : this.rebootExit()),
     });
-    hart = new InterpreterHart({ id: 0, memory: mem, bus: this.bus, time: () => clock.now(), ecall: this.sbi });
+    const hartOpts = { id: 0, memory: mem, bus: this.bus, time: () => clock.now(), ecall: this.sbi };
+    hart = cfg.engine === 'jit' ? new JitHart(hartOpts) : new InterpreterHart(hartOpts);
     this.hart = hart;
 
     // The device tree's size barely depends on the addresses in it: build once to size it, plan, rebuild.

@@ -27,6 +27,7 @@ Options:
   --no-entropy       do not attach the virtio-rng entropy device (attached by default)
   --init-cmd CMD     default guest only: run CMD in the initramfs instead of a shell, then power off
   --script FILE      default guest only: run FILE (sh) in the initramfs instead of a shell
+  --engine NAME      execution engine: interpreter (default) or jit
   --reboot MODE      on guest reboot: "restart" the guest (default) or "exit" with status 3
   -h, --help         show this help
 
@@ -49,6 +50,7 @@ export async function run(argv: string[]): Promise<number> {
         'init-cmd': { type: 'string' },
         script: { type: 'string' },
         reboot: { type: 'string' },
+        engine: { type: 'string' },
         disk: { type: 'string', multiple: true },
         root: { type: 'boolean' },
         'no-entropy': { type: 'boolean' },
@@ -64,6 +66,8 @@ export async function run(argv: string[]): Promise<number> {
   const console = new Console();
   try {
     const memMiB = parseNumberFlag('--mem', v.mem, 256);
+    const engine = v.engine ?? 'interpreter';
+    if (engine !== 'interpreter' && engine !== 'jit') throw new CliError(`--engine must be "interpreter" or "jit", got "${engine}"`);
     const rebootMode = v.reboot ?? 'restart';
     if (rebootMode !== 'restart' && rebootMode !== 'exit') throw new CliError(`--reboot must be "restart" or "exit", got "${rebootMode}"`);
     if (v.kernel && (v['init-cmd'] || v.script)) throw new CliError('--init-cmd and --script build the default initramfs; they cannot be used with --kernel');
@@ -85,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
       if (!v['no-entropy']) virtio.push(attachEntropy().factory);
       let exit: MachineExit;
       try {
-        const machine = new Machine({ memMiB, cmdline, consoleOut: (b) => console.write(b), virtio, ...files });
+        const machine = new Machine({ memMiB, cmdline, engine, consoleOut: (b) => console.write(b), virtio, ...files });
         exit = await console.attach(machine, () => machine.run());
       } finally {
         for (const b of blocks) b.backend.close();

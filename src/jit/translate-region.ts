@@ -1,0 +1,301 @@
+import { BlockType, I32, I64, ModuleBuilder, type FunctionBuilder } from './wasm/index.js';
+import type { BlockInsn } from './block-scan.js';
+
+/** Where the generated code finds the hart's state in the machine memory (byte offsets). */
+export interface HartLayout {
+  x: number;
+  pc: number;
+  tlbRead: number;
+  tlbWrite: number;
+}
+
+/** A region returns the instructions it retired; this bit says the instruction after them trapped. */
+export const TRAP_FLAG = 0x4000_0000;
+
+/** One block of the region: its offset in the 4 KiB page and its instructions. */
+export interface RegionBlock {
+  offset: number;
+  insns: readonly BlockInsn[];
+}
+
+const LOAD_OPS = ['i64Load8S', 'i64Load16S', 'i64Load32S', 'i64Load', 'i64Load8U', 'i64Load16U', 'i64Load32U'] as const;
+const STORE_OPS = ['i64Store8', 'i64Store16', 'i64Store32', 'i64Store'] as const;
+type MemOp = (offset?: number, align?: number) => FunctionBuilder;
+
+/**
+ * Translates the hot blocks of one guest page into a wasm module exporting
+ * `run(dp: i32, entry: i32, budget: i32) -> i32`: it starts at the block at page offset `entry` and
+ * keeps going from block to block inside the page (a `loop` around a `br_table` on the page offset)
+ * until control leaves the page, reaches code that is not in the region, or `budget` instructions
+ * have retired. Then it writes pc and the registers back and returns the count (TRAP_FLAG set if
+ * the next instruction trapped: pc is then that instruction's and the trap is pending on the hart).
+ *
+ * The code is position independent: the page's virtual base comes from pc at entry, so one
+ * translation serves every virtual address the physical page is mapped at. Staying inside the same
+ * virtual page keeps the translation valid without a TLB check: nothing in a region changes
+ * satp, privilege or the TLB (those instructions are never translated).
+ */
+export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayout, memory: { min: number; max: number; shared: boolean }): Uint8Array {
+  const m = new ModuleBuilder();
+  m.importMemory('env', 'mem', memory);
+  const fLoad = m.importFunction('env', 'load', m.type([I32, I32, I32, I32, I32], [I32]));
+  const fStore = m.importFunction('env', 'store', m.type([I32, I32, I32, I32, I32, I32], [I32]));
+  const f = m.function(m.type([I32, I32, I32], [I32]), { export: 'run' });
+  const DP = 0, ENTRY = 1, BUDGET = 2;
+  const page = f.local(I64); // virtual address of the page
+  const npc = f.local(I64);
+  const addr = f.local(I64);
+  const lo = f.local(I32);
+  const ent = f.local(I32);
+  const st = f.local(I32);
+  const cnt = f.local(I32);
+  const off = f.local(I32);
+
+  const used = new Set<number>();
+  const written = new Set<number>();
+  for (const b of blocks) {
+    for (const { insn } of b.insns) {
+      const op = insn & 0x7f;
+      const rd = (insn >>> 7) & 31, rs1 = (insn >>> 15) & 31, rs2 = (insn >>> 20) & 31;
+      if (op !== 0x37 && op !== 0x17 && op !== 0x6f) used.add(rs1);
+      if (op === 0x33 || op === 0x3b || op === 0x23 || op === 0x63) used.add(rs2);
+      if (op !== 0x23 && op !== 0x63) { used.add(rd); written.add(rd); }
+    }
+  }
+  used.delete(0);
+  written.delete(0);
+  const reg = new Map<number, number>();
+  for (const r of [...used].sort((a, b) => a - b)) reg.set(r, f.local(I64));
+  const regAddr = (r: number) => layout.x + 8 * r;
+
+  const get = (r: number) => (r === 0 ? f.i64Const(0) : f.localGet(reg.get(r)!));
+  const set = (rd: number) => (rd === 0 ? f.drop() : f.localSet(reg.get(rd)!));
+  const flush = () => { for (const r of written) f.i32Const(0).localGet(reg.get(r)!).i64Store(regAddr(r)); };
+  const at = (pageOffset: number) => { f.localGet(page).i64Const(pageOffset).i64Add(); };
+  const storePc = (pageOffset: number) => { f.i32Const(0); at(pageOffset); f.i64Store(layout.pc); };
+
+  f.i32Const(0).i64Load(layout.pc).i64Const(-4096).i64And().localSet(page);
+  for (const [r, l] of reg) f.i32Const(0).i64Load(regAddr(r)).localSet(l);
+  f.localGet(ENTRY).localSet(off);
+
+  // Labels, innermost first: block k's code follows the `end` of label k. Depths from the br_table:
+  // block k ↦ k; exit ↦ blocks.length; dispatch loop ↦ blocks.length + 1.
+  const sorted = [...blocks].sort((a, b) => a.offset - b.offset);
+  const indexOf = new Map<number, number>(sorted.map((b, i) => [b.offset, i]));
+  f.loop(); // dispatch
+  f.block(); // exit
+  for (let i = sorted.length - 1; i >= 0; i--) f.block();
+  const table = new Int32Array(2048).fill(sorted.length);
+  for (const [o, i] of indexOf) table[o >>> 1] = i;
+  let maxHalf = 0;
+  for (const b of sorted) maxHalf = Math.max(maxHalf, b.offset >>> 1);
+  f.localGet(off).i32Const(1).i32ShrU();
+  f.brTable(table.subarray(0, maxHalf + 1), sorted.length);
+
+  sorted.forEach((b, bi) => {
+    f.end(); // block bi's label: its code starts here
+    // Depth from inside block bi's code: exit = sorted.length - bi - 1, dispatch = exit + 1.
+    const exitDepth = sorted.length - bi - 1;
+    emitBlock(b, exitDepth);
+  });
+  f.end(); // exit: npc holds the next pc, cnt the instructions retired
+  f.i32Const(0).localGet(npc).i64Store(layout.pc);
+  flush();
+  f.localGet(cnt).return();
+  f.end(); // dispatch loop (never falls through)
+  f.i32Const(0);
+  return m.finish();
+
+  /**
+   * Emits one block. `exitDepth` is the branch depth of the exit label from the block's top level
+   * (the dispatch loop is one further out).
+   */
+  function emitBlock(b: RegionBlock, exitDepth: number): void {
+    const insns = b.insns;
+    /** Control continues at page offset `o` (or wherever npc says, if o < 0): stay or leave. */
+    const next = (depth: number) => {
+      // Stay if npc is in the same virtual page and the budget allows; the br_table sends it out
+      // again if there is no block at that offset.
+      f.localGet(npc).localGet(page).i64Xor().i64Const(12).i64ShrU().i64Eqz();
+      f.localGet(cnt).localGet(BUDGET).i32LtS().i32And();
+      f.if();
+      f.localGet(npc).i32WrapI64().i32Const(0xfff).i32And().localSet(off);
+      f.br(depth + 2); // if → dispatch loop is exit + 1 further, +1 for the if itself
+      f.end();
+      f.br(depth);
+    };
+    insns.forEach(({ insn, len, offset: rel }, k) => {
+      const o = b.offset + rel;
+      const op = insn & 0x7f;
+      const rd = (insn >>> 7) & 31, rs1 = (insn >>> 15) & 31, rs2 = (insn >>> 20) & 31;
+      const f3 = (insn >>> 12) & 7, f7 = insn >>> 25;
+      const immI = insn >> 20;
+      const retireUpTo = (n: number) => { f.localGet(cnt).i32Const(n).i32Add().localSet(cnt); };
+      switch (op) {
+        case 0x37: f.i64Const(insn & 0xfffff000); set(rd); break;
+        case 0x17: at(o + (insn & 0xfffff000)); set(rd); break;
+        case 0x13: {
+          const sh = immI & 63;
+          get(rs1);
+          if (f3 === 1) f.i64Const(sh).i64Shl();
+          else if (f3 === 5) { f.i64Const(sh); if (f7 & 0x20) f.i64ShrS(); else f.i64ShrU(); }
+          else {
+            f.i64Const(immI);
+            switch (f3) {
+              case 0: f.i64Add(); break;
+              case 2: f.i64LtS().i64ExtendI32U(); break;
+              case 3: f.i64LtU().i64ExtendI32U(); break;
+              case 4: f.i64Xor(); break;
+              case 6: f.i64Or(); break;
+              case 7: f.i64And(); break;
+            }
+          }
+          set(rd);
+          break;
+        }
+        case 0x1b: {
+          get(rs1); f.i32WrapI64();
+          f.i32Const(f3 === 0 ? immI : immI & 31);
+          if (f3 === 0) f.i32Add(); else if (f3 === 1) f.i32Shl(); else if (f7 & 0x20) f.i32ShrS(); else f.i32ShrU();
+          f.i64ExtendI32S();
+          set(rd);
+          break;
+        }
+        case 0x33: {
+          get(rs1); get(rs2);
+          if (f7 === 1) f.i64Mul();
+          else if (f7 === 0x20) { if (f3 === 0) f.i64Sub(); else f.i64ShrS(); }
+          else {
+            switch (f3) {
+              case 0: f.i64Add(); break;
+              case 1: f.i64Shl(); break; // wasm masks the count to 6 bits, as RV64 does
+              case 2: f.i64LtS().i64ExtendI32U(); break;
+              case 3: f.i64LtU().i64ExtendI32U(); break;
+              case 4: f.i64Xor(); break;
+              case 5: f.i64ShrU(); break;
+              case 6: f.i64Or(); break;
+              case 7: f.i64And(); break;
+            }
+          }
+          set(rd);
+          break;
+        }
+        case 0x3b: {
+          get(rs1); f.i32WrapI64(); get(rs2); f.i32WrapI64();
+          if (f7 === 1) f.i32Mul();
+          else if (f7 === 0x20) { if (f3 === 0) f.i32Sub(); else f.i32ShrS(); }
+          else if (f3 === 0) f.i32Add(); else if (f3 === 1) f.i32Shl(); else f.i32ShrU();
+          f.i64ExtendI32S();
+          set(rd);
+          break;
+        }
+        case 0x03: {
+          const size = 1 << (f3 & 3);
+          get(rs1); f.i64Const(immI).i64Add().localSet(addr);
+          tlbHit(layout.tlbRead, size);
+          f.if(BlockType.I64);
+          hostAddr();
+          (f[LOAD_OPS[f3]] as MemOp)(0, 1);
+          f.else();
+          slowCall(() => {
+            f.localGet(lo).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Const(f3).i32Const(rd === 0 ? -1 : regAddr(rd) >> 2).localGet(DP).call(fLoad);
+          }, k, o, len, exitDepth + 1);
+          if (rd === 0) f.i64Const(0); else f.i32Const(0).i64Load(regAddr(rd));
+          f.end();
+          set(rd);
+          break;
+        }
+        case 0x23: {
+          const size = 1 << f3;
+          const immS = ((insn >> 25) << 5) | ((insn >>> 7) & 31);
+          get(rs1); f.i64Const(immS).i64Add().localSet(addr);
+          tlbHit(layout.tlbWrite, size);
+          f.if();
+          hostAddr(); get(rs2);
+          (f[STORE_OPS[f3]] as MemOp)(0, 1);
+          f.else();
+          slowCall(() => {
+            f.localGet(lo).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Const(f3);
+            get(rs2); f.i32WrapI64(); get(rs2); f.i64Const(32).i64ShrU().i32WrapI64();
+            f.localGet(DP).call(fStore);
+          }, k, o, len, exitDepth + 1);
+          f.end();
+          break;
+        }
+        case 0x63: {
+          const immB = ((insn >> 31) << 12) | (((insn >>> 7) & 1) << 11) | (((insn >>> 25) & 63) << 5) | (((insn >>> 8) & 15) << 1);
+          get(rs1); get(rs2);
+          switch (f3) {
+            case 0: f.i64Eq(); break;
+            case 1: f.i64Ne(); break;
+            case 4: f.i64LtS(); break;
+            case 5: f.i64GeS(); break;
+            case 6: f.i64LtU(); break;
+            case 7: f.i64GeU(); break;
+          }
+          f.if(BlockType.I64);
+          at(o + immB);
+          f.else();
+          at(o + len);
+          f.end();
+          f.localSet(npc);
+          retireUpTo(k + 1);
+          next(exitDepth);
+          return;
+        }
+        case 0x6f: {
+          const immJ = ((insn >> 31) << 20) | (insn & 0xff000) | (((insn >>> 20) & 1) << 11) | (((insn >>> 21) & 0x3ff) << 1);
+          at(o + immJ); f.localSet(npc);
+          at(o + len); set(rd);
+          retireUpTo(k + 1);
+          next(exitDepth);
+          return;
+        }
+        case 0x67: { // JALR: the target from rs1 before rd is written (they may be the same register)
+          get(rs1); f.i64Const(immI).i64Add().i64Const(-2).i64And().localSet(npc);
+          at(o + len); set(rd);
+          retireUpTo(k + 1);
+          next(exitDepth);
+          return;
+        }
+      }
+      if (k === insns.length - 1) { // the block ended before an instruction the region does not translate
+        at(o + len); f.localSet(npc);
+        retireUpTo(k + 1);
+        next(exitDepth);
+      }
+    });
+  }
+
+  /** Leaves the TLB entry's byte address in `ent`; pushes "hit" (tag, high word and alignment match). */
+  function tlbHit(tlb: number, size: number): void {
+    f.localGet(addr).i32WrapI64().localSet(lo);
+    f.localGet(lo).i32Const(12).i32ShrU().i32Const(1023).i32And().i32Const(4).i32Shl().i32Const(tlb).i32Add().localSet(ent);
+    f.localGet(ent).i32Load(0).localGet(lo).i32Const(-4096).i32And().localGet(DP).i32Or().i32Eq();
+    f.localGet(ent).i32Load(4).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Eq().i32And();
+    if (size > 1) f.localGet(lo).i32Const(size - 1).i32And().i32Eqz().i32And();
+  }
+  function hostAddr(): void {
+    f.localGet(lo).localGet(ent).i32Load(8).i32Add();
+  }
+
+  /**
+   * A slow path for the k-th instruction of a block at page offset `o`: registers written back and
+   * pc set first (a trap must see them); on a trap return the count with TRAP_FLAG; on "leave" (a
+   * device wants attention) finish this instruction and exit. `exitDepth` is the exit label's depth
+   * from inside the `if` this call sits in.
+   */
+  function slowCall(emitCall: () => void, k: number, o: number, len: number, exitDepth: number): void {
+    flush();
+    storePc(o);
+    emitCall();
+    f.localTee(st).i32Const(1).i32Eq();
+    f.if(); f.localGet(cnt).i32Const(k | TRAP_FLAG).i32Add().return(); f.end();
+    f.localGet(st).i32Const(2).i32Eq();
+    f.if();
+    at(o + len); f.localSet(npc);
+    f.localGet(cnt).i32Const(k + 1).i32Add().localSet(cnt);
+    f.br(exitDepth + 1);
+    f.end();
+  }
+}
