@@ -199,7 +199,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
           f.else();
           slowCall(() => {
             f.localGet(lo).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Const(f3).i32Const(rd === 0 ? -1 : regAddr(rd) >> 2).localGet(DP).call(fLoad);
-          }, k, o, len, exitDepth + 1);
+          }, k, o, len, exitDepth + 1, rd);
           if (rd === 0) f.i64Const(0); else f.i32Const(0).i64Load(regAddr(rd));
           f.end();
           set(rd);
@@ -285,7 +285,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
    * device wants attention) finish this instruction and exit. `exitDepth` is the exit label's depth
    * from inside the `if` this call sits in.
    */
-  function slowCall(emitCall: () => void, k: number, o: number, len: number, exitDepth: number): void {
+  function slowCall(emitCall: () => void, k: number, o: number, len: number, exitDepth: number, loadedReg = 0): void {
     flush();
     storePc(o);
     emitCall();
@@ -293,6 +293,8 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     f.if(); f.localGet(cnt).i32Const(k | TRAP_FLAG).i32Add().return(); f.end();
     f.localGet(st).i32Const(2).i32Eq();
     f.if();
+    // The slow path wrote the loaded register in memory; the exit writes locals back, so refresh it first.
+    if (loadedReg !== 0) f.i32Const(0).i64Load(regAddr(loadedReg)).localSet(reg.get(loadedReg)!);
     at(o + len); f.localSet(npc);
     f.localGet(cnt).i32Const(k + 1).i32Add().localSet(cnt);
     f.br(exitDepth + 1);
