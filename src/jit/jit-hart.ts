@@ -96,20 +96,27 @@ export class JitHart extends InterpreterHart {
     return this.loopExit ? 2 : 0;
   }
 
+  /** Steps (budget) the last run() used: the differential runner gives the interpreter the same. */
+  lastRunSteps = 0;
+
   override run(budget: number): StopReason {
     if (this.isTracing()) return super.run(budget);
+    return this.dispatch(budget);
+  }
+
+  private dispatch(budget: number): StopReason {
     const i32 = this.i32, csr = this.csr;
     const pci = this.layout.pc >> 2;
     const TF = this.mmu.tlbIndex(Access.Fetch);
     let n = 0;
     let check = true;
     while (n < budget) {
-      if (this.stopRequested) { this.stopRequested = false; return StopReason.Stopped; }
+      if (this.stopRequested) { this.stopRequested = false; this.lastRunSteps = n; return StopReason.Stopped; }
       if (check || this.loopExit) {
         this.loopExit = false;
         this.sliceN = 0;
         this.checkInterrupts();
-        if (this.waiting) return StopReason.Wfi;
+        if (this.waiting) { this.lastRunSteps = n; return StopReason.Wfi; }
         check = false;
       }
       const pcLo = i32[pci], pcHi = i32[pci + 1];
@@ -117,7 +124,7 @@ export class JitHart extends InterpreterHart {
       if (i32[e] !== ((pcLo & -4096) | csr.priv) || i32[e + 1] !== pcHi) {
         // Not in the fetch TLB: one interpreted step fills it (or takes the fault).
         n += this.interpret(1);
-        if (this.lastStop !== StopReason.Budget) return this.lastStop;
+        if (this.lastStop !== StopReason.Budget) { this.lastRunSteps = n; return this.lastStop; }
         continue;
       }
       const host = (pcLo + i32[e + 2]) >>> 0;
@@ -149,8 +156,9 @@ export class JitHart extends InterpreterHart {
       }
       if (b.insns.length > 0 && ++b.count === this.threshold + 1 && region.compiles < MAX_COMPILES) this.translate(region, base);
       n += this.interpret(Math.max(1, b.insns.length));
-      if (this.lastStop !== StopReason.Budget) return this.lastStop;
+      if (this.lastStop !== StopReason.Budget) { this.lastRunSteps = n; return this.lastStop; }
     }
+    this.lastRunSteps = n;
     return StopReason.Budget;
   }
 

@@ -7,7 +7,7 @@ import { JitHart } from '../jit/jit-hart.js';
 import { Interrupt, Priv } from '../cpu/trap.js';
 import { LevelIrqLine } from '../devices/irq-line.js';
 import { sleepSync } from '../util/sleep.js';
-import { Clint, monotonicClock } from './clint.js';
+import { Clint, monotonicClock, type Clock } from './clint.js';
 import { CLINT, SYSCON, UART } from './memory-map.js';
 import { Syscon, type ExitRequest } from './syscon.js';
 import { Uart16550 } from './uart16550.js';
@@ -21,6 +21,8 @@ export interface BareOptions {
   trace?: TraceSink;
   /** Execution engine (default: the interpreter). */
   engine?: Engine;
+  /** The timebase (default: the host's monotonic clock); the differential runner passes a deterministic one. */
+  clock?: Clock;
 }
 
 export type Engine = 'interpreter' | 'jit';
@@ -69,7 +71,7 @@ export class BareMachine {
       }
       mem.write(seg.paddr, seg.data);
     }
-    const clock = monotonicClock();
+    const clock = opts.clock ?? monotonicClock();
     let hart!: InterpreterHart;
     this.clint = new Clint(1, clock, {
       setSoftware: (_h, level) => hart.setInterruptLine(Interrupt.MSoftware, level),
@@ -89,29 +91,37 @@ export class BareMachine {
     if (opts.trace) hart.setTrace(opts.trace);
   }
 
+  /** The program's result if it has finished (tohost or the finisher), else undefined. */
+  verdict(): BareResult | undefined {
+    const hart: Hart = this.hart;
+    const i32 = this.memory.i32;
+    if (this.tohost >= 0) {
+      const lo = i32[this.tohost >> 2], hi = i32[(this.tohost >> 2) + 1];
+      if (lo !== 0 || hi !== 0) {
+        if ((lo & 1) === 0) return { kind: 'stuck', instructions: hart.instret, reason: `unsupported tohost command 0x${(hi >>> 0).toString(16)}${(lo >>> 0).toString(16).padStart(8, '0')}` };
+        const code = (lo >>> 1) | ((hi & 1) << 31);
+        return code === 0 ? { kind: 'pass', instructions: hart.instret } : { kind: 'fail', test: code, instructions: hart.instret };
+      }
+    }
+    if (this.exit) {
+      const e = this.exit;
+      if (e.kind === 'poweroff') return { kind: 'pass', instructions: hart.instret };
+      if (e.kind === 'fail') return { kind: 'fail', test: e.code, instructions: hart.instret };
+      return { kind: 'stuck', instructions: hart.instret, reason: 'the program asked for a reset' };
+    }
+    return undefined;
+  }
+
   run(): BareResult {
     const hart: Hart = this.hart;
     const max = this.opts.maxInstructions;
-    const i32 = this.memory.i32;
     for (;;) {
       const done = hart.instret;
       if (done >= max) return { kind: 'timeout', instructions: done };
       this.clint.update();
       const r = hart.run(Math.min(SLICE, max - done));
-      if (this.tohost >= 0) {
-        const lo = i32[this.tohost >> 2], hi = i32[(this.tohost >> 2) + 1];
-        if (lo !== 0 || hi !== 0) {
-          if ((lo & 1) === 0) return { kind: 'stuck', instructions: hart.instret, reason: `unsupported tohost command 0x${(hi >>> 0).toString(16)}${(lo >>> 0).toString(16).padStart(8, '0')}` };
-          const code = (lo >>> 1) | ((hi & 1) << 31);
-          return code === 0 ? { kind: 'pass', instructions: hart.instret } : { kind: 'fail', test: code, instructions: hart.instret };
-        }
-      }
-      if (this.exit) {
-        const e = this.exit;
-        if (e.kind === 'poweroff') return { kind: 'pass', instructions: hart.instret };
-        if (e.kind === 'fail') return { kind: 'fail', test: e.code, instructions: hart.instret };
-        return { kind: 'stuck', instructions: hart.instret, reason: 'the program asked for a reset' };
-      }
+      const verdict = this.verdict();
+      if (verdict) return verdict;
       if (r === StopReason.Wfi) {
         const deadline = Math.min(this.clint.nextDeadline(), hart.timerDeadline());
         if (deadline === Infinity) {

@@ -5,6 +5,9 @@ import type { Hart, TraceSink } from '../../cpu/hart.js';
 import { disassemble, disassembleCompressed, X_NAMES, F_NAMES } from '../../cpu/isa/disassemble.js';
 import { expandCompressed } from '../../cpu/isa/compressed.js';
 import { CliError, parseNumberFlag } from '../cli-error.js';
+import { ManualClock } from '../../platform/clint.js';
+import { lockstep } from '../../jit/differential.js';
+import type { JitHart } from '../../jit/jit-hart.js';
 
 const HELP = `Usage: wisp bare [options] PROGRAM.elf
 
@@ -17,6 +20,8 @@ Options:
   --mem MiB              RAM size at 0x80000000 (default 64)
   --engine NAME          execution engine: interpreter (default) or jit (hot blocks to WebAssembly;
                          WISP_JIT_THRESHOLD sets the executions before a block is translated)
+  --differential         run the interpreter and the JIT in lock-step (deterministic time) and stop
+                         at the first difference in registers, CSRs or memory (exit 125)
   --trace                print every instruction (pc, word, disassembly, register written) to stderr
   --trace-file FILE      write the trace to FILE instead
   -h, --help             show this help
@@ -33,6 +38,7 @@ export async function run(argv: string[]): Promise<number> {
         mem: { type: 'string' },
         engine: { type: 'string' },
         trace: { type: 'boolean' },
+        differential: { type: 'boolean' },
         'trace-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -62,6 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     let machine: BareMachine;
     let sink: TraceSink | undefined;
     if (traceFd >= 0) sink = traceSink(() => machine.hart, traceFd);
+    if (v.differential) return differential(bytes, file, memMiB, maxInstructions);
     machine = new BareMachine(bytes, file, { memMiB, maxInstructions, trace: sink, engine });
     const r = machine.run();
     switch (r.kind) {
@@ -82,6 +89,33 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
     throw e;
+  }
+}
+
+/** Both engines on two copies of the machine, time derived from the instruction count. */
+function differential(bytes: Uint8Array, file: string, memMiB: number, maxInstructions: number): number {
+  const clock = new ManualClock();
+  const quiet = () => {};
+  const ref = new BareMachine(bytes, file, { memMiB, maxInstructions, engine: 'interpreter', clock, output: quiet });
+  const jit = new BareMachine(bytes, file, { memMiB, maxInstructions, engine: 'jit', clock });
+  let steps = 0;
+  for (;;) {
+    const r = lockstep(ref.hart, ref.memory.bytes, jit.hart as JitHart, jit.memory.bytes, {
+      maxSteps: 100_000,
+      beforeStep: (instret) => { clock.ticks = Math.floor(instret / 10); ref.clint.update(); jit.clint.update(); },
+    });
+    if (r.divergence) {
+      const d = r.divergence;
+      process.stderr.write(`wisp bare: the engines diverged after ${d.instret} instructions, in the step starting at 0x${d.pc.toString(16)}:\n  ${d.differences.join('\n  ')}\n`);
+      return 125;
+    }
+    steps += r.steps;
+    const verdict = jit.verdict();
+    if (verdict || r.stop !== 0 || steps >= maxInstructions) {
+      process.stderr.write(`wisp bare: interpreter and jit agreed for ${steps} steps: ${verdict?.kind ?? 'no verdict'}\n`);
+      if (!verdict) return steps >= maxInstructions ? 124 : 1;
+      return verdict.kind === 'pass' ? 0 : verdict.kind === 'fail' ? Math.min(verdict.test, 255) : 1;
+    }
   }
 }
 
