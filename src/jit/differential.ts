@@ -37,7 +37,7 @@ const hex = (v: bigint) => '0x' + BigInt.asUintN(64, v).toString(16);
 export function lockstep(
   ref: InterpreterHart, refRam: Uint8Array,
   jit: JitHart, jitRam: Uint8Array,
-  opts: { maxSteps: number; ramEvery?: number; beforeStep?: (instret: number) => void },
+  opts: { maxSteps: number; maxInstructions?: number; ramEvery?: number; beforeStep?: (instret: number) => void },
 ): LockstepResult {
   let steps = 0;
   const ramEvery = opts.ramEvery ?? 10_000;
@@ -49,7 +49,7 @@ export function lockstep(
     const b = n > 0 ? ref.run(n) : StopReason.Budget;
     steps++;
     const diff = compareHarts(ref, jit);
-    const done = a !== StopReason.Budget || b !== StopReason.Budget || steps >= opts.maxSteps;
+    const done = a !== StopReason.Budget || b !== StopReason.Budget || steps >= opts.maxSteps || jit.instret >= (opts.maxInstructions ?? Infinity);
     if (steps % ramEvery === 0 || done) diff.push(...compareRam(refRam, jitRam));
     if (ref.instret !== jit.instret) diff.unshift(`instret: interpreter ${ref.instret}, jit ${jit.instret}`);
     // (When each engine notices a stop request or WFI may differ by a step; only state is compared.)

@@ -11,7 +11,7 @@ import { Interrupt, Priv } from '../cpu/trap.js';
 import type { IrqLine } from '../devices/irq-line.js';
 import { Clint, type Clock } from './clint.js';
 import { PausableClock } from './pausable-clock.js';
-import { GoldfishRtc, systemWallClock } from './goldfish-rtc.js';
+import { GoldfishRtc, systemWallClock, type WallClock } from './goldfish-rtc.js';
 import { CLINT, PLIC, RTC, SYSCON, UART, virtioSlot, TIMEBASE_HZ } from './memory-map.js';
 import { Plic } from './plic.js';
 import { Syscon } from './syscon.js';
@@ -41,6 +41,9 @@ export interface MachineConfig {
   clock?: Clock;
   /** Execution engine (default: the interpreter). */
   engine?: Engine;
+  /** Wall-clock time for the RTC (default: the host's) and the device tree's rng-seed (default: random); fixed for reproducible runs. */
+  wallClock?: WallClock;
+  rngSeed?: Uint8Array;
 }
 
 export type MachineExit =
@@ -92,7 +95,7 @@ export class Machine {
     this.plic = new Plic(1, { setMachineExternal: line(Interrupt.MExternal), setSupervisorExternal: line(Interrupt.SExternal) });
     const consoleOut = (b: Uint8Array) => this.console(b);
     this.uart = new Uart16550({ write: consoleOut, rxReady: () => this.feedUart() }, this.plic.line(UART.irq!));
-    this.rtc = new GoldfishRtc(systemWallClock, this.plic.line(RTC.irq!));
+    this.rtc = new GoldfishRtc(cfg.wallClock ?? systemWallClock, this.plic.line(RTC.irq!));
     const syscon = new Syscon((r) => {
       this.finish(r.kind === 'poweroff' ? { kind: 'poweroff' } : r.kind === 'reset' ? this.rebootExit() : { kind: 'fail', code: r.code });
     });
@@ -121,7 +124,7 @@ export class Machine {
     // The device tree's size barely depends on the addresses in it: build once to size it, plan, rebuild.
     const fdtFor = (initrd?: { start: number; end: number }) => buildFdt({
       harts: 1, isa: GUEST_ISA, mmuType: 'riscv,sv57', memBytes: mem.ramSize, bootargs: cfg.cmdline,
-      initrd, virtioSlots: slots, rngSeed: crypto.getRandomValues(new Uint8Array(32)),
+      initrd, virtioSlots: slots, rngSeed: cfg.rngSeed ?? crypto.getRandomValues(new Uint8Array(32)),
     });
     // (The sizing pass uses a token initrd range: the tree's size does not depend on its values, and the
     // planner, not the tree builder, is the one to say that an initrd does not fit.)

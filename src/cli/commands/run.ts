@@ -1,6 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Machine, type MachineExit } from '../../platform/machine.js';
+import { Machine, type MachineConfig, type MachineExit } from '../../platform/machine.js';
+import { ManualClock } from '../../platform/clint.js';
+import { lockstep } from '../../jit/differential.js';
+import type { JitHart } from '../../jit/jit-hart.js';
 import { BootError } from '../../platform/boot/kernel-loader.js';
 import { ensureDefaultGuest } from '../../guest/fetch.js';
 import { buildInitramfs } from '../../guest/initramfs.js';
@@ -28,6 +31,8 @@ Options:
   --init-cmd CMD     default guest only: run CMD in the initramfs instead of a shell, then power off
   --script FILE      default guest only: run FILE (sh) in the initramfs instead of a shell
   --engine NAME      execution engine: interpreter (default) or jit
+  --differential N   run the first N instructions on the interpreter and the JIT in lock-step with
+                     deterministic time; report the first difference (exit 125) or agreement (0)
   --reboot MODE      on guest reboot: "restart" the guest (default) or "exit" with status 3
   -h, --help         show this help
 
@@ -51,6 +56,7 @@ export async function run(argv: string[]): Promise<number> {
         script: { type: 'string' },
         reboot: { type: 'string' },
         engine: { type: 'string' },
+        differential: { type: 'string' },
         disk: { type: 'string', multiple: true },
         root: { type: 'boolean' },
         'no-entropy': { type: 'boolean' },
@@ -73,6 +79,13 @@ export async function run(argv: string[]): Promise<number> {
     if (v.kernel && (v['init-cmd'] || v.script)) throw new CliError('--init-cmd and --script build the default initramfs; they cannot be used with --kernel');
     if (v['init-cmd'] && v.script) throw new CliError('give either --init-cmd or --script, not both');
     const disks = (v.disk ?? []).map(parseDisk);
+    if (v.differential !== undefined) {
+      const n = parseNumberFlag('--differential', v.differential, 0);
+      if (disks.length) throw new CliError('--differential runs without disks (both engines would share them)');
+      const files = await loadGuest(v);
+      const cmdline = v.append ? `${BASE_CMDLINE} ${v.append}` : BASE_CMDLINE;
+      return differentialBoot({ memMiB, cmdline, ...files }, n, (b) => console.write(b));
+    }
     if (v.root && disks.length === 0) throw new CliError('--root needs a --disk to boot into');
     const files = await loadGuest(v);
     let cmdline = v.append ? `${BASE_CMDLINE} ${v.append}` : BASE_CMDLINE;
@@ -118,6 +131,31 @@ interface GuestFiles {
   kernelName: string;
   initrd?: Uint8Array;
   initrdName?: string;
+}
+
+/** Two machines, one per engine, stepped in lock-step; time follows the instruction count. */
+function differentialBoot(cfg: Omit<MachineConfig, 'consoleOut'>, instructions: number, out: (b: Uint8Array) => void): number {
+  const clock = new ManualClock();
+  const start = BigInt(Date.now()) * 1_000_000n;
+  const fixed = { clock, rngSeed: new Uint8Array(32).fill(7), wallClock: { nowNs: () => start + BigInt(clock.now()) * 100n } };
+  const ref = new Machine({ ...cfg, ...fixed, engine: 'interpreter', consoleOut: () => {} });
+  const jit = new Machine({ ...cfg, ...fixed, engine: 'jit', consoleOut: out });
+  const r = lockstep(ref.hart, ref.memory.bytes, jit.hart as JitHart, jit.memory.bytes, {
+    maxSteps: Infinity,
+    maxInstructions: instructions,
+    ramEvery: 200_000,
+    beforeStep: (instret) => {
+      clock.ticks = Math.floor(instret / 10);
+      for (const m of [ref, jit]) { m.clint.update(); m.rtc.update(); }
+    },
+  });
+  if (r.divergence) {
+    const d = r.divergence;
+    process.stderr.write(`\nwisp run: the engines diverged after ${d.instret} instructions, in the step starting at 0x${d.pc.toString(16)}:\n  ${d.differences.join('\n  ')}\n`);
+    return 125;
+  }
+  process.stderr.write(`\nwisp run: interpreter and jit agreed for ${r.instret} instructions (${r.steps} steps)\n`);
+  return 0;
 }
 
 function parseDisk(spec: string): { path: string; readOnly: boolean; cacheType: 'Unsafe' | 'Writeback' } {
