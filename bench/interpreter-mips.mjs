@@ -36,26 +36,34 @@ export async function benchInterpreter(root) {
   const empty = build(root, 0);
   const { BareMachine } = await import(join(root, 'dist/src/platform/bare-machine.js'));
   const bytes = readFileSync(elf);
-  const runs = [];
   let instructions = 0;
-  for (let i = 0; i < REPEAT + 1; i++) {
-    const m = new BareMachine(bytes, elf, { memMiB: 64, maxInstructions: 1e11 });
-    const t = performance.now();
-    const r = m.run();
-    const s = (performance.now() - t) / 1000;
-    if (r.kind !== 'pass') throw new Error(`workload did not pass on wisp: ${JSON.stringify(r)}`);
-    instructions = r.instructions;
-    if (i > 0) runs.push(s); // the first run warms up the JIT of the JS engine
+  const seconds = {};
+  for (const engine of ['interpreter', 'jit']) {
+    const runs = [];
+    for (let i = 0; i < REPEAT + 1; i++) {
+      const m = new BareMachine(bytes, elf, { memMiB: 64, maxInstructions: 1e11, engine });
+      const t = performance.now();
+      const r = m.run();
+      const s = (performance.now() - t) / 1000;
+      if (r.kind !== 'pass') throw new Error(`workload did not pass on wisp (${engine}): ${JSON.stringify(r)}`);
+      instructions = r.instructions;
+      if (i > 0) runs.push(s); // the first run warms up V8 (and, for the JIT, translates)
+    }
+    seconds[engine] = median(runs);
   }
-  const wisp = median(runs);
-  const result = { workload: 'bench/bare/mix.c', instructions, wispSeconds: wisp, wispMips: instructions / wisp / 1e6 };
+  const wisp = seconds.jit;
+  const result = {
+    workload: 'bench/bare/mix.c', instructions,
+    interpreterSeconds: seconds.interpreter, interpreterMips: instructions / seconds.interpreter / 1e6,
+    jitSeconds: seconds.jit, jitMips: instructions / seconds.jit / 1e6,
+  };
   try {
     // QEMU's TCG is fast enough that the same ELF is lost in its start-up time: run ten times the rounds
     // there, subtract the start-up of an empty run, and scale (each round executes the same code).
     const big = build(root, ROUNDS * 10);
     const startup = median([qemuSeconds(empty), qemuSeconds(empty), qemuSeconds(empty)]);
     const qemu = (median([qemuSeconds(big), qemuSeconds(big), qemuSeconds(big)]) - startup) / 10;
-    Object.assign(result, { qemuSecondsPerSameWork: qemu, qemuMips: instructions / qemu / 1e6, ratioWispToQemuSpeed: qemu / wisp });
+    Object.assign(result, { qemuSecondsPerSameWork: qemu, qemuMips: instructions / qemu / 1e6, ratioInterpreterToQemuSpeed: qemu / seconds.interpreter, ratioJitToQemuSpeed: qemu / wisp });
   } catch (e) {
     result.qemu = `not measured: ${e.message}`;
   }
