@@ -11,24 +11,32 @@ export interface BlockInsn {
 export const MAX_BLOCK_INSNS = 64;
 
 /**
- * Which major opcodes the translator handles. Everything else (SYSTEM, AMO, FP, FENCE, and M's
- * high-half multiplies and divisions, see translatable()) ends the block before it and runs in the
- * interpreter, which stays the reference.
+ * How the translator handles an instruction: 'inline' as wasm; 'helper' by calling back into the
+ * interpreter for that one instruction and carrying on (CSR accesses, atomics, floating point,
+ * fences, M's high-half multiplies and divisions: correct by construction, and the region keeps
+ * running); 'stop' ends the block before it (ECALL, xRET, WFI, SFENCE.VMA, FENCE.I and anything
+ * illegal run in the dispatcher's interpreter, as they change control flow or translation state).
  */
-function translatable(insn: number): boolean {
+export function translation(insn: number): 'inline' | 'helper' | 'stop' {
   switch (insn & 0x7f) {
     case 0x13: case 0x1b: case 0x37: case 0x17: case 0x03: case 0x23: case 0x63: case 0x6f: case 0x67:
-      return true;
-    case 0x33: { // OP: everything but MULH/MULHSU/MULHU/DIV*/REM*
+      return 'inline';
+    case 0x33: { // OP: M's multiplies inline (high halves too: compilers divide by constants with them), divisions through the helper
       const f7 = insn >>> 25, f3 = (insn >>> 12) & 7;
-      return f7 !== 1 || f3 === 0;
+      return f7 !== 1 || f3 <= 3 ? 'inline' : 'helper';
     }
-    case 0x3b: { // OP-32: everything but DIVW/REMW
+    case 0x3b: { // OP-32: MULW inline, the W divisions through the helper
       const f7 = insn >>> 25, f3 = (insn >>> 12) & 7;
-      return f7 !== 1 || f3 === 0;
+      return f7 !== 1 || f3 === 0 ? 'inline' : 'helper';
     }
+    case 0x2f: case 0x07: case 0x27: case 0x53: case 0x43: case 0x47: case 0x4b: case 0x4f:
+      return 'helper';
+    case 0x0f: // FENCE (and PAUSE) are no-ops for one hart; FENCE.I must reach the dispatcher
+      return ((insn >>> 12) & 7) === 0 ? 'helper' : 'stop';
+    case 0x73: // Zicsr; the privileged instructions (funct3 = 0) stop
+      return ((insn >>> 12) & 7) !== 0 ? 'helper' : 'stop';
     default:
-      return false;
+      return 'stop';
   }
 }
 
@@ -58,7 +66,7 @@ export function scanBlock(u16: Uint16Array, host: number, expansion: Int32Array)
       insn = low | (u16[(at >>> 1) + 1] << 16);
       len = 4;
     }
-    if (decode(insn) === undefined || !translatable(insn)) break;
+    if (decode(insn) === undefined || translation(insn) === 'stop') break;
     out.push({ insn, len, offset: at - host });
     at += len;
     if (endsBlock(insn)) break;

@@ -86,8 +86,25 @@ export class JitHart extends InterpreterHart {
         mem: opts.memory.memory,
         load: (aLo: number, aHi: number, kind: number, dest: number, dp: number) => this.slowResult(this.loadSlow(aLo, aHi, kind, dest, dp)),
         store: (aLo: number, aHi: number, f3: number, vLo: number, vHi: number, dp: number) => this.slowResult(this.storeSlow(aLo, aHi, f3, vLo, vHi, dp)),
+        step: (pending: number) => this.helperStep(pending),
       },
     };
+  }
+
+  /**
+   * One instruction in the interpreter on behalf of a region (see translate-region helperStep). The
+   * region counts what it retires, so the interpreter's own count is undone; `pending` are the
+   * region's instructions retired before this one, added while it runs so counters read right.
+   */
+  private helperStep(pending: number): number {
+    this.retired += pending;
+    const before = this.retired;
+    const stop = this.runFast(1, true);
+    const executed = this.retired - before;
+    this.retired = before - pending;
+    if (stop === StopReason.Stopped) this.stopRequested = true; // runFast consumed it: the dispatcher must see it
+    if (executed === 0) return 1;
+    return this.loopExit || stop !== StopReason.Budget ? 2 : 0;
   }
 
   /** 0 done, 1 trapped, 2 done but a device or CSR wants the dispatcher's attention. */

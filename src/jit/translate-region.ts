@@ -1,5 +1,5 @@
 import { BlockType, I32, I64, ModuleBuilder, type FunctionBuilder } from './wasm/index.js';
-import type { BlockInsn } from './block-scan.js';
+import { translation, type BlockInsn } from './block-scan.js';
 
 /** Where the generated code finds the hart's state in the machine memory (byte offsets). */
 export interface HartLayout {
@@ -40,6 +40,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   m.importMemory('env', 'mem', memory);
   const fLoad = m.importFunction('env', 'load', m.type([I32, I32, I32, I32, I32], [I32]));
   const fStore = m.importFunction('env', 'store', m.type([I32, I32, I32, I32, I32, I32], [I32]));
+  const fStep = m.importFunction('env', 'step', m.type([I32], [I32]));
   const f = m.function(m.type([I32, I32, I32], [I32]), { export: 'run' });
   const DP = 0, ENTRY = 1, BUDGET = 2;
   const page = f.local(I64); // virtual address of the page
@@ -50,11 +51,13 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   const st = f.local(I32);
   const cnt = f.local(I32);
   const off = f.local(I32);
+  const ta = f.local(I64), tb = f.local(I64), tm = f.local(I64), tp = f.local(I64);
 
   const used = new Set<number>();
   const written = new Set<number>();
   for (const b of blocks) {
     for (const { insn } of b.insns) {
+      if (translation(insn) !== 'inline') continue; // helper instructions work on the registers in memory
       const op = insn & 0x7f;
       const rd = (insn >>> 7) & 31, rs1 = (insn >>> 15) & 31, rs2 = (insn >>> 20) & 31;
       if (op !== 0x37 && op !== 0x17 && op !== 0x6f) used.add(rs1);
@@ -131,7 +134,8 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
       const f3 = (insn >>> 12) & 7, f7 = insn >>> 25;
       const immI = insn >> 20;
       const retireUpTo = (n: number) => { f.localGet(cnt).i32Const(n).i32Add().localSet(cnt); };
-      switch (op) {
+      if (translation(insn) === 'helper') helperStep(k, o);
+      else switch (op) {
         case 0x37: f.i64Const(insn & 0xfffff000); set(rd); break;
         case 0x17: at(o + (insn & 0xfffff000)); set(rd); break;
         case 0x13: {
@@ -162,6 +166,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
           break;
         }
         case 0x33: {
+          if (f7 === 1 && f3 !== 0) { mulHigh(rs1, rs2, f3); set(rd); break; }
           get(rs1); get(rs2);
           if (f7 === 1) f.i64Mul();
           else if (f7 === 0x20) { if (f3 === 0) f.i64Sub(); else f.i64ShrS(); }
@@ -265,6 +270,50 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
         next(exitDepth);
       }
     });
+  }
+
+  /**
+   * MULH (f3 1), MULHSU (2), MULHU (3): the high 64 bits of the 128-bit product, from 32-bit limbs
+   * (wasm has no wide multiply); signed forms correct the unsigned product by the two's complement
+   * identity hi(a·b) = hiu(a·b) − (a < 0 ? b : 0) − (b < 0 ? a : 0). Pushes the result.
+   */
+  function mulHigh(rs1: number, rs2: number, f3: number): void {
+    const M32 = 0xffffffff;
+    get(rs1); f.localSet(ta);
+    get(rs2); f.localSet(tb);
+    // tm = (a0·b0 >> 32) + lo32(a0·b1) + lo32(a1·b0): the carry column, < 3·2^32
+    f.localGet(ta).i64Const(M32).i64And().localGet(tb).i64Const(M32).i64And().i64Mul().i64Const(32).i64ShrU();
+    f.localGet(ta).i64Const(M32).i64And().localGet(tb).i64Const(32).i64ShrU().i64Mul().localTee(tp).i64Const(M32).i64And().i64Add();
+    f.localGet(ta).i64Const(32).i64ShrU().localGet(tb).i64Const(M32).i64And().i64Mul().localTee(tm).i64Const(M32).i64And().i64Add();
+    // result = a1·b1 + hi32(a0·b1) + hi32(a1·b0) + (column >> 32)
+    f.i64Const(32).i64ShrU();
+    f.localGet(tp).i64Const(32).i64ShrU().i64Add();
+    f.localGet(tm).i64Const(32).i64ShrU().i64Add();
+    f.localGet(ta).i64Const(32).i64ShrU().localGet(tb).i64Const(32).i64ShrU().i64Mul().i64Add();
+    if (f3 === 1 || f3 === 2) { // a signed: subtract b if a < 0
+      f.localGet(tb).i64Const(0).localGet(ta).i64Const(0).i64LtS().select().i64Sub();
+    }
+    if (f3 === 1) { // b signed: subtract a if b < 0
+      f.localGet(ta).i64Const(0).localGet(tb).i64Const(0).i64LtS().select().i64Sub();
+    }
+  }
+
+  /**
+   * Runs the k-th instruction of a block (at page offset `o`) in the interpreter: registers written
+   * back and pc set, the instructions retired so far passed along (counters must read right), then
+   * every register reloaded (the instruction may have written any). 1: it did not retire (a trap was
+   * taken, or a stop is pending), pc is where execution goes on; 2: it retired but the dispatcher
+   * must look (a CSR changed interrupt or translation state, a device was touched).
+   */
+  function helperStep(k: number, o: number): void {
+    flush();
+    storePc(o);
+    f.localGet(cnt).i32Const(k).i32Add().call(fStep).localSet(st);
+    for (const [r, l] of reg) f.i32Const(0).i64Load(regAddr(r)).localSet(l);
+    f.localGet(st).i32Const(1).i32Eq();
+    f.if(); f.localGet(cnt).i32Const(k).i32Add().return(); f.end();
+    f.localGet(st).i32Const(2).i32Eq();
+    f.if(); f.localGet(cnt).i32Const(k + 1).i32Add().return(); f.end();
   }
 
   /** Leaves the TLB entry's byte address in `ent`; pushes "hit" (tag, high word and alignment match). */
