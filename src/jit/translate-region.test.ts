@@ -38,6 +38,8 @@ const cases: Record<string, RegionBlock[]> = {
   'alu-load-store-ret': region(words(0x00150513, 0x00a585b3, 0x0085b603, 0x00c5b823, 0x00008067), [0]),
   // loop: addi a0, a0, -1 ; bnez a0, loop (two blocks' worth: the branch goes back into the region)
   'counted-loop': region(words(0xfff50513, 0xfe051ee3), [0]),
+  // mulhu a0, a1, a2 (inline, from 32-bit limbs) ; csrr a3, sstatus (through the interpreter helper) ; ret
+  'mulhu-csr-helper': region(words(0x02c5b533, 0x100026f3, 0x00008067), [0]),
   // c.li a0, 5 ; c.addiw a0, 1 ; slliw a1, a0, 3 ; c.j +0 (RVC expanded before translation)
   'compressed-w-ops': region([0x4515, 0x2505, ...words(0x0035159b), 0xa001], [0]),
 };

@@ -1,13 +1,15 @@
 (module
   (type 0 (func (param i32 i32 i32 i32 i32) (result i32)))
   (type 1 (func (param i32 i32 i32 i32 i32 i32) (result i32)))
-  (type 2 (func (param i32 i32 i32) (result i32)))
+  (type 2 (func (param i32) (result i32)))
+  (type 3 (func (param i32 i32 i32) (result i32)))
   (import "env" "mem" (memory 17 17))
   (import "env" "load" (func 0 (type 0)))
   (import "env" "store" (func 1 (type 1)))
-  (export "run" (func 2))
-  (func 2 (type 2) (export "run") (param i32 i32 i32) (result i32)
-    (local 3 i64) (local 4 i64) (local 5 i64) (local 6 i32) (local 7 i32) (local 8 i32) (local 9 i32) (local 10 i32) (local 11 i64) (local 12 i64)
+  (import "env" "step" (func 2 (type 2)))
+  (export "run" (func 3))
+  (func 3 (type 3) (export "run") (param i32 i32 i32) (result i32)
+    (local 3 i64) (local 4 i64) (local 5 i64) (local 6 i32) (local 7 i32) (local 8 i32) (local 9 i32) (local 10 i32) (local 11 i64) (local 12 i64) (local 13 i64) (local 14 i64) (local 15 i64) (local 16 i64)
     i32.const 0
     i64.load offset=512
     i64.const -4096
@@ -15,10 +17,10 @@
     local.set 3
     i32.const 0
     i64.load offset=80
-    local.set 11
+    local.set 15
     i32.const 0
     i64.load offset=88
-    local.set 12
+    local.set 16
     local.get 1
     local.set 10
     loop
@@ -32,19 +34,19 @@
         i64.const 0
         i64.const 5
         i64.add
-        local.set 11
-        local.get 11
+        local.set 15
+        local.get 15
         i32.wrap_i64
         i32.const 1
         i32.add
         i64.extend_i32_s
-        local.set 11
-        local.get 11
+        local.set 15
+        local.get 15
         i32.wrap_i64
         i32.const 3
         i32.shl
         i64.extend_i32_s
-        local.set 12
+        local.set 16
         local.get 3
         i64.const 8
         i64.add
@@ -81,10 +83,10 @@
       local.get 4
       i64.store offset=512
       i32.const 0
-      local.get 11
+      local.get 15
       i64.store offset=80
       i32.const 0
-      local.get 12
+      local.get 16
       i64.store offset=88
       local.get 9
       return

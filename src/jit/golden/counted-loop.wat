@@ -1,13 +1,15 @@
 (module
   (type 0 (func (param i32 i32 i32 i32 i32) (result i32)))
   (type 1 (func (param i32 i32 i32 i32 i32 i32) (result i32)))
-  (type 2 (func (param i32 i32 i32) (result i32)))
+  (type 2 (func (param i32) (result i32)))
+  (type 3 (func (param i32 i32 i32) (result i32)))
   (import "env" "mem" (memory 17 17))
   (import "env" "load" (func 0 (type 0)))
   (import "env" "store" (func 1 (type 1)))
-  (export "run" (func 2))
-  (func 2 (type 2) (export "run") (param i32 i32 i32) (result i32)
-    (local 3 i64) (local 4 i64) (local 5 i64) (local 6 i32) (local 7 i32) (local 8 i32) (local 9 i32) (local 10 i32) (local 11 i64)
+  (import "env" "step" (func 2 (type 2)))
+  (export "run" (func 3))
+  (func 3 (type 3) (export "run") (param i32 i32 i32) (result i32)
+    (local 3 i64) (local 4 i64) (local 5 i64) (local 6 i32) (local 7 i32) (local 8 i32) (local 9 i32) (local 10 i32) (local 11 i64) (local 12 i64) (local 13 i64) (local 14 i64) (local 15 i64)
     i32.const 0
     i64.load offset=512
     i64.const -4096
@@ -15,7 +17,7 @@
     local.set 3
     i32.const 0
     i64.load offset=80
-    local.set 11
+    local.set 15
     local.get 1
     local.set 10
     loop
@@ -26,11 +28,11 @@
           i32.shr_u
           br_table 0 1
         end
-        local.get 11
+        local.get 15
         i64.const -1
         i64.add
-        local.set 11
-        local.get 11
+        local.set 15
+        local.get 15
         i64.const 0
         i64.ne
         if (result i64)
@@ -71,7 +73,7 @@
       local.get 4
       i64.store offset=512
       i32.const 0
-      local.get 11
+      local.get 15
       i64.store offset=80
       local.get 9
       return
