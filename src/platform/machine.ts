@@ -39,7 +39,7 @@ export interface MachineConfig {
   virtio?: VirtioFactory[];
   /** The timebase behind mtime and the `time` CSR; by default the host's, stopped while paused. */
   clock?: Clock;
-  /** Execution engine (default: the interpreter). */
+  /** Execution engine (default: the JIT; the interpreter is the reference it is tested against). */
   engine?: Engine;
   /** Wall-clock time for the RTC (default: the host's) and the device tree's rng-seed (default: random); fixed for reproducible runs. */
   wallClock?: WallClock;
@@ -118,7 +118,7 @@ export class Machine {
       systemReset: (type) => this.finish(type === 0 ? { kind: 'poweroff' } : this.rebootExit()),
     });
     const hartOpts = { id: 0, memory: mem, bus: this.bus, time: () => clock.now(), ecall: this.sbi };
-    hart = cfg.engine === 'jit' ? new JitHart(hartOpts) : new InterpreterHart(hartOpts);
+    hart = (cfg.engine ?? 'jit') === 'jit' ? new JitHart(hartOpts) : new InterpreterHart(hartOpts);
     this.hart = hart;
 
     // The device tree's size barely depends on the addresses in it: build once to size it, plan, rebuild.

@@ -30,7 +30,8 @@ Options:
   --no-entropy       do not attach the virtio-rng entropy device (attached by default)
   --init-cmd CMD     default guest only: run CMD in the initramfs instead of a shell, then power off
   --script FILE      default guest only: run FILE (sh) in the initramfs instead of a shell
-  --engine NAME      execution engine: interpreter (default) or jit
+  --engine NAME      execution engine: jit (default: hot code translated to WebAssembly) or
+                     interpreter (the reference)
   --differential N   run the first N instructions on the interpreter and the JIT in lock-step with
                      deterministic time; report the first difference (exit 125) or agreement (0)
   --reboot MODE      on guest reboot: "restart" the guest (default) or "exit" with status 3
@@ -72,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
   const console = new Console();
   try {
     const memMiB = parseNumberFlag('--mem', v.mem, 256);
-    const engine = v.engine ?? 'interpreter';
+    const engine = v.engine ?? 'jit';
     if (engine !== 'interpreter' && engine !== 'jit') throw new CliError(`--engine must be "interpreter" or "jit", got "${engine}"`);
     const rebootMode = v.reboot ?? 'restart';
     if (rebootMode !== 'restart' && rebootMode !== 'exit') throw new CliError(`--reboot must be "restart" or "exit", got "${rebootMode}"`);
