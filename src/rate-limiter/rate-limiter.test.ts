@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ManualClock as FakeClock } from './manual-clock.js';
 import { RateLimiter, type TimeSource } from './rate-limiter.js';
-
-/** A clock tests move by hand. */
-export class FakeClock implements TimeSource {
-  constructor(public t = 0) {}
-  now(): number {
-    return this.t;
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
 
 describe('RateLimiter', () => {
   it('with no buckets lets everything through and never reads the clock', () => {

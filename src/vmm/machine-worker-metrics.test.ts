@@ -6,7 +6,7 @@ function block(over: Record<string, number> = {}) {
   return {
     activateFails: 0, cfgFails: 0, queueEventCount: 0, readCount: 0, writeCount: 0, readBytes: 0, writeBytes: 0,
     flushCount: 0, discardCount: 0, writeZeroesCount: 0, getIdCount: 0, invalidReqsCount: 0, roWriteFails: 0,
-    unsupportedReqs: 0, executeFails: 0, updateCount: 0, ...over,
+    unsupportedReqs: 0, executeFails: 0, updateCount: 0, rateLimiterThrottledEvents: 0, rateLimiterEvents: 0, ...over,
   };
 }
 
@@ -14,9 +14,9 @@ function sources(): MachineCounterSources {
   return {
     blocks: [
       { id: 'rootfs', metrics: block({ readCount: 3, readBytes: 1536, invalidReqsCount: 1, roWriteFails: 2 }) },
-      { id: 'scratch', metrics: block({ readCount: 1, readBytes: 512, writeCount: 4 }) },
+      { id: 'scratch', metrics: block({ readCount: 1, readBytes: 512, writeCount: 4, rateLimiterThrottledEvents: 6, rateLimiterEvents: 5 }) },
     ],
-    rng: { activateFails: 0, queueEvents: 2, requests: 2, bytes: 64, truncatedRequests: 0, invalidRequests: 1, entropyFails: 0, configWritesIgnored: 0 },
+    rng: { activateFails: 0, queueEvents: 2, requests: 2, bytes: 64, truncatedRequests: 0, invalidRequests: 1, entropyFails: 0, configWritesIgnored: 0, rateLimiterThrottled: 4, rateLimiterEvents: 3 },
     uart: { txBytes: 100, rxBytes: 5, rxDropped: 1, txErrors: 0, badAccesses: 2 },
     serial: { droppedWrites: 3 },
     sbi: { calls: 7, unsupported: 1 },
@@ -31,7 +31,12 @@ test('machine counters: Firecracker group and counter names, per drive and in ag
   assert.equal(m['block_rootfs']!['ro_write_fails'], 2);
   assert.equal(m['block_scratch']!['write_count'], 4);
   assert.equal(m['block']!['read_bytes'], 2048, 'the block group sums the drives');
-  assert.deepEqual(m['entropy'], { activate_fails: 0, entropy_event_count: 2, entropy_event_fails: 1, entropy_bytes: 64, host_rng_fails: 0 });
+  assert.equal(m['block_scratch']!['rate_limiter_throttled_events'], 6);
+  assert.equal(m['block_scratch']!['rate_limiter_event_count'], 5);
+  assert.deepEqual(m['entropy'], {
+    activate_fails: 0, entropy_event_count: 2, entropy_event_fails: 1, entropy_bytes: 64, host_rng_fails: 0,
+    entropy_rate_limiter_throttled: 4, rate_limiter_event_count: 3,
+  });
   assert.deepEqual(m['uart'], { write_count: 100, read_count: 5, missed_read_count: 1, missed_write_count: 3, error_count: 2 });
   assert.deepEqual(m['vcpu'], { instructions: 1000 });
   assert.deepEqual(m['sbi'], { calls: 7, unsupported: 1 });

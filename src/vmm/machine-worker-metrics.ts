@@ -41,6 +41,8 @@ function blockGroup(m: BlockMetrics): Record<string, number> {
     write_bytes: m.writeBytes,
     read_count: m.readCount,
     write_count: m.writeCount,
+    rate_limiter_throttled_events: m.rateLimiterThrottledEvents,
+    rate_limiter_event_count: m.rateLimiterEvents,
     // wisp's own: no Firecracker counterpart.
     discard_count: m.discardCount,
     write_zeroes_count: m.writeZeroesCount,
@@ -71,6 +73,8 @@ export function machineCounters(s: MachineCounterSources): MachineMetrics {
       entropy_event_fails: r.invalidRequests,
       entropy_bytes: r.bytes,
       host_rng_fails: r.entropyFails,
+      entropy_rate_limiter_throttled: r.rateLimiterThrottled,
+      rate_limiter_event_count: r.rateLimiterEvents,
     };
   }
   // Firecracker's uart read/write counts are register accesses of RBR/THR, one byte each.

@@ -190,6 +190,17 @@ export class Queue {
     return this.parse(head);
   }
 
+  /**
+   * Gives back the chain the last pop() returned, as if it had not been popped: it stays in the avail
+   * ring and the next pop() returns it again (a device that must hold a request back, e.g. a throttled
+   * rate limiter). Only valid right after a pop() that returned a chain.
+   */
+  undoPop(): void {
+    if (!this.bytes || this.broken) return;
+    this.nextAvail = (this.nextAvail - 1) & 0xffff;
+    this.metrics.chains--;
+  }
+
   /** Puts a chain back in the used ring with `len` bytes written (§2.7.8). */
   addUsed(head: number, len: number): void {
     if (!this.bytes || this.broken) return;

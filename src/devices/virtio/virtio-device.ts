@@ -40,4 +40,11 @@ export interface VirtioDevice {
   reset(): void;
   /** The driver kicked queue `index` (QueueNotify); process what is available. Never throws. */
   processQueue(index: number): void;
+  /**
+   * For a device that can hold requests back (a throttled rate limiter): milliseconds until retry()
+   * can make progress, Infinity when nothing is held back. The machine polls it between run slices.
+   */
+  retryDelayMs?(): number;
+  /** Processes what was held back once retryDelayMs() has reached 0. Never throws. */
+  retry?(): void;
 }

@@ -26,6 +26,8 @@ import {
 } from './block.js';
 import type { BlockBackend } from './block-backend.js';
 import { MemoryBlockBackend } from './memory-block-backend.js';
+import { ManualClock } from '../../../rate-limiter/manual-clock.js';
+import { RateLimiter, type RateLimiterConfig } from '../../../rate-limiter/rate-limiter.js';
 
 const DISK_SECTORS = 64;
 
@@ -304,5 +306,116 @@ describe('virtio-blk cache types, read-only drives, discard and write zeroes', (
     assert.equal(r.driver.read(S.MMIO_CONFIG_GENERATION), gen + 1);
     assert.equal(r.driver.read(S.MMIO_INTERRUPT_STATUS), S.INT_CONFIG_CHANGE);
     assert.equal(r.req([{ data: header(BLK_T_IN, 127) }, { writable: 512 }, { writable: 1 }]).status, BLK_S_OK);
+  });
+});
+
+describe('virtio-blk rate limiting', () => {
+  function limited(cfg: RateLimiterConfig) {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter(clock, cfg);
+    const r = blkRig({ rateLimiter: limiter });
+    /** Submits a one-sector read of `sector`; returns its head and data address. */
+    const read = (sector: number) => {
+      const { head, addrs } = r.driver.submit(0, [{ data: header(BLK_T_IN, sector) }, { writable: 512 }, { writable: 1 }]);
+      return { head, data: addrs[1], status: addrs[2] };
+    };
+    return { r, clock, limiter, read };
+  }
+
+  it('without a limiter, the device never asks to be retried', () => {
+    const r = blkRig();
+    assert.equal(r.blk.retryDelayMs(), Infinity);
+    assert.equal(r.req([{ data: header(BLK_T_IN, 0) }, { writable: 512 }, { writable: 1 }]).status, BLK_S_OK);
+    assert.equal(r.blk.retryDelayMs(), Infinity);
+  });
+
+  it('holds requests past the ops budget in the avail ring and completes them, in order, once time passes', () => {
+    const { r, clock, read } = limited({ ops: { size: 2, refill_time: 1000 } });
+    const reqs = [0, 1, 2, 3, 4].map((s) => read(s));
+    // Two ops in the bucket: two requests done, the third held, nothing failed.
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [reqs[0].head, reqs[1].head]);
+    // Each of the last three kicks found the limiter blocked: one throttled event each.
+    assert.equal(r.blk.metrics.rateLimiterThrottledEvents, 3);
+    assert.equal(r.transport.queues[0].pending(), 3, 'held requests are still available, not popped');
+    assert.equal(r.blk.retryDelayMs(), 500);
+    r.blk.retry(); // too early: the limiter still refuses, and nothing is lost
+    assert.deepEqual(r.driver.used(0), []);
+    clock.advance(500);
+    assert.equal(r.blk.retryDelayMs(), 0);
+    r.blk.retry();
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [reqs[2].head]);
+    clock.advance(1000);
+    r.blk.retry();
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [reqs[3].head, reqs[4].head]);
+    assert.equal(r.blk.retryDelayMs(), Infinity, 'nothing held back any more');
+    // Every request read the right sector and succeeded.
+    for (const [i, q] of reqs.entries()) {
+      assert.ok(r.driver.peek(q.data, 512).every((b) => b === i + 1), `request ${i} data`);
+      assert.equal(r.driver.peek(q.status, 1)[0], BLK_S_OK);
+    }
+    assert.equal(r.blk.metrics.readCount, 5);
+    assert.ok(r.blk.metrics.rateLimiterEvents >= 2);
+  });
+
+  it('charges IN and OUT their data bytes against the bandwidth bucket', () => {
+    const { r, clock, read } = limited({ bandwidth: { size: 1024, refill_time: 100 } });
+    const a = read(0);
+    const b = read(1);
+    const c = read(2);
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [a.head, b.head]);
+    assert.equal(r.blk.retryDelayMs(), 50, '512 bytes of a 1024-per-100 ms bucket');
+    clock.advance(50);
+    r.blk.retry();
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [c.head]);
+    // An OUT of 1024 bytes needs a full bucket again.
+    const out = r.driver.submit(0, [{ data: header(BLK_T_OUT, 10) }, { data: new Uint8Array(1024).fill(0xab) }, { writable: 1 }]);
+    assert.deepEqual(r.driver.used(0), []);
+    assert.equal(r.disk.data[10 * 512], 11, 'the held write has not touched the disk');
+    clock.advance(r.blk.retryDelayMs());
+    r.blk.retry();
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [out.head]);
+    assert.ok(r.disk.data.subarray(10 * 512, 12 * 512).every((x) => x === 0xab));
+  });
+
+  it('a request larger than the bandwidth bucket goes through, then the device waits the excess out', () => {
+    const { r, clock, read } = limited({ bandwidth: { size: 256, refill_time: 100 } });
+    const a = read(0); // 512 bytes: twice the bucket
+    const b = read(1);
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [a.head]);
+    assert.equal(r.blk.retryDelayMs(), 100, '256 bytes over, at 256 per 100 ms');
+    clock.advance(100);
+    r.blk.retry();
+    // The bucket refilled to 256 while blocked; 512 is again oversized and goes through.
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [b.head]);
+  });
+
+  it('malformed requests are answered at once and cost nothing', () => {
+    const { r } = limited({ ops: { size: 1, refill_time: 1000 } });
+    const bad = r.driver.submit(0, [{ data: new Uint8Array(4) }, { writable: 1 }]); // header too short
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [bad.head]);
+    assert.equal(r.blk.metrics.rateLimiterThrottledEvents, 0);
+    assert.equal(r.req([{ data: header(BLK_T_GET_ID) }, { writable: 20 }, { writable: 1 }]).status, BLK_S_OK);
+  });
+
+  it('an update of the limiter at run time lets held requests through on the next retry', () => {
+    const { r, limiter, read } = limited({ ops: { size: 1, refill_time: 60_000 } });
+    read(0);
+    const held = read(1);
+    r.driver.used(0);
+    assert.ok(r.blk.retryDelayMs() > 1000);
+    limiter.update({ ops: { size: 0, refill_time: 0 } });
+    assert.equal(r.blk.retryDelayMs(), 0);
+    r.blk.retry();
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [held.head]);
+  });
+
+  it('a device reset forgets that it was throttled', () => {
+    const { r, read } = limited({ ops: { size: 1, refill_time: 1000 } });
+    read(0);
+    read(1);
+    assert.notEqual(r.blk.retryDelayMs(), Infinity);
+    r.driver.setStatus(0);
+    assert.equal(r.blk.retryDelayMs(), Infinity);
+    r.blk.retry(); // harmless on a reset device
   });
 });

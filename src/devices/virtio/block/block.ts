@@ -1,4 +1,5 @@
 import type { GuestMemory } from '../../../memory/guest-memory.js';
+import type { RateLimiter } from '../../../rate-limiter/rate-limiter.js';
 import { ConfigSpace } from '../config-space.js';
 import type { BufferCursor, DescriptorChain } from '../descriptor-chain.js';
 import type { Queue } from '../queue.js';
@@ -66,6 +67,11 @@ export interface BlockOptions {
   id?: string;
   readOnly?: boolean;
   cacheType?: CacheType;
+  /**
+   * Firecracker's drive rate_limiter: each request costs one op, and IN/OUT also their data bytes.
+   * The vmm keeps the limiter and updates it in place on PATCH /drives.
+   */
+  rateLimiter?: RateLimiter;
 }
 
 /** Firecracker's BlockDeviceMetrics, in camelCase, plus a few of our own. */
@@ -92,6 +98,10 @@ export interface BlockMetrics {
   executeFails: number;
   /** Backend swaps (Firecracker's PATCH /drives). */
   updateCount: number;
+  /** Times the rate limiter held a request back (Firecracker's rate_limiter_throttled_events). */
+  rateLimiterThrottledEvents: number;
+  /** Retries after a throttle ended (Firecracker's rate_limiter_event_count). */
+  rateLimiterEvents: number;
 }
 
 /**
@@ -99,7 +109,8 @@ export interface BlockMetrics {
  * WRITE_ZEROES, read-only drives, Firecracker's cache types. The device parses requests as byte
  * streams (§2.7.4: no assumption about descriptor layout): header from the device-readable bytes,
  * status in the last device-writable byte. Data moves between the backend and guest RAM without an
- * intermediate copy.
+ * intermediate copy. With a rate limiter, a request it refuses stays in the avail ring (nothing is
+ * failed or dropped) and processing stops until retry(), once retryDelayMs() has run out.
  */
 export class VirtioBlock implements VirtioDevice {
   readonly deviceType = DEVICE_ID_BLOCK;
@@ -122,6 +133,8 @@ export class VirtioBlock implements VirtioDevice {
     unsupportedReqs: 0,
     executeFails: 0,
     updateCount: 0,
+    rateLimiterThrottledEvents: 0,
+    rateLimiterEvents: 0,
   };
 
   private readonly config = new ConfigSpace(CFG_SIZE);
@@ -134,12 +147,16 @@ export class VirtioBlock implements VirtioDevice {
   private acked = 0n;
   private queue: Queue | null = null;
   private interrupt: VirtioInterrupt | null = null;
+  private readonly rateLimiter: RateLimiter | undefined;
+  /** A request is waiting in the avail ring for the rate limiter. */
+  private throttled = false;
 
   constructor(
     private backend: BlockBackend,
     opts: BlockOptions = {},
   ) {
     this.readOnly = opts.readOnly ?? false;
+    this.rateLimiter = opts.rateLimiter;
     let f = F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX | BLK_F_SEG_MAX | BLK_F_BLK_SIZE;
     if ((opts.cacheType ?? 'Unsafe') === 'Writeback') f |= BLK_F_FLUSH;
     // §5.2.5: a read-only device says so; it has nothing to discard or zero.
@@ -202,16 +219,65 @@ export class VirtioBlock implements VirtioDevice {
     this.queue = null;
     this.interrupt = null;
     this.acked = 0n;
+    this.throttled = false;
   }
 
   processQueue(index: number): void {
-    const q = this.queue;
-    if (index !== 0 || !q) return;
+    if (index !== 0 || !this.queue) return;
     this.metrics.queueEventCount++;
+    this.drain();
+  }
+
+  retryDelayMs(): number {
+    return this.throttled ? (this.rateLimiter?.blockedForMs() ?? 0) : Infinity;
+  }
+
+  retry(): void {
+    if (!this.throttled) return;
+    this.throttled = false;
+    this.metrics.rateLimiterEvents++;
+    this.drain();
+  }
+
+  private drain(): void {
+    const q = this.queue;
+    if (!q) return;
+    const limiter = this.rateLimiter;
     for (let chain = q.pop(); chain; chain = q.pop()) {
+      if (limiter) {
+        const bytes = this.chargedBytes(chain);
+        if (bytes >= 0 && !limiter.admit(bytes)) {
+          // Firecracker's undo_pop: the request stays available, to run when the limiter allows.
+          q.undoPop();
+          this.throttled = true;
+          this.metrics.rateLimiterThrottledEvents++;
+          break;
+        }
+      }
       q.addUsed(chain.head, this.execute(chain));
     }
     if (q.needsNotification()) this.interrupt!.signalUsedBuffer(0);
+  }
+
+  /**
+   * What a request costs the bandwidth bucket (as in Firecracker: the data length of IN and OUT, 0 for
+   * the others, which still cost an op), or -1 for a request too malformed to be worth charging:
+   * it is answered with an error at once.
+   */
+  private chargedBytes(chain: DescriptorChain): number {
+    const writable = chain.writer().total;
+    if (chain.error || writable === 0) return -1;
+    const r = chain.reader();
+    if (r.total < BLK_HEADER_SIZE) return -1;
+    r.read(this.header);
+    switch (this.headerView.getUint32(0, true)) {
+      case BLK_T_IN:
+        return writable - 1;
+      case BLK_T_OUT:
+        return r.total - BLK_HEADER_SIZE;
+      default:
+        return 0;
+    }
   }
 
   private setCapacity(): void {

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { makeRig, virtioDeviceCases } from '../virtio-device.case.js';
 import { RNG_MAX_BYTES_PER_REQUEST, VirtioRng } from './rng.js';
 import type { EntropySource } from './entropy-source.js';
+import { ManualClock } from '../../../rate-limiter/manual-clock.js';
+import { RateLimiter } from '../../../rate-limiter/rate-limiter.js';
 
 /** A deterministic source: counts up, so tests can see exactly which bytes were filled. */
 class CountingSource implements EntropySource {
@@ -76,5 +78,62 @@ describe('virtio-rng', () => {
     assert.equal(r.transport.read(0x100, 4), 0);
     r.transport.write(0x100, 4, 0xdead);
     assert.equal(dev.metrics.configWritesIgnored, 1);
+  });
+});
+
+describe('virtio-rng rate limiting', () => {
+  it('holds requests beyond the bandwidth budget and serves them, without loss, once time passes', () => {
+    const clock = new ManualClock();
+    const src = new CountingSource();
+    const dev = new VirtioRng(src, new RateLimiter(clock, { bandwidth: { size: 64, refill_time: 1000 } }));
+    const r = makeRig(dev);
+    r.driver.init();
+    const reqs = [0, 1, 2, 3].map(() => r.driver.submit(0, [{ writable: 32 }]));
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [reqs[0].head, reqs[1].head]);
+    assert.equal(src.calls, 2, 'held requests did not draw entropy');
+    assert.equal(r.transport.queues[0].pending(), 2);
+    assert.equal(dev.metrics.rateLimiterThrottled, 2, 'the third and the fourth kick found it throttled');
+    assert.equal(dev.retryDelayMs(), 500);
+    clock.advance(499);
+    dev.retry();
+    assert.deepEqual(r.driver.used(0), []);
+    clock.advance(1);
+    dev.retry();
+    assert.deepEqual(r.driver.used(0), [{ id: reqs[2].head, len: 32 }]);
+    clock.advance(dev.retryDelayMs());
+    dev.retry();
+    assert.deepEqual(r.driver.used(0), [{ id: reqs[3].head, len: 32 }]);
+    assert.equal(dev.retryDelayMs(), Infinity);
+    // The bytes are the source's, in request order: nothing was skipped or served twice.
+    const all = reqs.flatMap((q) => [...r.driver.peek(q.addrs[0], 32)]);
+    assert.deepEqual(all, Array.from({ length: 128 }, (_, i) => i + 1));
+    assert.equal(dev.metrics.bytes, 128);
+    assert.equal(dev.metrics.rateLimiterEvents, 3);
+  });
+
+  it('charges at most the per-request cap, so a huge buffer cannot stall on the limiter', () => {
+    const clock = new ManualClock();
+    const limiter = new RateLimiter(clock, { bandwidth: { size: RNG_MAX_BYTES_PER_REQUEST, refill_time: 1000 } });
+    const dev = new VirtioRng(new CountingSource(), limiter);
+    const r = makeRig(dev, 4 << 20);
+    r.driver.init();
+    const { head } = r.driver.submit(0, [{ writable: RNG_MAX_BYTES_PER_REQUEST * 4 }]);
+    assert.deepEqual(r.driver.used(0), [{ id: head, len: RNG_MAX_BYTES_PER_REQUEST }]);
+    assert.equal(limiter.isBlocked, false, 'exactly the bucket, not an overdraft');
+  });
+
+  it('limits operations with the ops bucket, and bad chains are answered at once without a charge', () => {
+    const clock = new ManualClock();
+    const dev = new VirtioRng(new CountingSource(), new RateLimiter(clock, { ops: { size: 1, refill_time: 100 } }));
+    const r = makeRig(dev);
+    r.driver.init();
+    const bad = r.driver.submit(0, [{ data: new Uint8Array(4) }, { writable: 8 }]);
+    const a = r.driver.submit(0, [{ writable: 1 }]);
+    const b = r.driver.submit(0, [{ writable: 1 }]);
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [bad.head, a.head]);
+    assert.equal(dev.retryDelayMs(), 100);
+    clock.advance(100);
+    dev.retry();
+    assert.deepEqual(r.driver.used(0).map((u) => u.id), [b.head]);
   });
 });

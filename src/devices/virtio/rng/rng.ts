@@ -1,4 +1,5 @@
 import type { GuestMemory } from '../../../memory/guest-memory.js';
+import type { RateLimiter } from '../../../rate-limiter/rate-limiter.js';
 import type { DescriptorChain } from '../descriptor-chain.js';
 import type { Queue } from '../queue.js';
 import { DEVICE_ID_ENTROPY, F_EVENT_IDX, F_INDIRECT_DESC, F_VERSION_1 } from '../spec.js';
@@ -28,12 +29,18 @@ export interface RngMetrics {
   /** The entropy source threw: the request gets len 0. */
   entropyFails: number;
   configWritesIgnored: number;
+  /** Times the rate limiter held a request back (Firecracker's entropy_rate_limiter_throttled). */
+  rateLimiterThrottled: number;
+  /** Retries after a throttle ended (Firecracker's rate_limiter_event_count). */
+  rateLimiterEvents: number;
 }
 
 /**
  * virtio-rng, Firecracker's "entropy" device (virtio 1.2 §5.4): fills each device-writable buffer the
  * driver offers with bytes from the injected EntropySource. It has no configuration space and no
- * device-specific features.
+ * device-specific features. An optional RateLimiter (Firecracker's PUT /entropy rate_limiter) charges
+ * one op and the bytes served per request; a request it refuses stays in the avail ring until
+ * retry() once the limiter has refilled.
  */
 export class VirtioRng implements VirtioDevice {
   readonly deviceType = DEVICE_ID_ENTROPY;
@@ -48,12 +55,19 @@ export class VirtioRng implements VirtioDevice {
     invalidRequests: 0,
     entropyFails: 0,
     configWritesIgnored: 0,
+    rateLimiterThrottled: 0,
+    rateLimiterEvents: 0,
   };
 
   private queue: Queue | null = null;
   private interrupt: VirtioInterrupt | null = null;
+  /** A request is waiting in the avail ring for the rate limiter. */
+  private throttled = false;
 
-  constructor(private readonly source: EntropySource) {}
+  constructor(
+    private readonly source: EntropySource,
+    private readonly rateLimiter?: RateLimiter,
+  ) {}
 
   readConfig(_offset: number, _size: 1 | 2 | 4): number {
     return 0; // §5.4.4: none.
@@ -77,21 +91,51 @@ export class VirtioRng implements VirtioDevice {
   reset(): void {
     this.queue = null;
     this.interrupt = null;
+    this.throttled = false;
   }
 
   processQueue(index: number): void {
-    const q = this.queue;
-    if (index !== 0 || !q) return;
+    if (index !== 0 || !this.queue) return;
     this.metrics.queueEvents++;
+    this.drain();
+  }
+
+  retryDelayMs(): number {
+    return this.throttled ? (this.rateLimiter?.blockedForMs() ?? 0) : Infinity;
+  }
+
+  retry(): void {
+    if (!this.throttled) return;
+    this.throttled = false;
+    this.metrics.rateLimiterEvents++;
+    this.drain();
+  }
+
+  private drain(): void {
+    const q = this.queue;
+    if (!q) return;
+    const limiter = this.rateLimiter;
     for (let chain = q.pop(); chain; chain = q.pop()) {
+      if (limiter && this.wellFormed(chain) && !limiter.admit(Math.min(chain.writer().total, RNG_MAX_BYTES_PER_REQUEST))) {
+        // Firecracker's undo_pop: the request stays available, to be served when the limiter allows.
+        q.undoPop();
+        this.throttled = true;
+        this.metrics.rateLimiterThrottled++;
+        break;
+      }
       q.addUsed(chain.head, this.serve(chain));
     }
     if (q.needsNotification()) this.interrupt!.signalUsedBuffer(0);
   }
 
+  /** §5.4.6.2: device-writable buffers only (a bad chain is answered at once, free of charge). */
+  private wellFormed(chain: DescriptorChain): boolean {
+    return !chain.error && chain.readable.length === 0;
+  }
+
   /** Returns the number of bytes written into the chain's device-writable buffers. */
   private serve(chain: DescriptorChain): number {
-    if (chain.error || chain.readable.length > 0) {
+    if (!this.wellFormed(chain)) {
       this.metrics.invalidRequests++;
       return 0;
     }
