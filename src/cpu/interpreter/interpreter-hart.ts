@@ -44,6 +44,10 @@ export class InterpreterHart implements Hart, FpState {
   frm = 0;
 
   readonly mmu: Mmu;
+  /** Int32 indices of the read, write and fetch TLBs (fixed: computed once, read on every loop entry). */
+  private readonly tlbR: number;
+  private readonly tlbW: number;
+  private readonly tlbF: number;
   readonly csr: CsrFile;
   /** Retired instructions before the current slice. */
   protected retired = 0;
@@ -94,6 +98,9 @@ export class InterpreterHart implements Hart, FpState {
     this.bus = opts.bus;
     this.ecallHandler = opts.ecall;
     this.mmu = new Mmu(mem, region, (pa) => this.bus.find(pa) !== undefined);
+    this.tlbR = this.mmu.tlbIndex(Access.Read);
+    this.tlbW = this.mmu.tlbIndex(Access.Write);
+    this.tlbF = this.mmu.tlbIndex(Access.Fetch);
     this.csr = new CsrFile(opts.id, opts.time, this.mmu);
     this.i32.fill(0, this.xi, this.xi + 64);
     this.i32.fill(0, this.fi, this.fi + 64);
@@ -138,7 +145,7 @@ export class InterpreterHart implements Hart, FpState {
     const X = this.xi, F = this.fi, pci = this.pci;
     const expand = expansion!;
     const mmu = this.mmu, csr = this.csr;
-    const TR = mmu.tlbIndex(Access.Read), TW = mmu.tlbIndex(Access.Write), TF = mmu.tlbIndex(Access.Fetch);
+    const TR = this.tlbR, TW = this.tlbW, TF = this.tlbF;
     let n = 0;
     this.sliceN = 0;
     this.lost = 0;
