@@ -9,6 +9,7 @@ import type { Engine } from './bare-machine.js';
 import { Csr } from '../cpu/csr/csr-numbers.js';
 import { Interrupt, Priv } from '../cpu/trap.js';
 import type { IrqLine } from '../devices/irq-line.js';
+import { MmioTransport } from '../devices/virtio/mmio-transport.js';
 import { Clint, type Clock } from './clint.js';
 import { PausableClock } from './pausable-clock.js';
 import { GoldfishRtc, systemWallClock, type WallClock } from './goldfish-rtc.js';
@@ -59,6 +60,12 @@ const SLICE = 50_000;
 const YIELD_MS = 10;
 const PANIC_MARK = 'Kernel panic - not syncing';
 
+/** A virtio device that can hold requests back (a throttled rate limiter) and is retried by the loop. */
+interface DeferringDevice {
+  retryDelayMs(): number;
+  retry(): void;
+}
+
 /**
  * The wisp board (QEMU virt's map, DESIGN.md "Guest platform") assembled around one interpreter hart,
  * with a kernel, initrd and generated device tree in RAM and wisp's SBI answering the kernel. run()
@@ -83,6 +90,8 @@ export class Machine {
   private panicked: string | undefined;
   private paused = false;
   private readonly clock: Clock;
+  /** Virtio devices that may hold requests back; run() retries them once their delay has passed. */
+  private readonly deferring: DeferringDevice[] = [];
 
   constructor(private readonly cfg: MachineConfig) {
     const clock = cfg.clock ?? new PausableClock();
@@ -107,8 +116,11 @@ export class Machine {
     const slots: number[] = [];
     (cfg.virtio ?? []).forEach((make, n) => {
       const r = virtioSlot(n);
-      this.bus.add(`virtio${n}`, r.base, r.size, make({ memory: mem, irq: this.plic.line(r.irq!) }));
+      const dev = make({ memory: mem, irq: this.plic.line(r.irq!) });
+      this.bus.add(`virtio${n}`, r.base, r.size, dev);
       slots.push(n);
+      const v = dev instanceof MmioTransport ? dev.device : null;
+      if (v?.retryDelayMs && v.retry) this.deferring.push(v as DeferringDevice);
     });
     this.sbi = new Sbi({
       memory: mem,
@@ -239,10 +251,11 @@ export class Machine {
         this.clint.update();
         this.rtc.update();
         if (this.input.length > 0) this.feedUart();
+        if (this.deferring.length > 0) this.retryDeferred();
         const r = hart.run(SLICE);
         if (r === StopReason.Wfi) {
           const deadline = Math.min(this.clint.nextDeadline(), hart.timerDeadline());
-          sleepMs = Math.min(100, (deadline - this.clint.mtime()) / (TIMEBASE_HZ / 1000), this.rtc.nextAlarmDelayNs() / 1e6);
+          sleepMs = Math.min(100, (deadline - this.clint.mtime()) / (TIMEBASE_HZ / 1000), this.rtc.nextAlarmDelayNs() / 1e6, this.deferredDelayMs());
           if (sleepMs > 0.05) break;
           sleepMs = 0;
         }
@@ -252,6 +265,18 @@ export class Machine {
       else await new Promise<void>((r) => setImmediate(r));
     }
     return this.exit!;
+  }
+
+  /** Lets devices whose hold-back delay has passed process what they held (their IRQ wakes the hart). */
+  private retryDeferred(): void {
+    for (const d of this.deferring) if (d.retryDelayMs() <= 0) d.retry();
+  }
+
+  /** Milliseconds until the first held-back device can continue (Infinity: none is waiting). */
+  private deferredDelayMs(): number {
+    let ms = Infinity;
+    for (const d of this.deferring) ms = Math.min(ms, d.retryDelayMs());
+    return ms;
   }
 
   /** Sleeps until the timeout or until something wakes the machine (input, stop). */

@@ -199,7 +199,9 @@ test('builder: drives and entropy in the metrics; PATCH-style drive updates swap
     assert.equal((await m.takeMetrics!())['block_data']!['update_count'], 1);
     await assert.rejects(m.updateDrive('nope', { path: disk }), /no drive "nope"/);
     await assert.rejects(m.updateDrive('data', { path: join(dir, 'missing.img') }), /Cannot open drive file .*missing\.img.*No such file/);
-    await m.updateDrive('data', {}); // a rate-limiter-only update has nothing to swap
+    await m.updateDrive('data', {}); // nothing to change
+    // A rate-limiter update alone applies to the running device's limiter; no backing file is swapped.
+    await m.updateDrive('data', { rateLimiter: { ops: { size: 10, refill_time: 100 }, bandwidth: { size: 0, refill_time: 0 } } });
     assert.equal((await m.takeMetrics!())['block_data']!['update_count'], 0, 'failed updates change nothing');
   } finally {
     await m.stop();

@@ -13,6 +13,7 @@ import type { WorkerInit, WorkerReply, WorkerRequest } from './machine-worker-pr
 import { osErrorText } from './os-error.js';
 import { attachBlock, attachEntropy, type AttachedBlock } from './virtio-attach.js';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
+import type { RateLimiterConfig } from './vmm-config.js';
 
 /** Retries of a console write the host cannot take yet (a full pipe) before the bytes are dropped. */
 const CONSOLE_EAGAIN_RETRIES = 200;
@@ -46,7 +47,7 @@ export class MachineSession {
       for (const d of spec.drives) {
         let b: AttachedBlock;
         try {
-          b = attachBlock({ id: d.id, path: d.path, readOnly: d.readOnly, cacheType: d.cacheType });
+          b = attachBlock({ id: d.id, path: d.path, readOnly: d.readOnly, cacheType: d.cacheType, rateLimiter: d.rateLimiter });
         } catch (e) {
           throw new Error(`Cannot attach drive "${d.id}": ${driveErrorText(e)}`, { cause: e });
         }
@@ -56,7 +57,7 @@ export class MachineSession {
       const virtio = blocks.map((b) => b.factory);
       let rng: VirtioRng | undefined;
       if (spec.entropy) {
-        const e = attachEntropy();
+        const e = attachEntropy(spec.entropy.rateLimiter);
         rng = e.device;
         virtio.push(e.factory);
       }
@@ -131,7 +132,7 @@ export class MachineSession {
         return fail("wisp's riscv64 machine has no keyboard controller to send Ctrl+Alt+Del to; power the guest off from inside it or stop the VMM");
       case 'updateDrive':
         try {
-          this.updateDrive(req.driveId, req.path);
+          this.updateDrive(req.driveId, req.path, req.rateLimiter);
         } catch (e) {
           return fail(osErrorText(e));
         }
@@ -140,14 +141,20 @@ export class MachineSession {
   }
 
   /**
-   * Swaps a drive's backing file (the guest gets a config-change interrupt and re-reads the capacity).
-   * The new file opens with the drive's access before the old one is let go, so a failure changes
-   * nothing. Rate limiters are not modelled yet, so an update carrying only one changes nothing either.
+   * Swaps a drive's backing file (the guest gets a config-change interrupt and re-reads the capacity)
+   * and/or updates its rate limiter (Firecracker's PATCH semantics: a bucket given replaces the old
+   * one, full; size or refill_time 0 lifts that limit; a bucket left out stays). The new file opens
+   * with the drive's access before anything changes, so a failure changes nothing. Requests the old
+   * limits held back are retried by the machine loop on its next slice.
    */
-  private updateDrive(id: string, path: string | undefined): void {
+  private updateDrive(id: string, path: string | undefined, rateLimiter: RateLimiterConfig | undefined): void {
     const b = this.blocks.find((x) => x.id === id);
     if (!b) throw new Error(`the running machine has no drive "${id}"`);
-    if (path === undefined) return;
+    if (path !== undefined) this.swapDriveFile(b, path);
+    if (rateLimiter !== undefined) b.rateLimiter.update(rateLimiter);
+  }
+
+  private swapDriveFile(b: AttachedBlock, path: string): void {
     let next: FileBlockBackend;
     try {
       next = FileBlockBackend.open(path, { readOnly: b.backend.readOnly });

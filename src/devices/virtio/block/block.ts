@@ -244,7 +244,7 @@ export class VirtioBlock implements VirtioDevice {
     if (!q) return;
     const limiter = this.rateLimiter;
     for (let chain = q.pop(); chain; chain = q.pop()) {
-      if (limiter) {
+      if (limiter?.enabled) {
         const bytes = this.chargedBytes(chain);
         if (bytes >= 0 && !limiter.admit(bytes)) {
           // Firecracker's undo_pop: the request stays available, to run when the limiter allows.

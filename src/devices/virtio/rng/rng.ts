@@ -116,7 +116,7 @@ export class VirtioRng implements VirtioDevice {
     if (!q) return;
     const limiter = this.rateLimiter;
     for (let chain = q.pop(); chain; chain = q.pop()) {
-      if (limiter && this.wellFormed(chain) && !limiter.admit(Math.min(chain.writer().total, RNG_MAX_BYTES_PER_REQUEST))) {
+      if (limiter?.enabled && this.wellFormed(chain) && !limiter.admit(Math.min(chain.writer().total, RNG_MAX_BYTES_PER_REQUEST))) {
         // Firecracker's undo_pop: the request stays available, to be served when the limiter allows.
         q.undoPop();
         this.throttled = true;
