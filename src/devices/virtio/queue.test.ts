@@ -184,6 +184,31 @@ describe('Queue chains', () => {
   });
 });
 
+describe('Queue undoPop', () => {
+  it('puts the last popped chain back: the next pop returns it again, across the 2^16 wrap', () => {
+    const r = rig(8);
+    r.q.restore({ ...r.q.save(), nextAvail: 0xffff, nextUsed: 0xffff });
+    r.q.activate(r.mem, S.F_VERSION_1);
+    r.setAvailIdx(0xffff);
+    r.desc(DESC, 4, BUF, 1, S.DESC_F_WRITE);
+    r.desc(DESC, 6, BUF + 8, 1, S.DESC_F_WRITE);
+    r.avail(4);
+    r.avail(6);
+    const used = r.usedIdx();
+    assert.equal(r.q.pop()!.head, 4);
+    const chains = r.q.metrics.chains;
+    r.q.undoPop();
+    assert.equal(r.q.pending(), 2);
+    assert.equal(r.q.metrics.chains, chains - 1, 'an undone pop is not counted');
+    assert.equal(r.q.pop()!.head, 4);
+    assert.equal(r.q.pop()!.head, 6);
+    r.q.undoPop();
+    assert.equal(r.q.pop()!.head, 6);
+    assert.equal(r.q.pop(), null);
+    assert.equal(r.usedIdx(), used, 'nothing reached the used ring');
+  });
+});
+
 describe('Queue notifications', () => {
   it('EVENT_IDX: notifies only when used_event falls inside the newly used range, across wrap-around', () => {
     const r = rig(8);
