@@ -73,6 +73,10 @@ test('drives: id rule, one root kept first, path opened with the requested acces
   assert.equal(code(() => r.insertBlockDevice(d('other', true))), 'root-device-already-added');
   r.insertBlockDevice(d('rootfs', true, { is_read_only: true })); // updating the root itself is fine
   assert.deepEqual(r.blockDevices.map((x) => [x.drive_id, x.is_read_only, x.cache_type]), [['rootfs', true, 'Unsafe'], ['data', false, 'Unsafe']]);
+  // A PATCHed rate limiter keeps the buckets the PATCH left out, as the running device does.
+  r.insertBlockDevice(d('data', false, { rate_limiter: { bandwidth: { size: 1000, refill_time: 100 }, ops: { size: 5, refill_time: 100 } } }));
+  r.recordDriveUpdate('data', undefined, { ops: { size: 9, refill_time: 50 } });
+  assert.deepEqual(r.blockDevices.find((x) => x.drive_id === 'data')!.rate_limiter, { bandwidth: { size: 1000, refill_time: 100 }, ops: { size: 9, refill_time: 50 } });
   for (let i = 0; i < 6; i++) r.insertBlockDevice(d(`x${i}`, false));
   assert.equal(code(() => r.insertBlockDevice(d('ninth', false))), 'no-free-device-slot');
   assert.equal(code(() => r.setEntropyDevice({})), 'no-free-device-slot');

@@ -224,7 +224,8 @@ export class VmResources {
     const d = this.drives.find((x) => x.drive_id === id);
     if (!d) return;
     if (path !== undefined) d.path_on_host = path;
-    if (rateLimiter !== undefined) d.rate_limiter = rateLimiter;
+    // PATCH semantics: a bucket left out keeps its value, as the running limiter does.
+    if (rateLimiter !== undefined) d.rate_limiter = { ...d.rate_limiter, ...definedBuckets(rateLimiter) };
   }
 
   setEntropyDevice(cfg: EntropyDeviceConfig): void {
@@ -293,4 +294,12 @@ function checkCmdline(cmdline: string): void {
       `The kernel command line is invalid: Command line string too large (${cmdline.length} bytes, at most ${CMDLINE_MAX_SIZE - 1})`,
     );
   }
+}
+
+/** The buckets a rate_limiter body actually gives (an absent or undefined one means "unchanged"). */
+function definedBuckets(r: RateLimiterConfig): RateLimiterConfig {
+  const out: RateLimiterConfig = {};
+  if (r.bandwidth !== undefined) out.bandwidth = r.bandwidth;
+  if (r.ops !== undefined) out.ops = r.ops;
+  return out;
 }
