@@ -232,7 +232,7 @@ test('API boot: getting started with curl boots Debian; pause stops the guest an
   }
 });
 
-test('API boot: --no-api --config-file boots with a drive; the guest powers off and wisp exits 0', { timeout: BOOT_TIMEOUT_MS }, async () => {
+test('API boot: --no-api --config-file boots with a rate-limited drive; the guest reads and writes it, powers off and wisp exits 0', { timeout: BOOT_TIMEOUT_MS }, async () => {
   const { kernel, initrd } = await guest('disk', DISK_SCRIPT, ['virtio_mmio', 'virtio_blk']);
   const disk = join(dir, 'data.img');
   const image = Buffer.alloc(1 << 20);
