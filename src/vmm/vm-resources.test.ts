@@ -104,3 +104,12 @@ test('resource ids: alphanumeric (Unicode too) and underscore only', () => {
   for (const ok of ['rootfs', 'a_1', 'é9']) assert.ok(isValidResourceId(ok), ok);
   for (const bad of ['', 'a-b', 'a b', 'a.b', 'a/b']) assert.ok(!isValidResourceId(bad), bad);
 });
+
+test('serial: an enabled rate_limiter is refused (not silently ignored); a disabled one is accepted', () => {
+  const r = new VmResources();
+  assert.throws(() => r.setSerial({ serial_out_path: '/dev/null', rate_limiter: { size: 1000, refill_time: 100 } }),
+    (e: unknown) => e instanceof VmResourcesError && e.code === 'serial-rate-limiter-not-supported' && /not supported/.test(e.message));
+  assert.equal(r.serialConfig.serial_out_path, undefined, 'nothing half-applied');
+  r.setSerial({ serial_out_path: '/dev/null', rate_limiter: { size: 0, refill_time: 100 } });
+  assert.equal(r.serialConfig.serial_out_path, '/dev/null');
+});

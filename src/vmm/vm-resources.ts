@@ -19,6 +19,7 @@ import type {
 
 export type VmResourcesErrorCode =
   | 'invalid-vcpu-count'
+  | 'serial-rate-limiter-not-supported'
   | 'too-many-vcpus'
   | 'invalid-memory-size'
   | 'smt-not-supported'
@@ -237,6 +238,11 @@ export class VmResources {
 
   /** PUT /serial. (A token bucket with size or refill_time 0 is disabled, as in Firecracker.) */
   setSerial(cfg: SerialConfig): void {
+    // Refused rather than accepted and ignored: wisp's console has no limiter yet.
+    const b = cfg.rate_limiter;
+    if (b && b.size > 0 && b.refill_time > 0) {
+      throw new VmResourcesError('serial-rate-limiter-not-supported', 'Cannot configure the serial device: a serial rate_limiter is not supported by wisp yet');
+    }
     this.serial = { ...cfg };
   }
 
