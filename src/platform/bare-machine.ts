@@ -2,8 +2,9 @@ import { writeSync } from 'node:fs';
 import { Bus } from '../memory/bus.js';
 import { MachineMemory } from '../memory/machine-memory.js';
 import { StopReason, type Hart, type TraceSink } from '../cpu/hart.js';
-import { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
-import { JitHart } from '../jit/jit-hart.js';
+import type { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
+import { createHart, type Engine } from './engine.js';
+export type { Engine } from './engine.js';
 import { Interrupt, Priv } from '../cpu/trap.js';
 import { LevelIrqLine } from '../devices/irq-line.js';
 import { sleepSync } from '../util/sleep.js';
@@ -24,8 +25,6 @@ export interface BareOptions {
   /** The timebase (default: the host's monotonic clock); the differential runner passes a deterministic one. */
   clock?: Clock;
 }
-
-export type Engine = 'interpreter' | 'jit';
 
 export type BareResult =
   | { kind: 'pass'; instructions: number }
@@ -82,7 +81,7 @@ export class BareMachine {
     this.bus.add('clint', CLINT.base, CLINT.size, this.clint);
     this.bus.add('uart', UART.base, UART.size, new Uart16550({ write: out }, new LevelIrqLine()));
     const hartOpts = { id: 0, memory: mem, bus: this.bus, time: () => clock.now() };
-    hart = opts.engine === 'jit' ? new JitHart(hartOpts) : new InterpreterHart(hartOpts);
+    hart = createHart(opts.engine ?? 'interpreter', hartOpts);
     this.hart = hart;
     hart.setPrivilege(Priv.M);
     hart.setPc(image.entry);

@@ -3,9 +3,8 @@ import type { GuestMemory } from '../memory/guest-memory.js';
 import { MachineMemory } from '../memory/machine-memory.js';
 import type { MmioDevice } from '../memory/mmio-device.js';
 import { StopReason } from '../cpu/hart.js';
-import { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
-import { JitHart } from '../jit/jit-hart.js';
-import type { Engine } from './bare-machine.js';
+import type { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
+import { createHart, type Engine } from './engine.js';
 import { Csr } from '../cpu/csr/csr-numbers.js';
 import { Interrupt, Priv } from '../cpu/trap.js';
 import type { IrqLine } from '../devices/irq-line.js';
@@ -130,7 +129,7 @@ export class Machine {
       systemReset: (type) => this.finish(type === 0 ? { kind: 'poweroff' } : this.rebootExit()),
     });
     const hartOpts = { id: 0, memory: mem, bus: this.bus, time: () => clock.now(), ecall: this.sbi };
-    hart = (cfg.engine ?? 'jit') === 'jit' ? new JitHart(hartOpts) : new InterpreterHart(hartOpts);
+    hart = createHart(cfg.engine ?? 'jit', hartOpts);
     this.hart = hart;
 
     // The device tree's size barely depends on the addresses in it: build once to size it, plan, rebuild.
