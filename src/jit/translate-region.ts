@@ -51,6 +51,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   const st = f.local(I32);
   const cnt = f.local(I32);
   const off = f.local(I32);
+  const dp64 = f.local(I64); // DP as the low bits of an i64 TLB tag
   const ta = f.local(I64), tb = f.local(I64), tm = f.local(I64), tp = f.local(I64);
 
   const used = new Set<number>();
@@ -80,6 +81,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   f.i32Const(0).i64Load(layout.pc).i64Const(-4096).i64And().localSet(page);
   for (const [r, l] of reg) f.i32Const(0).i64Load(regAddr(r)).localSet(l);
   f.localGet(ENTRY).localSet(off);
+  f.localGet(DP).i64ExtendI32U().localSet(dp64);
 
   // Labels, innermost first: block k's code follows the `end` of label k. Depths from the br_table:
   // block k ↦ k; exit ↦ blocks.length; dispatch loop ↦ blocks.length + 1.
@@ -316,12 +318,15 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     f.if(); f.localGet(cnt).i32Const(k + 1).i32Add().return(); f.end();
   }
 
-  /** Leaves the TLB entry's byte address in `ent`; pushes "hit" (tag, high word and alignment match). */
+  /**
+   * Leaves the TLB entry's byte address in `ent`; pushes "hit" (tag, high word and alignment match).
+   * The entry's tag word and high word are compared as one little-endian i64 (hart-layout: tag at +0,
+   * high word at +4) against the address's page with the data privilege in its low bits.
+   */
   function tlbHit(tlb: number, size: number): void {
-    f.localGet(addr).i32WrapI64().localSet(lo);
-    f.localGet(lo).i32Const(12).i32ShrU().i32Const(1023).i32And().i32Const(4).i32Shl().i32Const(tlb).i32Add().localSet(ent);
-    f.localGet(ent).i32Load(0).localGet(lo).i32Const(-4096).i32And().localGet(DP).i32Or().i32Eq();
-    f.localGet(ent).i32Load(4).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Eq().i32And();
+    f.localGet(addr).i32WrapI64().localTee(lo);
+    f.i32Const(12).i32ShrU().i32Const(1023).i32And().i32Const(4).i32Shl().i32Const(tlb).i32Add().localTee(ent);
+    f.i64Load(0).localGet(addr).i64Const(-4096).i64And().localGet(dp64).i64Or().i64Eq();
     if (size > 1) f.localGet(lo).i32Const(size - 1).i32And().i32Eqz().i32And();
   }
   function hostAddr(): void {

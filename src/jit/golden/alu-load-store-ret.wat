@@ -9,7 +9,7 @@
   (import "env" "step" (func 2 (type 2)))
   (export "run" (func 3))
   (func 3 (type 3) (export "run") (param i32 i32 i32) (result i32)
-    (local 3 i64) (local 4 i64) (local 5 i64) (local 6 i32) (local 7 i32) (local 8 i32) (local 9 i32) (local 10 i32) (local 11 i64) (local 12 i64) (local 13 i64) (local 14 i64) (local 15 i64) (local 16 i64) (local 17 i64) (local 18 i64)
+    (local 3 i64) (local 4 i64) (local 5 i64) (local 6 i32) (local 7 i32) (local 8 i32) (local 9 i32) (local 10 i32) (local 11 i64) (local 12 i64) (local 13 i64) (local 14 i64) (local 15 i64) (local 16 i64) (local 17 i64) (local 18 i64) (local 19 i64)
     i32.const 0
     i64.load offset=512
     i64.const -4096
@@ -17,18 +17,21 @@
     local.set 3
     i32.const 0
     i64.load offset=8
-    local.set 15
-    i32.const 0
-    i64.load offset=80
     local.set 16
     i32.const 0
-    i64.load offset=88
+    i64.load offset=80
     local.set 17
     i32.const 0
-    i64.load offset=96
+    i64.load offset=88
     local.set 18
+    i32.const 0
+    i64.load offset=96
+    local.set 19
     local.get 1
     local.set 10
+    local.get 0
+    i64.extend_i32_u
+    local.set 11
     loop
       block
         block
@@ -37,22 +40,21 @@
           i32.shr_u
           br_table 0 1
         end
-        local.get 16
+        local.get 17
         i64.const 1
         i64.add
-        local.set 16
-        local.get 17
-        local.get 16
-        i64.add
         local.set 17
+        local.get 18
         local.get 17
+        i64.add
+        local.set 18
+        local.get 18
         i64.const 8
         i64.add
         local.set 5
         local.get 5
         i32.wrap_i64
-        local.set 6
-        local.get 6
+        local.tee 6
         i32.const 12
         i32.shr_u
         i32.const 1023
@@ -61,23 +63,14 @@
         i32.shl
         i32.const 4096
         i32.add
-        local.set 7
-        local.get 7
-        i32.load
-        local.get 6
-        i32.const -4096
-        i32.and
-        local.get 0
-        i32.or
-        i32.eq
-        local.get 7
-        i32.load offset=4
+        local.tee 7
+        i64.load
         local.get 5
-        i64.const 32
-        i64.shr_u
-        i32.wrap_i64
-        i32.eq
-        i32.and
+        i64.const -4096
+        i64.and
+        local.get 11
+        i64.or
+        i64.eq
         local.get 6
         i32.const 7
         i32.and
@@ -91,13 +84,13 @@
           i64.load align=1
         else
           i32.const 0
-          local.get 16
+          local.get 17
           i64.store offset=80
           i32.const 0
-          local.get 17
+          local.get 18
           i64.store offset=88
           i32.const 0
-          local.get 18
+          local.get 19
           i64.store offset=96
           i32.const 0
           local.get 3
@@ -128,7 +121,7 @@
           if
             i32.const 0
             i64.load offset=96
-            local.set 18
+            local.set 19
             local.get 3
             i64.const 12
             i64.add
@@ -142,15 +135,14 @@
           i32.const 0
           i64.load offset=96
         end
-        local.set 18
-        local.get 17
+        local.set 19
+        local.get 18
         i64.const 16
         i64.add
         local.set 5
         local.get 5
         i32.wrap_i64
-        local.set 6
-        local.get 6
+        local.tee 6
         i32.const 12
         i32.shr_u
         i32.const 1023
@@ -159,23 +151,14 @@
         i32.shl
         i32.const 20480
         i32.add
-        local.set 7
-        local.get 7
-        i32.load
-        local.get 6
-        i32.const -4096
-        i32.and
-        local.get 0
-        i32.or
-        i32.eq
-        local.get 7
-        i32.load offset=4
+        local.tee 7
+        i64.load
         local.get 5
-        i64.const 32
-        i64.shr_u
-        i32.wrap_i64
-        i32.eq
-        i32.and
+        i64.const -4096
+        i64.and
+        local.get 11
+        i64.or
+        i64.eq
         local.get 6
         i32.const 7
         i32.and
@@ -186,17 +169,17 @@
           local.get 7
           i32.load offset=8
           i32.add
-          local.get 18
+          local.get 19
           i64.store align=1
         else
           i32.const 0
-          local.get 16
+          local.get 17
           i64.store offset=80
           i32.const 0
-          local.get 17
+          local.get 18
           i64.store offset=88
           i32.const 0
-          local.get 18
+          local.get 19
           i64.store offset=96
           i32.const 0
           local.get 3
@@ -209,9 +192,9 @@
           i64.shr_u
           i32.wrap_i64
           i32.const 3
-          local.get 18
+          local.get 19
           i32.wrap_i64
-          local.get 18
+          local.get 19
           i64.const 32
           i64.shr_u
           i32.wrap_i64
@@ -241,7 +224,7 @@
             br 2
           end
         end
-        local.get 15
+        local.get 16
         i64.const 0
         i64.add
         i64.const -2
@@ -279,13 +262,13 @@
       local.get 4
       i64.store offset=512
       i32.const 0
-      local.get 16
+      local.get 17
       i64.store offset=80
       i32.const 0
-      local.get 17
+      local.get 18
       i64.store offset=88
       i32.const 0
-      local.get 18
+      local.get 19
       i64.store offset=96
       local.get 9
       return

@@ -9,7 +9,7 @@
   (import "env" "step" (func 2 (type 2)))
   (export "run" (func 3))
   (func 3 (type 3) (export "run") (param i32 i32 i32) (result i32)
-    (local 3 i64) (local 4 i64) (local 5 i64) (local 6 i32) (local 7 i32) (local 8 i32) (local 9 i32) (local 10 i32) (local 11 i64) (local 12 i64) (local 13 i64) (local 14 i64) (local 15 i64)
+    (local 3 i64) (local 4 i64) (local 5 i64) (local 6 i32) (local 7 i32) (local 8 i32) (local 9 i32) (local 10 i32) (local 11 i64) (local 12 i64) (local 13 i64) (local 14 i64) (local 15 i64) (local 16 i64)
     i32.const 0
     i64.load offset=512
     i64.const -4096
@@ -17,9 +17,12 @@
     local.set 3
     i32.const 0
     i64.load offset=80
-    local.set 15
+    local.set 16
     local.get 1
     local.set 10
+    local.get 0
+    i64.extend_i32_u
+    local.set 11
     loop
       block
         block
@@ -28,11 +31,11 @@
           i32.shr_u
           br_table 0 1
         end
-        local.get 15
+        local.get 16
         i64.const -1
         i64.add
-        local.set 15
-        local.get 15
+        local.set 16
+        local.get 16
         i64.const 0
         i64.ne
         if (result i64)
@@ -73,7 +76,7 @@
       local.get 4
       i64.store offset=512
       i32.const 0
-      local.get 15
+      local.get 16
       i64.store offset=80
       local.get 9
       return

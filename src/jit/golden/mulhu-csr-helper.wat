@@ -9,7 +9,7 @@
   (import "env" "step" (func 2 (type 2)))
   (export "run" (func 3))
   (func 3 (type 3) (export "run") (param i32 i32 i32) (result i32)
-    (local 3 i64) (local 4 i64) (local 5 i64) (local 6 i32) (local 7 i32) (local 8 i32) (local 9 i32) (local 10 i32) (local 11 i64) (local 12 i64) (local 13 i64) (local 14 i64) (local 15 i64) (local 16 i64) (local 17 i64) (local 18 i64)
+    (local 3 i64) (local 4 i64) (local 5 i64) (local 6 i32) (local 7 i32) (local 8 i32) (local 9 i32) (local 10 i32) (local 11 i64) (local 12 i64) (local 13 i64) (local 14 i64) (local 15 i64) (local 16 i64) (local 17 i64) (local 18 i64) (local 19 i64)
     i32.const 0
     i64.load offset=512
     i64.const -4096
@@ -17,18 +17,21 @@
     local.set 3
     i32.const 0
     i64.load offset=8
-    local.set 15
-    i32.const 0
-    i64.load offset=80
     local.set 16
     i32.const 0
-    i64.load offset=88
+    i64.load offset=80
     local.set 17
     i32.const 0
-    i64.load offset=96
+    i64.load offset=88
     local.set 18
+    i32.const 0
+    i64.load offset=96
+    local.set 19
     local.get 1
     local.set 10
+    local.get 0
+    i64.extend_i32_u
+    local.set 11
     loop
       block
         block
@@ -37,62 +40,62 @@
           i32.shr_u
           br_table 0 1
         end
-        local.get 17
-        local.set 11
         local.get 18
         local.set 12
-        local.get 11
+        local.get 19
+        local.set 13
+        local.get 12
         i64.const 4294967295
         i64.and
-        local.get 12
+        local.get 13
         i64.const 4294967295
         i64.and
         i64.mul
         i64.const 32
         i64.shr_u
-        local.get 11
+        local.get 12
         i64.const 4294967295
         i64.and
+        local.get 13
+        i64.const 32
+        i64.shr_u
+        i64.mul
+        local.tee 15
+        i64.const 4294967295
+        i64.and
+        i64.add
         local.get 12
         i64.const 32
         i64.shr_u
+        local.get 13
+        i64.const 4294967295
+        i64.and
         i64.mul
         local.tee 14
         i64.const 4294967295
         i64.and
         i64.add
-        local.get 11
         i64.const 32
         i64.shr_u
-        local.get 12
-        i64.const 4294967295
-        i64.and
-        i64.mul
-        local.tee 13
-        i64.const 4294967295
-        i64.and
+        local.get 15
+        i64.const 32
+        i64.shr_u
         i64.add
-        i64.const 32
-        i64.shr_u
         local.get 14
         i64.const 32
         i64.shr_u
         i64.add
-        local.get 13
-        i64.const 32
-        i64.shr_u
-        i64.add
-        local.get 11
-        i64.const 32
-        i64.shr_u
         local.get 12
+        i64.const 32
+        i64.shr_u
+        local.get 13
         i64.const 32
         i64.shr_u
         i64.mul
         i64.add
-        local.set 16
+        local.set 17
         i32.const 0
-        local.get 16
+        local.get 17
         i64.store offset=80
         i32.const 0
         local.get 3
@@ -106,16 +109,16 @@
         local.set 8
         i32.const 0
         i64.load offset=8
-        local.set 15
-        i32.const 0
-        i64.load offset=80
         local.set 16
         i32.const 0
-        i64.load offset=88
+        i64.load offset=80
         local.set 17
         i32.const 0
-        i64.load offset=96
+        i64.load offset=88
         local.set 18
+        i32.const 0
+        i64.load offset=96
+        local.set 19
         local.get 8
         i32.const 1
         i32.eq
@@ -134,7 +137,7 @@
           i32.add
           return
         end
-        local.get 15
+        local.get 16
         i64.const 0
         i64.add
         i64.const -2
@@ -172,7 +175,7 @@
       local.get 4
       i64.store offset=512
       i32.const 0
-      local.get 16
+      local.get 17
       i64.store offset=80
       local.get 9
       return
