@@ -101,7 +101,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     f.end(); // block bi's label: its code starts here
     // Depth from inside block bi's code: exit = sorted.length - bi - 1, dispatch = exit + 1.
     const exitDepth = sorted.length - bi - 1;
-    emitBlock(b, exitDepth);
+    emitBlock(b, bi, exitDepth);
   });
   f.end(); // exit: npc holds the next pc, cnt the instructions retired
   f.i32Const(0).localGet(npc).i64Store(layout.pc);
@@ -115,8 +115,26 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
    * Emits one block. `exitDepth` is the branch depth of the exit label from the block's top level
    * (the dispatch loop is one further out).
    */
-  function emitBlock(b: RegionBlock, exitDepth: number): void {
+  function emitBlock(b: RegionBlock, bi: number, exitDepth: number): void {
     const insns = b.insns;
+    /**
+     * Control continues at the statically known page offset `t`, from `extra` levels inside the
+     * block's top level. A block of this region: straight there while the budget allows (a later
+     * block's label is a forward `br`; an earlier one, or this one, goes round the dispatch loop with
+     * `off` set, skipping the page check `next` needs); anything else leaves with npc set.
+     */
+    const goTo = (t: number, extra: number) => {
+      const j = t >= 0 && t < 4096 ? indexOf.get(t) : undefined;
+      if (j !== undefined) {
+        f.localGet(cnt).localGet(BUDGET).i32LtS();
+        f.if();
+        if (j > bi) f.br(j - bi - 1 + extra + 1); // block j's label is j - bi - 1 out from the top level, +1 for the if
+        else { f.i32Const(t).localSet(off); f.br(exitDepth + 1 + extra + 1); }
+        f.end();
+      }
+      at(t); f.localSet(npc);
+      f.br(exitDepth + extra);
+    };
     /** Control continues at page offset `o` (or wherever npc says, if o < 0): stay or leave. */
     const next = (depth: number) => {
       // Stay if npc is in the same virtual page and the budget allows; the br_table sends it out
@@ -240,22 +258,19 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
             case 6: f.i64LtU(); break;
             case 7: f.i64GeU(); break;
           }
-          f.if(BlockType.I64);
-          at(o + immB);
-          f.else();
-          at(o + len);
-          f.end();
-          f.localSet(npc);
           retireUpTo(k + 1);
-          next(exitDepth);
+          f.if();
+          goTo(o + immB, 1);
+          f.else();
+          goTo(o + len, 1);
+          f.end();
           return;
         }
         case 0x6f: {
           const immJ = ((insn >> 31) << 20) | (insn & 0xff000) | (((insn >>> 20) & 1) << 11) | (((insn >>> 21) & 0x3ff) << 1);
-          at(o + immJ); f.localSet(npc);
           at(o + len); set(rd);
           retireUpTo(k + 1);
-          next(exitDepth);
+          goTo(o + immJ, 0);
           return;
         }
         case 0x67: { // JALR: the target from rs1 before rd is written (they may be the same register)
@@ -267,9 +282,8 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
         }
       }
       if (k === insns.length - 1) { // the block ended before an instruction the region does not translate
-        at(o + len); f.localSet(npc);
         retireUpTo(k + 1);
-        next(exitDepth);
+        goTo(o + len, 0);
       }
     });
   }

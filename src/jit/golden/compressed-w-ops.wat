@@ -51,10 +51,6 @@
         i64.extend_i32_s
         local.set 17
         local.get 3
-        i64.const 8
-        i64.add
-        local.set 4
-        local.get 3
         i64.const 10
         i64.add
         drop
@@ -62,24 +58,10 @@
         i32.const 4
         i32.add
         local.set 9
-        local.get 4
         local.get 3
-        i64.xor
-        i64.const 12
-        i64.shr_u
-        i64.eqz
-        local.get 9
-        local.get 2
-        i32.lt_s
-        i32.and
-        if
-          local.get 4
-          i32.wrap_i64
-          i32.const 4095
-          i32.and
-          local.set 10
-          br 2
-        end
+        i64.const 8
+        i64.add
+        local.set 4
         br 0
       end
       i32.const 0

@@ -38,39 +38,31 @@
         local.get 16
         i64.const 0
         i64.ne
-        if (result i64)
-          local.get 3
-          i64.const 0
-          i64.add
-        else
-          local.get 3
-          i64.const 8
-          i64.add
-        end
-        local.set 4
         local.get 9
         i32.const 2
         i32.add
         local.set 9
-        local.get 4
-        local.get 3
-        i64.xor
-        i64.const 12
-        i64.shr_u
-        i64.eqz
-        local.get 9
-        local.get 2
-        i32.lt_s
-        i32.and
         if
-          local.get 4
-          i32.wrap_i64
-          i32.const 4095
-          i32.and
-          local.set 10
-          br 2
+          local.get 9
+          local.get 2
+          i32.lt_s
+          if
+            i32.const 0
+            local.set 10
+            br 3
+          end
+          local.get 3
+          i64.const 0
+          i64.add
+          local.set 4
+          br 1
+        else
+          local.get 3
+          i64.const 8
+          i64.add
+          local.set 4
+          br 1
         end
-        br 0
       end
       i32.const 0
       local.get 4
