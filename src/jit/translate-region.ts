@@ -100,8 +100,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   sorted.forEach((b, bi) => {
     f.end(); // block bi's label: its code starts here
     // Depth from inside block bi's code: exit = sorted.length - bi - 1, dispatch = exit + 1.
-    const exitDepth = sorted.length - bi - 1;
-    emitBlock(b, bi, exitDepth);
+    emitBlock(b, bi, sorted.length - bi - 1);
   });
   f.end(); // exit: npc holds the next pc, cnt the instructions retired
   f.i32Const(0).localGet(npc).i64Store(layout.pc);
@@ -115,8 +114,15 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
    * Emits one block. `exitDepth` is the branch depth of the exit label from the block's top level
    * (the dispatch loop is one further out).
    */
-  function emitBlock(b: RegionBlock, bi: number, exitDepth: number): void {
+  function emitBlock(b: RegionBlock, bi: number, outerExitDepth: number): void {
     const insns = b.insns;
+    // A block that branches back to its own start (a tight loop) runs inside a wasm `loop` of its
+    // own, so each iteration is one `br` instead of a trip through the br_table.
+    const lastInsn = insns[insns.length - 1];
+    const selfLoop = lastInsn !== undefined && staticTarget(lastInsn, b.offset) === b.offset;
+    const inner = selfLoop ? 1 : 0;
+    const exitDepth = outerExitDepth + inner;
+    if (selfLoop) f.loop();
     /**
      * Control continues at the statically known page offset `t`, from `extra` levels inside the
      * block's top level. A block of this region: straight there while the budget allows (a later
@@ -128,7 +134,8 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
       if (j !== undefined) {
         f.localGet(cnt).localGet(BUDGET).i32LtS();
         f.if();
-        if (j > bi) f.br(j - bi - 1 + extra + 1); // block j's label is j - bi - 1 out from the top level, +1 for the if
+        if (j > bi) f.br(j - bi - 1 + inner + extra + 1); // block j's label is j - bi - 1 out from the top level, +1 for the if
+        else if (j === bi && selfLoop) f.br(extra + 1);
         else { f.i32Const(t).localSet(off); f.br(exitDepth + 1 + extra + 1); }
         f.end();
       }
@@ -286,6 +293,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
         goTo(o + len, 0);
       }
     });
+    if (selfLoop) f.end();
   }
 
   /**
@@ -367,5 +375,15 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     f.localGet(cnt).i32Const(k + 1).i32Add().localSet(cnt);
     f.br(exitDepth + 1);
     f.end();
+  }
+}
+
+/** The page offset a conditional branch or JAL at page offset `blockStart + insn.offset` goes to (undefined for others). */
+function staticTarget({ insn, offset }: BlockInsn, blockStart: number): number | undefined {
+  const at = blockStart + offset;
+  switch (insn & 0x7f) {
+    case 0x63: return at + (((insn >> 31) << 12) | (((insn >>> 7) & 1) << 11) | (((insn >>> 25) & 63) << 5) | (((insn >>> 8) & 15) << 1));
+    case 0x6f: return at + (((insn >> 31) << 20) | (insn & 0xff000) | (((insn >>> 20) & 1) << 11) | (((insn >>> 21) & 0x3ff) << 1));
+    default: return undefined;
   }
 }

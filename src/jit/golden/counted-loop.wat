@@ -31,37 +31,37 @@
           i32.shr_u
           br_table 0 1
         end
-        local.get 16
-        i64.const -1
-        i64.add
-        local.set 16
-        local.get 16
-        i64.const 0
-        i64.ne
-        local.get 9
-        i32.const 2
-        i32.add
-        local.set 9
-        if
-          local.get 9
-          local.get 2
-          i32.lt_s
-          if
-            i32.const 0
-            local.set 10
-            br 3
-          end
-          local.get 3
+        loop
+          local.get 16
+          i64.const -1
+          i64.add
+          local.set 16
+          local.get 16
           i64.const 0
-          i64.add
-          local.set 4
-          br 1
-        else
-          local.get 3
-          i64.const 8
-          i64.add
-          local.set 4
-          br 1
+          i64.ne
+          local.get 9
+          i32.const 2
+          i32.add
+          local.set 9
+          if
+            local.get 9
+            local.get 2
+            i32.lt_s
+            if
+              br 2
+            end
+            local.get 3
+            i64.const 0
+            i64.add
+            local.set 4
+            br 2
+          else
+            local.get 3
+            i64.const 8
+            i64.add
+            local.set 4
+            br 2
+          end
         end
       end
       i32.const 0
