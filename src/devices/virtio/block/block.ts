@@ -3,6 +3,7 @@ import type { RateLimiter } from '../../../rate-limiter/rate-limiter.js';
 import { ConfigSpace } from '../config-space.js';
 import type { BufferCursor, DescriptorChain } from '../descriptor-chain.js';
 import type { Queue } from '../queue.js';
+import { drainThrottled } from '../throttled-drain.js';
 import { DEVICE_ID_BLOCK, F_EVENT_IDX, F_INDIRECT_DESC, F_VERSION_1 } from '../spec.js';
 import type { ActivateError, VirtioDevice, VirtioInterrupt } from '../virtio-device.js';
 import type { BlockBackend } from './block-backend.js';
@@ -242,19 +243,9 @@ export class VirtioBlock implements VirtioDevice {
   private drain(): void {
     const q = this.queue;
     if (!q) return;
-    const limiter = this.rateLimiter;
-    for (let chain = q.pop(); chain; chain = q.pop()) {
-      if (limiter?.enabled) {
-        const bytes = this.chargedBytes(chain);
-        if (bytes >= 0 && !limiter.admit(bytes)) {
-          // Firecracker's undo_pop: the request stays available, to run when the limiter allows.
-          q.undoPop();
-          this.throttled = true;
-          this.metrics.rateLimiterThrottledEvents++;
-          break;
-        }
-      }
-      q.addUsed(chain.head, this.execute(chain));
+    if (drainThrottled(q, this.rateLimiter, (c) => this.chargedBytes(c), (c) => this.execute(c))) {
+      this.throttled = true;
+      this.metrics.rateLimiterThrottledEvents++;
     }
     if (q.needsNotification()) this.interrupt!.signalUsedBuffer(0);
   }

@@ -2,6 +2,7 @@ import type { GuestMemory } from '../../../memory/guest-memory.js';
 import type { RateLimiter } from '../../../rate-limiter/rate-limiter.js';
 import type { DescriptorChain } from '../descriptor-chain.js';
 import type { Queue } from '../queue.js';
+import { drainThrottled } from '../throttled-drain.js';
 import { DEVICE_ID_ENTROPY, F_EVENT_IDX, F_INDIRECT_DESC, F_VERSION_1 } from '../spec.js';
 import type { ActivateError, VirtioDevice, VirtioInterrupt } from '../virtio-device.js';
 import type { EntropySource } from './entropy-source.js';
@@ -114,16 +115,10 @@ export class VirtioRng implements VirtioDevice {
   private drain(): void {
     const q = this.queue;
     if (!q) return;
-    const limiter = this.rateLimiter;
-    for (let chain = q.pop(); chain; chain = q.pop()) {
-      if (limiter?.enabled && this.wellFormed(chain) && !limiter.admit(Math.min(chain.writer().total, RNG_MAX_BYTES_PER_REQUEST))) {
-        // Firecracker's undo_pop: the request stays available, to be served when the limiter allows.
-        q.undoPop();
-        this.throttled = true;
-        this.metrics.rateLimiterThrottled++;
-        break;
-      }
-      q.addUsed(chain.head, this.serve(chain));
+    const cost = (c: DescriptorChain) => (this.wellFormed(c) ? Math.min(c.writer().total, RNG_MAX_BYTES_PER_REQUEST) : -1);
+    if (drainThrottled(q, this.rateLimiter, cost, (c) => this.serve(c))) {
+      this.throttled = true;
+      this.metrics.rateLimiterThrottled++;
     }
     if (q.needsNotification()) this.interrupt!.signalUsedBuffer(0);
   }
