@@ -2,7 +2,6 @@ import { setFlagsFromString } from 'node:v8';
 import { StopReason } from '../cpu/hart.js';
 import { InterpreterHart, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
 import { Access } from '../cpu/trap.js';
-import { buildExpansionTable } from '../cpu/isa/compressed.js';
 import { PC_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
 import { scanBlock, type BlockInsn } from './block-scan.js';
 import type { RegionBlock } from './translate-region.js';
@@ -76,7 +75,6 @@ export class JitHart extends InterpreterHart {
   private readonly layout: HartLayout;
   private readonly imports: WebAssembly.Imports;
   private readonly memLimits: { min: number; max: number; shared: boolean };
-  private readonly expand = buildExpansionTable();
 
   constructor(opts: InterpreterHartOptions, jit: JitOptions = {}) {
     super(opts);

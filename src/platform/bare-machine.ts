@@ -54,7 +54,7 @@ export class BareMachine {
   private exit: ExitRequest | undefined;
   private tohost = -1; // host byte offset of tohost, or -1
 
-  constructor(elfBytes: Uint8Array, private readonly file: string, private readonly opts: BareOptions) {
+  constructor(elfBytes: Uint8Array, file: string, private readonly opts: BareOptions) {
     let image;
     try {
       image = parseElf(elfBytes);

@@ -8,11 +8,9 @@ import { CsrFile } from '../csr/csr-file.js';
 import { MSTATUS_FS, MSTATUS_MIE, MSTATUS_MPIE, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_SIE, MSTATUS_SPIE, MSTATUS_SPP, MSTATUS_TSR, MSTATUS_TVM, MSTATUS_TW } from '../csr/csr-numbers.js';
 import { executeFp } from '../fpu/execute-fp.js';
 import type { FpState } from '../fpu/fp-state.js';
-import { buildExpansionTable } from '../isa/compressed.js';
+import { expansionTable } from '../isa/compressed.js';
 import { div64, mul64, mulh64, mulhsu64, mulhu64, r64 } from './int64.js';
 
-/** 16-bit RVC word → equivalent 32-bit instruction (0 = reserved), built once per process. */
-let expansion: Int32Array | undefined;
 
 export interface InterpreterHartOptions {
   id: number;
@@ -44,6 +42,8 @@ export class InterpreterHart implements Hart, FpState {
   frm = 0;
 
   readonly mmu: Mmu;
+  /** 16-bit RVC word → equivalent 32-bit instruction (0 = reserved). */
+  protected readonly expand: Int32Array;
   /** Int32 indices of the read, write and fetch TLBs (fixed: computed once, read on every loop entry). */
   private readonly tlbR: number;
   private readonly tlbW: number;
@@ -104,7 +104,7 @@ export class InterpreterHart implements Hart, FpState {
     this.csr = new CsrFile(opts.id, opts.time, this.mmu);
     this.i32.fill(0, this.xi, this.xi + 64);
     this.i32.fill(0, this.fi, this.fi + 64);
-    expansion ??= buildExpansionTable();
+    this.expand = expansionTable();
   }
 
   get instret(): number {
@@ -143,8 +143,8 @@ export class InterpreterHart implements Hart, FpState {
   protected runFast(budget: number, quick = false): StopReason {
     const i32 = this.i32, u16 = this.u16, u8 = this.u8, i8 = this.i8, i16 = this.i16;
     const X = this.xi, F = this.fi, pci = this.pci;
-    const expand = expansion!;
-    const mmu = this.mmu, csr = this.csr;
+    const expand = this.expand;
+    const csr = this.csr;
     const TR = this.tlbR, TW = this.tlbW, TF = this.tlbF;
     let n = 0;
     this.sliceN = 0;

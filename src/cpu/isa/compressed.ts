@@ -183,3 +183,9 @@ export function buildExpansionTable(): Int32Array {
   for (let h = 0; h < 65536; h++) table[h] = expandCompressed(h);
   return table;
 }
+
+let shared: Int32Array | undefined;
+/** The expansion table, built on first use and shared by every engine in the process (never written). */
+export function expansionTable(): Int32Array {
+  return (shared ??= buildExpansionTable());
+}

@@ -39,7 +39,7 @@ export class Mmu {
   private readonly ramEnd: number;
   private readonly tlb: number[]; // int32 index of each TLB, by Access
 
-  constructor(private readonly mem: MachineMemory, regionOffset: number, private readonly isMmio: (pa: number) => boolean) {
+  constructor(mem: MachineMemory, regionOffset: number, private readonly isMmio: (pa: number) => boolean) {
     this.i32 = mem.i32;
     this.ramBase = mem.ramBase;
     this.ramEnd = mem.ramBase + mem.ramSize;
