@@ -15,19 +15,18 @@
  * Two full boots of the interpreter: this file takes a minute or two.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { buildInitramfs, ensureDefaultGuest } from '../../src/guest/index.js';
 import { checkRequest, checkResponse, loadFirecrackerSpec } from '../helpers/firecracker-spec.js';
 import { request } from '../helpers/unix-http-client.js';
+import { curl } from '../helpers/curl.js';
 
-const exec = promisify(execFile);
 /** Guest boots in the interpreter take 20–90 s depending on the host's load. */
 const BOOT_TIMEOUT_MS = 300_000;
 
@@ -76,22 +75,6 @@ function spawnWisp(args: string[]): { child: ChildProcess; out: () => string; er
   return { child, out: () => out, err: () => err, code: exited };
 }
 
-async function curl(sock: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const args = ['-sS', '--unix-socket', sock, '-X', method, `http://localhost${path}`, '-H', 'Accept: application/json', '-w', '\n%{http_code}'];
-  if (body !== undefined) args.push('-H', 'Content-Type: application/json', '-d', JSON.stringify(body));
-  let out: string;
-  try {
-    out = (await exec('curl', args)).stdout;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('This test needs the curl binary (Debian package "curl"); install it, e.g. via scripts/setup.sh');
-    }
-    throw err;
-  }
-  const nl = out.lastIndexOf('\n');
-  const text = out.slice(0, nl);
-  return { status: Number(out.slice(nl + 1)), body: text ? JSON.parse(text) : undefined };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,34 +6,16 @@
  * machine, the log file and the answers — checked against firecracker-api.yaml.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { run } from '../../src/cli/commands/firecracker.js';
 import { checkRequest, checkResponse, loadFirecrackerSpec } from '../helpers/firecracker-spec.js';
 import { RecordingVmBuilder } from '../helpers/recording-vm-builder.js';
+import { curl } from '../helpers/curl.js';
 
-const exec = promisify(execFile);
 
-async function curl(sock: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const args = ['-sS', '--unix-socket', sock, '-X', method, `http://localhost${path}`, '-H', 'Accept: application/json', '-w', '\n%{http_code}'];
-  if (body !== undefined) args.push('-H', 'Content-Type: application/json', '-d', JSON.stringify(body));
-  let out: string;
-  try {
-    out = (await exec('curl', args)).stdout;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error('This test needs the curl binary (Debian package "curl"); install it, e.g. via scripts/setup.sh');
-    }
-    throw err;
-  }
-  const nl = out.lastIndexOf('\n');
-  const text = out.slice(0, nl);
-  return { status: Number(out.slice(nl + 1)), body: text ? JSON.parse(text) : undefined };
-}
 
 test('getting started with curl: configure, start, inspect, pause and resume', async () => {
   const spec = loadFirecrackerSpec();
