@@ -161,7 +161,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
       const f3 = (insn >>> 12) & 7, f7 = insn >>> 25;
       const immI = insn >> 20;
       const retireUpTo = (n: number) => { f.localGet(cnt).i32Const(n).i32Add().localSet(cnt); };
-      if (translation(insn) === 'helper') helperStep(k, o);
+      if (translation(insn) === 'helper') helperStep(insn, k, o, exitDepth);
       else switch (op) {
         case 0x37: f.i64Const(insn & 0xfffff000); set(rd); break;
         case 0x17: at(o + (insn & 0xfffff000)); set(rd); break;
@@ -229,9 +229,8 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
           hostAddr();
           (f[LOAD_OPS[f3]] as MemOp)(0, 1);
           f.else();
-          slowCall(() => {
-            f.localGet(lo).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Const(f3).i32Const(rd === 0 ? -1 : regAddr(rd) >> 2).localGet(DP).call(fLoad);
-          }, k, o, len, exitDepth + 1, rd);
+          f.localGet(lo).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Const(f3).i32Const(rd === 0 ? -1 : regAddr(rd) >> 2).localGet(DP).call(fLoad);
+          slowStatus(k, o, len, exitDepth + 1, rd);
           if (rd === 0) f.i64Const(0); else f.i32Const(0).i64Load(regAddr(rd));
           f.end();
           set(rd);
@@ -246,11 +245,10 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
           hostAddr(); get(rs2);
           (f[STORE_OPS[f3]] as MemOp)(0, 1);
           f.else();
-          slowCall(() => {
-            f.localGet(lo).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Const(f3);
-            get(rs2); f.i32WrapI64(); get(rs2); f.i64Const(32).i64ShrU().i32WrapI64();
-            f.localGet(DP).call(fStore);
-          }, k, o, len, exitDepth + 1);
+          f.localGet(lo).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Const(f3);
+          get(rs2); f.i32WrapI64(); get(rs2); f.i64Const(32).i64ShrU().i32WrapI64();
+          f.localGet(DP).call(fStore);
+          slowStatus(k, o, len, exitDepth + 1);
           f.end();
           break;
         }
@@ -323,21 +321,26 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   }
 
   /**
-   * Runs the k-th instruction of a block (at page offset `o`) in the interpreter: registers written
-   * back and pc set, the instructions retired so far passed along (counters must read right), then
-   * every register reloaded (the instruction may have written any). 1: it did not retire (a trap was
-   * taken, or a stop is pending), pc is where execution goes on; 2: it retired but the dispatcher
-   * must look (a CSR changed interrupt or translation state, a device was touched).
+   * Runs the k-th instruction of a block (at page offset `o`) in the interpreter, passing along the
+   * instructions retired so far (counters must read right). A helper instruction reads at most the
+   * integer registers rs1 and rs2 and writes at most rd (CSR, AMO, FP, division: see block-scan), so
+   * only those go to memory first and only rd comes back. The interpreter leaves pc where execution
+   * goes on; status 1 (it trapped, or a stop is pending) or 2 (it retired, but the dispatcher must look:
+   * a CSR changed interrupt or translation state) leaves the region through its one exit.
    */
-  function helperStep(k: number, o: number): void {
-    flush();
+  function helperStep(insn: number, k: number, o: number, exitDepth: number): void {
+    const rd = (insn >>> 7) & 31;
+    for (const r of new Set([(insn >>> 15) & 31, (insn >>> 20) & 31, rd])) {
+      if (written.has(r)) f.i32Const(0).localGet(reg.get(r)!).i64Store(regAddr(r));
+    }
     storePc(o);
-    f.localGet(cnt).i32Const(k).i32Add().call(fStep).localSet(st);
-    for (const [r, l] of reg) f.i32Const(0).i64Load(regAddr(r)).localSet(l);
-    f.localGet(st).i32Const(1).i32Eq();
-    f.if(); f.localGet(cnt).i32Const(k).i32Add().return(); f.end();
-    f.localGet(st).i32Const(2).i32Eq();
-    f.if(); f.localGet(cnt).i32Const(k + 1).i32Add().return(); f.end();
+    f.localGet(cnt).i32Const(k).i32Add().call(fStep).localTee(st);
+    if (reg.has(rd)) f.i32Const(0).i64Load(regAddr(rd)).localSet(reg.get(rd)!);
+    f.if();
+    f.i32Const(0).i64Load(layout.pc).localSet(npc);
+    f.localGet(cnt).i32Const(k).i32Add().localGet(st).i32Const(1).i32ShrU().i32Add().localSet(cnt);
+    f.br(exitDepth + 1);
+    f.end();
   }
 
   /**
@@ -347,7 +350,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
    */
   function tlbHit(tlb: number, size: number): void {
     f.localGet(addr).i32WrapI64().localTee(lo);
-    f.i32Const(12).i32ShrU().i32Const(1023).i32And().i32Const(4).i32Shl().i32Const(tlb).i32Add().localTee(ent);
+    f.i32Const(8).i32ShrU().i32Const(0x3ff0).i32And().i32Const(tlb).i32Add().localTee(ent); // 16-byte entry (addr >> 12) & 1023
     f.i64Load(0).localGet(addr).i64Const(-4096).i64And().localGet(dp64).i64Or().i64Eq();
     if (size > 1) f.localGet(lo).i32Const(size - 1).i32And().i32Eqz().i32And();
   }
@@ -356,23 +359,25 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   }
 
   /**
-   * A slow path for the k-th instruction of a block at page offset `o`: registers written back and
-   * pc set first (a trap must see them); on a trap return the count with TRAP_FLAG; on "leave" (a
-   * device wants attention) finish this instruction and exit. `exitDepth` is the exit label's depth
-   * from inside the `if` this call sits in.
+   * After the slow path of the k-th instruction of a block (at page offset `o`) returned its status:
+   * 0 carries on; 1 (a trap is pending on the hart) and 2 (done, but a device wants the dispatcher)
+   * leave through the region's one exit, which writes pc and the registers back. The slow path needs
+   * no register in memory (it gets the address and value as arguments) and writes a load's result to
+   * rd's memory slot, so that is reloaded on 2; on a trap rd keeps its value. `exitDepth` is the exit
+   * label's depth at the call.
    */
-  function slowCall(emitCall: () => void, k: number, o: number, len: number, exitDepth: number, loadedReg = 0): void {
-    flush();
-    storePc(o);
-    emitCall();
-    f.localTee(st).i32Const(1).i32Eq();
-    f.if(); f.localGet(cnt).i32Const(k | TRAP_FLAG).i32Add().return(); f.end();
-    f.localGet(st).i32Const(2).i32Eq();
+  function slowStatus(k: number, o: number, len: number, exitDepth: number, loadedReg = 0): void {
+    f.localTee(st);
     f.if();
-    // The slow path wrote the loaded register in memory; the exit writes locals back, so refresh it first.
+    f.localGet(st).i32Const(1).i32Eq();
+    f.if();
+    at(o); f.localSet(npc);
+    f.localGet(cnt).i32Const(k | TRAP_FLAG).i32Add().localSet(cnt);
+    f.else();
     if (loadedReg !== 0) f.i32Const(0).i64Load(regAddr(loadedReg)).localSet(reg.get(loadedReg)!);
     at(o + len); f.localSet(npc);
     f.localGet(cnt).i32Const(k + 1).i32Add().localSet(cnt);
+    f.end();
     f.br(exitDepth + 1);
     f.end();
   }

@@ -55,12 +55,10 @@
         local.get 5
         i32.wrap_i64
         local.tee 6
-        i32.const 12
+        i32.const 8
         i32.shr_u
-        i32.const 1023
+        i32.const 16368
         i32.and
-        i32.const 4
-        i32.shl
         i32.const 4096
         i32.add
         local.tee 7
@@ -83,20 +81,6 @@
           i32.add
           i64.load align=1
         else
-          i32.const 0
-          local.get 17
-          i64.store offset=80
-          i32.const 0
-          local.get 18
-          i64.store offset=88
-          i32.const 0
-          local.get 19
-          i64.store offset=96
-          i32.const 0
-          local.get 3
-          i64.const 8
-          i64.add
-          i64.store offset=512
           local.get 6
           local.get 5
           i64.const 32
@@ -107,29 +91,32 @@
           local.get 0
           call 0
           local.tee 8
-          i32.const 1
-          i32.eq
           if
-            local.get 9
-            i32.const 1073741826
-            i32.add
-            return
-          end
-          local.get 8
-          i32.const 2
-          i32.eq
-          if
-            i32.const 0
-            i64.load offset=96
-            local.set 19
-            local.get 3
-            i64.const 12
-            i64.add
-            local.set 4
-            local.get 9
-            i32.const 3
-            i32.add
-            local.set 9
+            local.get 8
+            i32.const 1
+            i32.eq
+            if
+              local.get 3
+              i64.const 8
+              i64.add
+              local.set 4
+              local.get 9
+              i32.const 1073741826
+              i32.add
+              local.set 9
+            else
+              i32.const 0
+              i64.load offset=96
+              local.set 19
+              local.get 3
+              i64.const 12
+              i64.add
+              local.set 4
+              local.get 9
+              i32.const 3
+              i32.add
+              local.set 9
+            end
             br 2
           end
           i32.const 0
@@ -143,12 +130,10 @@
         local.get 5
         i32.wrap_i64
         local.tee 6
-        i32.const 12
+        i32.const 8
         i32.shr_u
-        i32.const 1023
+        i32.const 16368
         i32.and
-        i32.const 4
-        i32.shl
         i32.const 20480
         i32.add
         local.tee 7
@@ -172,20 +157,6 @@
           local.get 19
           i64.store align=1
         else
-          i32.const 0
-          local.get 17
-          i64.store offset=80
-          i32.const 0
-          local.get 18
-          i64.store offset=88
-          i32.const 0
-          local.get 19
-          i64.store offset=96
-          i32.const 0
-          local.get 3
-          i64.const 12
-          i64.add
-          i64.store offset=512
           local.get 6
           local.get 5
           i64.const 32
@@ -201,26 +172,29 @@
           local.get 0
           call 1
           local.tee 8
-          i32.const 1
-          i32.eq
           if
-            local.get 9
-            i32.const 1073741827
-            i32.add
-            return
-          end
-          local.get 8
-          i32.const 2
-          i32.eq
-          if
-            local.get 3
-            i64.const 16
-            i64.add
-            local.set 4
-            local.get 9
-            i32.const 4
-            i32.add
-            local.set 9
+            local.get 8
+            i32.const 1
+            i32.eq
+            if
+              local.get 3
+              i64.const 12
+              i64.add
+              local.set 4
+              local.get 9
+              i32.const 1073741827
+              i32.add
+              local.set 9
+            else
+              local.get 3
+              i64.const 16
+              i64.add
+              local.set 4
+              local.get 9
+              i32.const 4
+              i32.add
+              local.set 9
+            end
             br 2
           end
         end

@@ -95,9 +95,6 @@
         i64.add
         local.set 17
         i32.const 0
-        local.get 17
-        i64.store offset=80
-        i32.const 0
         local.get 3
         i64.const 4
         i64.add
@@ -106,36 +103,20 @@
         i32.const 1
         i32.add
         call 2
-        local.set 8
-        i32.const 0
-        i64.load offset=8
-        local.set 16
-        i32.const 0
-        i64.load offset=80
-        local.set 17
-        i32.const 0
-        i64.load offset=88
-        local.set 18
-        i32.const 0
-        i64.load offset=96
-        local.set 19
-        local.get 8
-        i32.const 1
-        i32.eq
+        local.tee 8
         if
+          i32.const 0
+          i64.load offset=512
+          local.set 4
           local.get 9
           i32.const 1
           i32.add
-          return
-        end
-        local.get 8
-        i32.const 2
-        i32.eq
-        if
-          local.get 9
-          i32.const 2
+          local.get 8
+          i32.const 1
+          i32.shr_u
           i32.add
-          return
+          local.set 9
+          br 1
         end
         local.get 16
         i64.const 0
