@@ -2,10 +2,11 @@ import { setFlagsFromString } from 'node:v8';
 import { StopReason } from '../cpu/hart.js';
 import { InterpreterHart, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
 import { Access } from '../cpu/trap.js';
-import { PC_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
+import { PC_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
 import { scanBlock, type BlockInsn } from './block-scan.js';
 import type { RegionBlock } from './translate-region.js';
 import { translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
+import { COUNT_MASK, createTrampoline, type RegionRun, type Trampoline } from './trampoline.js';
 
 /** A straight-line block found at some offset of a page, and how often the interpreter ran it. */
 interface Block {
@@ -21,7 +22,7 @@ interface Region {
   blocks: Map<number, Block>;
   /** Per halfword of the page: 1 if the translation has an entry there (a Set.has was 3% of a boot). */
   entries: Uint8Array;
-  run: ((dp: number, entry: number, budget: number) => number) | null;
+  run: RegionRun | null;
   /** The page's bytes when translated, and the [start, end) halfword spans its blocks cover: what a FENCE.I must recheck. */
   words: Uint16Array | null;
   spans: Int32Array | null;
@@ -40,7 +41,8 @@ export interface JitStats {
   translateMs: number;
   translatedInsns: number;
   invalidated: number;
-  blockRuns: number;
+  /** Calls from the dispatcher into translated code (each may run many regions). */
+  wasmEntries: number;
   interpretedSteps: number;
 }
 
@@ -68,13 +70,18 @@ const MAX_COMPILES = 8;
  * which remains the reference for everything the translator does not cover.
  */
 export class JitHart extends InterpreterHart {
-  readonly stats: JitStats = { translated: 0, translateMs: 0, translatedInsns: 0, invalidated: 0, blockRuns: 0, interpretedSteps: 0 };
+  readonly stats: JitStats = { translated: 0, translateMs: 0, translatedInsns: 0, invalidated: 0, wasmEntries: 0, interpretedSteps: 0 };
   /** By host page number (a Map lookup per dispatch was measurable); holes for pages never run. */
   private readonly regions: (Region | undefined)[] = [];
   private readonly threshold: number;
   private readonly layout: HartLayout;
   private readonly imports: WebAssembly.Imports;
   private readonly memLimits: { min: number; max: number; shared: boolean };
+  private readonly trampoline: Trampoline;
+  /** Host page numbers of the regions with a translation in the trampoline's table. */
+  private readonly chained = new Set<number>();
+  /** The code epoch the table was last made safe for (see unchainAll). */
+  private tableEpoch = 0;
 
   constructor(opts: InterpreterHartOptions, jit: JitOptions = {}) {
     super(opts);
@@ -88,6 +95,7 @@ export class JitHart extends InterpreterHart {
     this.layout = { x: region + X_OFFSET, pc: region + PC_OFFSET, tlbRead: region + TLB_READ_OFFSET, tlbWrite: region + TLB_WRITE_OFFSET };
     const pages = opts.memory.memory.buffer.byteLength / WASM_PAGE;
     this.memLimits = { min: pages, max: pages, shared: opts.memory.memory.buffer instanceof SharedArrayBuffer };
+    this.trampoline = createTrampoline(opts.memory.memory, { pc: this.layout.pc, tlbFetch: region + TLB_FETCH_OFFSET });
     this.imports = {
       env: {
         mem: opts.memory.memory,
@@ -135,6 +143,7 @@ export class JitHart extends InterpreterHart {
     let n = 0;
     let check = true;
     while (n < budget) {
+      if (this.tableEpoch !== this.codeEpoch) this.unchainAll();
       if (this.stopRequested) { this.stopRequested = false; this.lastRunSteps = n; return StopReason.Stopped; }
       if (check || this.loopExit) {
         this.loopExit = false;
@@ -160,9 +169,9 @@ export class JitHart extends InterpreterHart {
       }
       if (region.run !== null && region.epoch !== this.codeEpoch) this.revalidate(region, base);
       if (region.run !== null && region.entries[off >>> 1] !== 0) {
-        const r = region.run(csr.dataPriv, off, Math.min(budget - n, 1 << 20));
-        this.stats.blockRuns++;
-        const retired = r & (TRAP_FLAG - 1);
+        const r = this.trampoline.run(csr.priv, csr.dataPriv, Math.min(budget - n, 1 << 20));
+        this.stats.wasmEntries++;
+        const retired = r & COUNT_MASK;
         this.retired += retired;
         n += retired;
         if (r & TRAP_FLAG) {
@@ -208,7 +217,9 @@ export class JitHart extends InterpreterHart {
     const t0 = performance.now();
     const bytes = translateRegion(blocks, this.layout, this.memLimits);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), this.imports);
-    region.run = instance.exports.run as Region['run'];
+    region.run = instance.exports.run as RegionRun;
+    this.trampoline.table.set(base >>> 12, region.run);
+    this.chained.add(base >>> 12);
     region.words = this.u16.slice(base >>> 1, (base + 4096) >>> 1);
     region.spans = Int32Array.from(blocks.flatMap((b) => {
       const last = b.insns[b.insns.length - 1];
@@ -235,5 +246,18 @@ export class JitHart extends InterpreterHart {
       }
     }
     region.epoch = this.codeEpoch;
+    this.trampoline.table.set(base >>> 12, region.run);
+    this.chained.add(base >>> 12);
+  }
+
+  /**
+   * After a FENCE.I no translation may run before it is revalidated, and the trampoline goes from
+   * region to region without asking: take them all out of its table. The dispatcher revalidates a
+   * region when it next reaches it and puts it back.
+   */
+  private unchainAll(): void {
+    for (const page of this.chained) this.trampoline.table.set(page, this.trampoline.miss);
+    this.chained.clear();
+    this.tableEpoch = this.codeEpoch;
   }
 }

@@ -11,6 +11,8 @@ export interface HartLayout {
 
 /** A region returns the instructions it retired; this bit says the instruction after them trapped. */
 export const TRAP_FLAG = 0x4000_0000;
+/** This bit says the region stopped for the dispatcher (a device, a CSR or a stop wants attention). */
+export const LEAVE_FLAG = 0x2000_0000;
 
 /** One block of the region: its offset in the 4 KiB page and its instructions. */
 export interface RegionBlock {
@@ -28,7 +30,9 @@ type MemOp = (offset?: number, align?: number) => FunctionBuilder;
  * keeps going from block to block inside the page (a `loop` around a `br_table` on the page offset)
  * until control leaves the page, reaches code that is not in the region, or `budget` instructions
  * have retired. Then it writes pc and the registers back and returns the count (TRAP_FLAG set if
- * the next instruction trapped: pc is then that instruction's and the trap is pending on the hart).
+ * the next instruction trapped: pc is then that instruction's and the trap is pending on the hart;
+ * LEAVE_FLAG if the dispatcher must look before going on). Entered at an offset where it has no
+ * block, it retires nothing and leaves pc as it was.
  *
  * The code is position independent: the page's virtual base comes from pc at entry, so one
  * translation serves every virtual address the physical page is mapped at. Staying inside the same
@@ -75,12 +79,13 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   const get = (r: number) => (r === 0 ? f.i64Const(0) : f.localGet(reg.get(r)!));
   const set = (rd: number) => (rd === 0 ? f.drop() : f.localSet(reg.get(rd)!));
   const flush = () => { for (const r of written) f.i32Const(0).localGet(reg.get(r)!).i64Store(regAddr(r)); };
-  const at = (pageOffset: number) => { f.localGet(page).i64Const(pageOffset).i64Add(); };
+  const at = (pageOffset: number) => { f.localGet(page); if (pageOffset !== 0) f.i64Const(pageOffset).i64Add(); };
   const storePc = (pageOffset: number) => { f.i32Const(0); at(pageOffset); f.i64Store(layout.pc); };
 
   f.i32Const(0).i64Load(layout.pc).i64Const(-4096).i64And().localSet(page);
   for (const [r, l] of reg) f.i32Const(0).i64Load(regAddr(r)).localSet(l);
   f.localGet(ENTRY).localSet(off);
+  at(0); f.localGet(ENTRY).i64ExtendI32U().i64Add().localSet(npc); // pc stays put if there is no block at the entry
   f.localGet(DP).i64ExtendI32U().localSet(dp64);
 
   // Labels, innermost first: block k's code follows the `end` of label k. Depths from the br_table:
@@ -338,21 +343,22 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     if (reg.has(rd)) f.i32Const(0).i64Load(regAddr(rd)).localSet(reg.get(rd)!);
     f.if();
     f.i32Const(0).i64Load(layout.pc).localSet(npc);
-    f.localGet(cnt).i32Const(k).i32Add().localGet(st).i32Const(1).i32ShrU().i32Add().localSet(cnt);
+    f.localGet(cnt).i32Const(k | LEAVE_FLAG).i32Add().localGet(st).i32Const(1).i32ShrU().i32Add().localSet(cnt);
     f.br(exitDepth + 1);
     f.end();
   }
 
   /**
-   * Leaves the TLB entry's byte address in `ent`; pushes "hit" (tag, high word and alignment match).
-   * The entry's tag word and high word are compared as one little-endian i64 (hart-layout: tag at +0,
-   * high word at +4) against the address's page with the data privilege in its low bits.
+   * Leaves the TLB entry's byte address in `ent`; pushes "hit": the entry's tag word and high word,
+   * compared as one little-endian i64 (hart-layout: tag at +0, high word at +4), equal the address's
+   * page with the data privilege in its low bits, and the access does not cross into the next page.
    */
   function tlbHit(tlb: number, size: number): void {
     f.localGet(addr).i32WrapI64().localTee(lo);
     f.i32Const(8).i32ShrU().i32Const(0x3ff0).i32And().i32Const(tlb).i32Add().localTee(ent); // 16-byte entry (addr >> 12) & 1023
     f.i64Load(0).localGet(addr).i64Const(-4096).i64And().localGet(dp64).i64Or().i64Eq();
-    if (size > 1) f.localGet(lo).i32Const(size - 1).i32And().i32Eqz().i32And();
+    // Misaligned is fine while the access stays in the page (wasm loads and stores take any address).
+    if (size > 1) f.localGet(lo).i32Const(0xfff).i32And().i32Const(4096 - size).i32LeU().i32And();
   }
   function hostAddr(): void {
     f.localGet(lo).localGet(ent).i32Load(8).i32Add();
@@ -376,7 +382,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     f.else();
     if (loadedReg !== 0) f.i32Const(0).i64Load(regAddr(loadedReg)).localSet(reg.get(loadedReg)!);
     at(o + len); f.localSet(npc);
-    f.localGet(cnt).i32Const(k + 1).i32Add().localSet(cnt);
+    f.localGet(cnt).i32Const((k + 1) | LEAVE_FLAG).i32Add().localSet(cnt);
     f.end();
     f.br(exitDepth + 1);
     f.end();

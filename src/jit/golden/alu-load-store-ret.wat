@@ -29,6 +29,11 @@
     local.set 19
     local.get 1
     local.set 10
+    local.get 3
+    local.get 1
+    i64.extend_i32_u
+    i64.add
+    local.set 4
     local.get 0
     i64.extend_i32_u
     local.set 11
@@ -70,9 +75,10 @@
         i64.or
         i64.eq
         local.get 6
-        i32.const 7
+        i32.const 4095
         i32.and
-        i32.eqz
+        i32.const 4088
+        i32.le_u
         i32.and
         if (result i64)
           local.get 6
@@ -113,7 +119,7 @@
               i64.add
               local.set 4
               local.get 9
-              i32.const 3
+              i32.const 536870915
               i32.add
               local.set 9
             end
@@ -145,9 +151,10 @@
         i64.or
         i64.eq
         local.get 6
-        i32.const 7
+        i32.const 4095
         i32.and
-        i32.eqz
+        i32.const 4088
+        i32.le_u
         i32.and
         if
           local.get 6
@@ -191,7 +198,7 @@
               i64.add
               local.set 4
               local.get 9
-              i32.const 4
+              i32.const 536870916
               i32.add
               local.set 9
             end

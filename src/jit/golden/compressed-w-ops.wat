@@ -23,6 +23,11 @@
     local.set 17
     local.get 1
     local.set 10
+    local.get 3
+    local.get 1
+    i64.extend_i32_u
+    i64.add
+    local.set 4
     local.get 0
     i64.extend_i32_u
     local.set 11

@@ -20,6 +20,11 @@
     local.set 16
     local.get 1
     local.set 10
+    local.get 3
+    local.get 1
+    i64.extend_i32_u
+    i64.add
+    local.set 4
     local.get 0
     i64.extend_i32_u
     local.set 11
@@ -51,8 +56,6 @@
               br 2
             end
             local.get 3
-            i64.const 0
-            i64.add
             local.set 4
             br 2
           else

@@ -29,6 +29,11 @@
     local.set 19
     local.get 1
     local.set 10
+    local.get 3
+    local.get 1
+    i64.extend_i32_u
+    i64.add
+    local.set 4
     local.get 0
     i64.extend_i32_u
     local.set 11
@@ -109,7 +114,7 @@
           i64.load offset=512
           local.set 4
           local.get 9
-          i32.const 1
+          i32.const 536870913
           i32.add
           local.get 8
           i32.const 1
