@@ -504,8 +504,21 @@ export class InterpreterHart implements Hart, FpState {
    */
   protected loadSlow(aLo: number, aHi: number, kind: number, dest: number, dp: number): number {
     const size = kind === 8 ? 4 : 1 << (kind & 3);
+    const aligned = (aLo & (size - 1)) === 0;
     let lo = 0, hi = 0;
-    if ((aLo & (size - 1)) === 0) {
+    let inPage: number = MMIO; // host offset of a misaligned access inside one RAM page
+    if (!aligned && (aLo & 0xfff) <= 4096 - size) {
+      // One translation, not one per byte (MMIO still goes byte by byte below).
+      inPage = this.hostOf(aLo, aHi, Access.Read, dp);
+      if (inPage === FAULT) return this.raise(this.mmu.cause, aLo, aHi);
+    }
+    if (inPage >= 0) {
+      const h = inPage;
+      for (let i = 0; i < size; i++) {
+        const b = this.u8[h + i];
+        if (i < 4) lo |= b << (8 * i); else hi |= b << (8 * (i - 4));
+      }
+    } else if (aligned) {
       const h = this.mmu.translate(aLo, aHi, Access.Read, dp);
       if (h === FAULT) return this.raise(this.mmu.cause, aLo, aHi);
       if (h === MMIO) {
@@ -520,7 +533,7 @@ export class InterpreterHart implements Hart, FpState {
         lo = v[0]; hi = v[1];
       }
     } else {
-      // Misaligned: byte by byte, each byte translated; a fault reports the byte's own address.
+      // Misaligned across pages or on MMIO: byte by byte, each byte translated; a fault reports the byte's own address.
       for (let i = 0; i < size; i++) {
         const bLo = (aLo + i) | 0, bHi = (aHi + ((bLo >>> 0) < (aLo >>> 0) ? 1 : 0)) | 0;
         const h = this.mmu.translate(bLo, bHi, Access.Read, dp);
@@ -557,9 +570,26 @@ export class InterpreterHart implements Hart, FpState {
     return t;
   }
 
+  /** The host offset of a RAM access from the TLB, or translate()'s answer (which fills it). */
+  private hostOf(aLo: number, aHi: number, access: Access, dp: number): number {
+    const i32 = this.i32;
+    const e = this.mmu.tlbIndex(access) + ((aLo >>> 10) & 0xffc);
+    if (i32[e] === ((aLo & -4096) | dp) && i32[e + 1] === aHi) return (aLo + i32[e + 2]) >>> 0;
+    return this.mmu.translate(aLo, aHi, access, dp);
+  }
+
   /** Stores that missed the TLB, are misaligned, or hit MMIO. f3: log2 of the size. */
   protected storeSlow(aLo: number, aHi: number, f3: number, vLo: number, vHi: number, dp: number): number {
     const size = 1 << f3;
+    if ((aLo & (size - 1)) !== 0 && (aLo & 0xfff) <= 4096 - size) {
+      // Misaligned inside one page: one translation (MMIO falls through to the byte-wise path).
+      const h = this.hostOf(aLo, aHi, Access.Write, dp);
+      if (h === FAULT) return this.raise(this.mmu.cause, aLo, aHi);
+      if (h >= 0) {
+        for (let i = 0; i < size; i++) this.u8[h + i] = (i < 4 ? vLo >>> (8 * i) : vHi >>> (8 * (i - 4))) & 0xff;
+        return OK;
+      }
+    }
     if ((aLo & (size - 1)) === 0) {
       const h = this.mmu.translate(aLo, aHi, Access.Write, dp);
       if (h === FAULT) return this.raise(this.mmu.cause, aLo, aHi);
@@ -665,7 +695,9 @@ export class InterpreterHart implements Hart, FpState {
     if (f3 === 0) {
       if ((insn >>> 25) === 0x09 && ((insn >>> 7) & 31) === 0) { // SFENCE.VMA
         if (priv === Priv.U || (priv === Priv.S && (csr.mstatus & MSTATUS_TVM) !== 0)) return this.illegal(raw);
-        this.mmu.flush();
+        const rs1 = (insn >>> 15) & 31; // the address; rs2's ASID is ignored (entries carry no ASID: drop them whatever it is)
+        if (rs1 === 0) this.mmu.flush();
+        else this.mmu.flushPage(this.i32[this.xi + (rs1 << 1)], this.i32[this.xi + (rs1 << 1) + 1]);
         this.loopExit = true;
         return OK;
       }

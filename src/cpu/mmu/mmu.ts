@@ -21,8 +21,10 @@ const PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_A = 64, PTE_D 
  * owns their contents. Only RAM pages are ever entered: MMIO always takes the slow path.
  *
  * A and D are set by hardware (like QEMU) on the access that needs them. The whole TLB is flushed
- * on satp writes, sfence.vma and SUM/MXR changes; privilege is part of each tag, so mode switches
- * need no flush.
+ * on satp writes, SFENCE.VMA without an address and SUM/MXR changes; privilege is part of each tag,
+ * so mode switches need no flush. SFENCE.VMA with an address (Linux issues ~90,000 of them while
+ * booting, nearly all for 4 KiB kernel mappings such as the text-patching fixmap) drops just that
+ * page's entries, unless the address lies in the span of the superpages entries were filled from.
  */
 export class Mmu {
   /** satp.MODE (0 = Bare, 8/9/10 = Sv39/48/57) and root page number. */
@@ -36,6 +38,15 @@ export class Mmu {
 
   private readonly i32: Int32Array;
   private readonly ramBase: number;
+  /**
+   * The virtual page numbers [superFirst, superEnd) cover every superpage a TLB entry was filled
+   * from since the last full flush: the entries of one superpage share its leaf PTE, so a fence on
+   * any address inside must drop them all (privileged spec 4.2.1).
+   */
+  private superFirst = Infinity;
+  private superEnd = -Infinity;
+  /** 4 KiB pages under the leaf the last walk() found. */
+  private leafPages = 1;
   private readonly ramEnd: number;
   private readonly tlb: number[]; // int32 index of each TLB, by Access
 
@@ -60,6 +71,19 @@ export class Mmu {
   flush(): void {
     const words = (TLB_ENTRIES * TLB_ENTRY_BYTES) >> 2;
     this.i32.fill(-1, this.tlb[0], this.tlb[0] + 3 * words);
+    this.superFirst = Infinity;
+    this.superEnd = -Infinity;
+  }
+
+  /** SFENCE.VMA for one virtual address: its entries in every TLB (any privilege). */
+  flushPage(vLo: number, vHi: number): void {
+    const vpn = (vHi >>> 0) * 1048576 + (vLo >>> 12);
+    if (vpn >= this.superFirst && vpn < this.superEnd) {
+      this.flush();
+      return;
+    }
+    const slot = ((vLo >>> 12) & (TLB_ENTRIES - 1)) << 2;
+    for (const t of this.tlb) this.i32[t + slot] = -1;
   }
 
   /**
@@ -75,6 +99,12 @@ export class Mmu {
     } else {
       pa = this.walk(vLo, vHi, access, priv);
       if (pa < 0) return FAULT;
+      if (this.leafPages > 1) {
+        const vpn = (vHi >>> 0) * 1048576 + (vLo >>> 12);
+        const first = vpn - (vpn % this.leafPages);
+        if (first < this.superFirst) this.superFirst = first;
+        if (first + this.leafPages > this.superEnd) this.superEnd = first + this.leafPages;
+      }
     }
     if (pa >= this.ramBase && pa < this.ramEnd) {
       const host = pa - this.ramBase + RAM_HOST_OFFSET;
@@ -130,6 +160,7 @@ export class Mmu {
       if (!ok) return this.fail(PAGE_FAULT[access]);
       const span = PAGES_PER_LEAF[level]; // pages covered by this leaf
       if (ppn % span !== 0) return this.fail(PAGE_FAULT[access]);
+      this.leafPages = span;
       const need = access === Access.Write ? PTE_A | PTE_D : PTE_A;
       if ((lo & need) !== need) i32[idx] = lo | need;
       const inPage = shift <= 30 ? (vLo & ((1 << shift) - 1)) >>> 0 : (vLo >>> 0) + (vHi & ((1 << (shift - 32)) - 1)) * 4294967296;
