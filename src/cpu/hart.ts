@@ -46,7 +46,10 @@ export interface Hart {
   setPrivilege(p: number): void;
   readCsr(num: number): bigint | undefined;
   writeCsr(num: number, v: bigint): boolean;
-  /** FENCE.I on behalf of someone else (the SBI's remote fence.i): fetches must see earlier stores. */
+  /**
+   * FENCE.I on behalf of someone else (the SBI's remote fence.i): fetches must see earlier stores,
+   * the hart's own and those reported to the machine memory (GuestMemory.write, noteWrite).
+   */
   instructionFence(): void;
   /** Drops every cached translation (sfence.vma on behalf of someone else: the SBI's remote fences). */
   flushTranslations(): void;

@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { StopReason } from '../cpu/hart.js';
 import { InterpreterHart, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
 import { Access } from '../cpu/trap.js';
+import type { MachineMemory } from '../memory/machine-memory.js';
 import { PC_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
 import { scanBlock, type BlockInsn } from './block-scan.js';
 import type { RegionBlock } from './translate-region.js';
@@ -26,7 +27,6 @@ interface Region {
   /** The page's bytes when translated, and the [start, end) halfword spans its blocks cover: what a FENCE.I must recheck. */
   words: Uint16Array | null;
   spans: Int32Array | null;
-  epoch: number;
   compiles: number;
 }
 
@@ -78,10 +78,12 @@ export class JitHart extends InterpreterHart {
   private readonly imports: WebAssembly.Imports;
   private readonly memLimits: { min: number; max: number; shared: boolean };
   private readonly trampoline: Trampoline;
+  private readonly memory: MachineMemory;
   /** Host page numbers of the regions with a translation in the trampoline's table. */
-  private readonly chained = new Set<number>();
-  /** The code epoch the table was last made safe for (see unchainAll). */
-  private tableEpoch = 0;
+  /** Host pages with a translation written since the last FENCE.I (by the guest or by DMA). */
+  private readonly written = new Set<number>();
+  /** The code epoch (FENCE.I count) the translations were last checked at. */
+  private checkedEpoch = 0;
 
   constructor(opts: InterpreterHartOptions, jit: JitOptions = {}) {
     super(opts);
@@ -95,6 +97,8 @@ export class JitHart extends InterpreterHart {
     this.layout = { x: region + X_OFFSET, pc: region + PC_OFFSET, tlbRead: region + TLB_READ_OFFSET, tlbWrite: region + TLB_WRITE_OFFSET };
     const pages = opts.memory.memory.buffer.byteLength / WASM_PAGE;
     this.memLimits = { min: pages, max: pages, shared: opts.memory.memory.buffer instanceof SharedArrayBuffer };
+    this.memory = opts.memory;
+    this.memory.onWatchedWrite = (page) => this.written.add(page);
     this.trampoline = createTrampoline(opts.memory.memory, { pc: this.layout.pc, tlbFetch: region + TLB_FETCH_OFFSET });
     this.imports = {
       env: {
@@ -143,7 +147,7 @@ export class JitHart extends InterpreterHart {
     let n = 0;
     let check = true;
     while (n < budget) {
-      if (this.tableEpoch !== this.codeEpoch) this.unchainAll();
+      if (this.checkedEpoch !== this.codeEpoch) this.fenceI();
       if (this.stopRequested) { this.stopRequested = false; this.lastRunSteps = n; return StopReason.Stopped; }
       if (check || this.loopExit) {
         this.loopExit = false;
@@ -164,10 +168,9 @@ export class JitHart extends InterpreterHart {
       const base = host & ~0xfff, off = host & 0xfff;
       let region = this.regions[host >>> 12];
       if (region === undefined) {
-        region = { blocks: new Map(), entries: new Uint8Array(2048), run: null, words: null, spans: null, epoch: 0, compiles: 0 };
+        region = { blocks: new Map(), entries: new Uint8Array(2048), run: null, words: null, spans: null, compiles: 0 };
         this.regions[host >>> 12] = region;
       }
-      if (region.run !== null && region.epoch !== this.codeEpoch) this.revalidate(region, base);
       if (region.run !== null && region.entries[off >>> 1] !== 0) {
         const r = this.trampoline.run(csr.priv, csr.dataPriv, Math.min(budget - n, 1 << 20));
         this.stats.wasmEntries++;
@@ -219,45 +222,47 @@ export class JitHart extends InterpreterHart {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), this.imports);
     region.run = instance.exports.run as RegionRun;
     this.trampoline.table.set(base >>> 12, region.run);
-    this.chained.add(base >>> 12);
     region.words = this.u16.slice(base >>> 1, (base + 4096) >>> 1);
     region.spans = Int32Array.from(blocks.flatMap((b) => {
       const last = b.insns[b.insns.length - 1];
       return [b.offset >>> 1, (b.offset + last.offset + last.len) >>> 1];
     }));
-    region.epoch = this.codeEpoch;
     region.compiles++;
+    this.memory.watch(base >>> 12, true);
+    this.mmu.dropWritable(base >>> 12);
     this.stats.translated++;
     this.stats.translateMs += performance.now() - t0;
     this.stats.translatedInsns += blocks.reduce((a, b) => a + b.insns.length, 0);
   }
 
-  /** After a FENCE.I: keep the translation only if the bytes of its blocks are unchanged. */
-  private revalidate(region: Region, base: number): void {
+  /**
+   * FENCE.I (or an SBI remote one): from now on instruction fetch must see every store before it.
+   * Translations are of watched pages, whose writes all reach `written` (machine-memory.ts), so
+   * only those are checked: a translation whose blocks' bytes changed is dropped (its page becomes
+   * plain interpreted code and may be translated again); the others stay valid. Linux patches its
+   * text (jump labels, alternatives) with ~40,000 FENCE.I while booting, so this must stay cheap.
+   */
+  private fenceI(): void {
+    for (const page of this.written) {
+      const region = this.regions[page];
+      if (region !== undefined && region.run !== null && !this.unchanged(region, page << 12)) {
+        region.run = null; region.words = null; region.spans = null; region.entries.fill(0); region.blocks.clear();
+        this.trampoline.table.set(page, this.trampoline.miss);
+        this.memory.watch(page, false);
+        this.stats.invalidated++;
+      }
+    }
+    this.written.clear();
+    this.checkedEpoch = this.codeEpoch;
+  }
+
+  /** Whether the bytes of a region's blocks are still what it was translated from. */
+  private unchanged(region: Region, base: number): boolean {
     const w = region.words!, spans = region.spans!;
     const at = base >>> 1;
     for (let s = 0; s < spans.length; s += 2) {
-      for (let i = spans[s]; i < spans[s + 1]; i++) {
-        if (this.u16[at + i] !== w[i]) {
-          region.run = null; region.words = null; region.spans = null; region.entries.fill(0); region.blocks.clear();
-          this.stats.invalidated++;
-          return;
-        }
-      }
+      for (let i = spans[s]; i < spans[s + 1]; i++) if (this.u16[at + i] !== w[i]) return false;
     }
-    region.epoch = this.codeEpoch;
-    this.trampoline.table.set(base >>> 12, region.run);
-    this.chained.add(base >>> 12);
-  }
-
-  /**
-   * After a FENCE.I no translation may run before it is revalidated, and the trampoline goes from
-   * region to region without asking: take them all out of its table. The dispatcher revalidates a
-   * region when it next reaches it and puts it back.
-   */
-  private unchainAll(): void {
-    for (const page of this.chained) this.trampoline.table.set(page, this.trampoline.miss);
-    this.chained.clear();
-    this.tableEpoch = this.codeEpoch;
+    return true;
   }
 }

@@ -12,4 +12,9 @@ export interface GuestMemory {
   read(gpa: number, dst: Uint8Array): boolean;
   /** Copies src into guest RAM at gpa; false (and nothing written) if the range leaves RAM. */
   write(gpa: number, src: Uint8Array): boolean;
+  /**
+   * Reports bytes a device wrote through `bytes` at host offset `off` (DMA). Translated guest code
+   * must learn that its page changed, as it does for the guest's own stores.
+   */
+  noteWrite(off: number, len: number): void;
 }

@@ -73,6 +73,28 @@ export class MachineMemory implements GuestMemory {
     const at = this.hostOffset(gpa, src.length);
     if (at < 0) return false;
     this.bytes.set(src, at);
+    this.noteWrite(at, src.length);
     return true;
+  }
+
+  /**
+   * Per 4 KiB host page, 1 while it is watched: a JIT translation was made from it. The MMU never
+   * puts a watched page in a write TLB, so every store to it reaches noteWrite, like DMA does.
+   */
+  watched: Uint8Array | null = null;
+  /** Called with the host page number of each watched page written. */
+  onWatchedWrite: ((page: number) => void) | null = null;
+
+  watch(page: number, on: boolean): void {
+    this.watched ??= new Uint8Array(this.bytes.length >>> 12);
+    this.watched[page] = on ? 1 : 0;
+  }
+
+  noteWrite(off: number, len: number): void {
+    const w = this.watched;
+    if (w === null || len <= 0) return;
+    for (let p = off >>> 12, last = (off + len - 1) >>> 12; p <= last; p++) {
+      if (w[p] !== 0) this.onWatchedWrite?.(p);
+    }
   }
 }

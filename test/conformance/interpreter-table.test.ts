@@ -39,7 +39,9 @@ const rand = () => {
 /** Executes one 32-bit word in M-mode with every register pointing into RAM; returns mcause (NO_TRAP if none). */
 function execute(h: ReturnType<typeof makeHart>, word: number): bigint {
   const { memory, hart } = h;
-  memory.view.setUint32(memory.hostOffset(CODE, 4), word >>> 0, true);
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, word >>> 0, true);
+  memory.write(CODE, bytes); // through GuestMemory, so a translation of the page learns of it
   hart.instructionFence(); // as a loader would after writing code
   for (let i = 1; i < 32; i++) hart.setX(i, BigInt(DATA));
   hart.setPrivilege(Priv.M);

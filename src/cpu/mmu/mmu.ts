@@ -37,6 +37,7 @@ export class Mmu {
   cause = 0;
 
   private readonly i32: Int32Array;
+  private readonly mem: MachineMemory;
   private readonly ramBase: number;
   /**
    * The virtual page numbers [superFirst, superEnd) cover every superpage a TLB entry was filled
@@ -52,6 +53,7 @@ export class Mmu {
 
   constructor(mem: MachineMemory, regionOffset: number, private readonly isMmio: (pa: number) => boolean) {
     this.i32 = mem.i32;
+    this.mem = mem;
     this.ramBase = mem.ramBase;
     this.ramEnd = mem.ramBase + mem.ramSize;
     this.tlb = [
@@ -73,6 +75,14 @@ export class Mmu {
     this.i32.fill(-1, this.tlb[0], this.tlb[0] + 3 * words);
     this.superFirst = Infinity;
     this.superEnd = -Infinity;
+  }
+
+  /** Drops the write TLB entries that lead to host page `page` (it has just become watched). */
+  dropWritable(page: number): void {
+    const t = this.tlb[Access.Write], i32 = this.i32;
+    for (let e = t; e < t + TLB_ENTRIES * (TLB_ENTRY_BYTES >> 2); e += TLB_ENTRY_BYTES >> 2) {
+      if ((((i32[e] & -4096) + i32[e + 2]) >>> 12) === page) i32[e] = -1;
+    }
   }
 
   /** SFENCE.VMA for one virtual address: its entries in every TLB (any privilege). */
@@ -108,6 +118,10 @@ export class Mmu {
     }
     if (pa >= this.ramBase && pa < this.ramEnd) {
       const host = pa - this.ramBase + RAM_HOST_OFFSET;
+      if (access === Access.Write && this.mem.watched !== null && this.mem.watched[host >>> 12] !== 0) {
+        this.mem.noteWrite(host, 1); // translated code lives here: no TLB entry, so every store is seen
+        return host;
+      }
       const e = this.tlb[access] + (((vLo >>> 12) & (TLB_ENTRIES - 1)) << 2);
       const page = vLo & -4096;
       this.i32[e] = page | priv;
@@ -162,7 +176,10 @@ export class Mmu {
       if (ppn % span !== 0) return this.fail(PAGE_FAULT[access]);
       this.leafPages = span;
       const need = access === Access.Write ? PTE_A | PTE_D : PTE_A;
-      if ((lo & need) !== need) i32[idx] = lo | need;
+      if ((lo & need) !== need) {
+        i32[idx] = lo | need;
+        this.mem.noteWrite(idx << 2, 4); // a store like any other, should the guest run code from its page tables
+      }
       const inPage = shift <= 30 ? (vLo & ((1 << shift) - 1)) >>> 0 : (vLo >>> 0) + (vHi & ((1 << (shift - 32)) - 1)) * 4294967296;
       return ppn * 4096 + inPage;
     }

@@ -44,6 +44,8 @@ export class BufferCursor {
   constructor(
     private readonly bytes: Uint8Array,
     private readonly segments: readonly Segment[],
+    /** For a device-writable cursor: told of every span handed out (the device may write it). */
+    private readonly written: ((off: number, len: number) => void) | null = null,
   ) {
     let t = 0;
     for (const s of segments) t += s.len;
@@ -76,6 +78,7 @@ export class BufferCursor {
       }
       const k = Math.min(avail, left);
       fn(this.bytes.subarray(s.off + this.pos, s.off + this.pos + k), this.done);
+      this.written?.(s.off + this.pos, k);
       this.pos += k;
       this.done += k;
       left -= k;
@@ -124,6 +127,8 @@ export class DescriptorChain {
     readonly readable: readonly Segment[],
     readonly writable: readonly Segment[],
     error: ChainErrorCode | null = null,
+    /** GuestMemory.noteWrite: what the device writes must be reported (see BufferCursor). */
+    private readonly noteWrite: ((off: number, len: number) => void) | null = null,
   ) {
     this.error = error;
   }
@@ -139,6 +144,6 @@ export class DescriptorChain {
 
   /** The device-writable (device → driver) bytes. */
   writer(): BufferCursor {
-    return new BufferCursor(this.bytes, this.writable);
+    return new BufferCursor(this.bytes, this.writable, this.noteWrite);
   }
 }

@@ -84,6 +84,7 @@ export class Queue {
 
   private bytes: Uint8Array | null = null;
   private memory: GuestMemory | null = null;
+  private noteWrite: ((off: number, len: number) => void) | null = null;
   private descOff = 0;
   private availOff = 0;
   private usedOff = 0;
@@ -131,6 +132,7 @@ export class Queue {
       return false;
     }
     this.memory = memory;
+    this.noteWrite = (off, len) => memory.noteWrite(off, len);
     this.bytes = memory.bytes;
     this.descOff = memory.hostOffset(this.descAddr, DESC_SIZE * this.size);
     this.availOff = memory.hostOffset(this.driverAddr, 6 + 2 * this.size);
@@ -314,7 +316,7 @@ export class Queue {
       if (next >= tableLen) return bad('next-out-of-range');
       idx = next;
     }
-    return new DescriptorChain(head, bytes, readable, writable);
+    return new DescriptorChain(head, bytes, readable, writable, null, this.noteWrite);
   }
 
   private u16(o: number): number {
@@ -331,6 +333,7 @@ export class Queue {
     const b = this.bytes!;
     b[o] = v & 0xff;
     b[o + 1] = (v >>> 8) & 0xff;
+    this.noteWrite?.(o, 2);
   }
 
   private setU32(o: number, v: number): void {
@@ -339,5 +342,6 @@ export class Queue {
     b[o + 1] = (v >>> 8) & 0xff;
     b[o + 2] = (v >>> 16) & 0xff;
     b[o + 3] = (v >>> 24) & 0xff;
+    this.noteWrite?.(o, 4);
   }
 }
