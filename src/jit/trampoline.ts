@@ -22,8 +22,8 @@ export interface Trampoline {
   miss: RegionRun;
 }
 
-/** A region's entry point (translate-region): `run(dp, pageOffset, budget)`. */
-export type RegionRun = (dp: number, entry: number, budget: number) => number;
+/** A region's entry point (translate-region): `run(priv, dp, pageOffset, budget)`. */
+export type RegionRun = (priv: number, dp: number, entry: number, budget: number) => number;
 
 /**
  * Builds the trampoline over `memory`. Measured on the Debian boot: ~13M calls from the JS
@@ -50,7 +50,7 @@ export function createTrampoline(memory: WebAssembly.Memory, layout: TrampolineL
 /** A module exporting `miss`, the table's filler: retires nothing. */
 function missModule(): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder();
-  const f = m.function(m.type([I32, I32, I32], [I32]), { export: 'miss' });
+  const f = m.function(m.type([I32, I32, I32, I32], [I32]), { export: 'miss' });
   f.i32Const(0);
   return m.finish();
 }
@@ -59,7 +59,7 @@ export function trampolineModule(layout: TrampolineLayout, memory: { min: number
   const m = new ModuleBuilder();
   m.importMemory('env', 'mem', memory);
   m.importTable('env', 'table', { min: pages, max: pages });
-  const region = m.type([I32, I32, I32], [I32]);
+  const region = m.type([I32, I32, I32, I32], [I32]);
   const f = m.function(m.type([I32, I32, I32], [I32]), { export: 'run' });
   const PRIV = 0, DP = 1, BUDGET = 2;
   const n = f.local(I32), pcLo = f.local(I32), e = f.local(I32), host = f.local(I32), r = f.local(I32);
@@ -74,7 +74,7 @@ export function trampolineModule(layout: TrampolineLayout, memory: { min: number
   f.i32Or();
   f.if(); missed(); f.end();
   f.localGet(e).i32Load(8).localGet(pcLo).i32Add().localSet(host);
-  f.localGet(DP).localGet(host).i32Const(0xfff).i32And().localGet(BUDGET).localGet(n).i32Sub();
+  f.localGet(PRIV).localGet(DP).localGet(host).i32Const(0xfff).i32And().localGet(BUDGET).localGet(n).i32Sub();
   f.localGet(host).i32Const(12).i32ShrU();
   f.callIndirect(region, 0).localTee(r);
   f.i32Eqz();

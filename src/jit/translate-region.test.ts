@@ -21,14 +21,17 @@ function findGoldenDir(): string {
   return join(dir, 'src/jit/golden/');
 }
 const goldenDir = findGoldenDir();
-const layout = { x: 0, pc: 0x200, tlbRead: 0x1000, tlbWrite: 0x5000 };
+const layout = { x: 0, pc: 0x200, tlbRead: 0x1000, tlbWrite: 0x5000, tlbFetch: 0x9000 };
 const memory = { min: 17, max: 17, shared: false };
 const expansion = buildExpansionTable();
 
-/** Lays out 32-bit words (or 16-bit halves for compressed) at page offset 0 and scans blocks at the given offsets. */
-function region(halves: number[], entries: number[]): RegionBlock[] {
-  const u16 = new Uint16Array(2048);
-  u16.set(halves);
+/**
+ * Lays out 32-bit words (or 16-bit halves for compressed) at page offset `at` (two pages: offsets
+ * 4096 and up are the next page's) and scans blocks at the given offsets.
+ */
+function region(halves: number[], entries: number[], at = 0): RegionBlock[] {
+  const u16 = new Uint16Array(4096);
+  u16.set(halves, at >>> 1);
   return entries.map((offset) => ({ offset, insns: scanBlock(u16, offset, expansion) }));
 }
 const words = (...ws: number[]) => ws.flatMap((w) => [w & 0xffff, w >>> 16]);
@@ -42,11 +45,16 @@ const cases: Record<string, RegionBlock[]> = {
   'mulhu-csr-helper': region(words(0x02c5b533, 0x100026f3, 0x00008067), [0]),
   // c.li a0, 5 ; c.addiw a0, 1 ; slliw a1, a0, 3 ; c.j +0 (RVC expanded before translation)
   'compressed-w-ops': region([0x4515, 0x2505, ...words(0x0035159b), 0xa001], [0]),
+  // loop: addi a0, a0, -1 (the page's last word) | bnez a0, loop (the next page's first): the
+  // region takes the next page's block, and crossing into it checks the fetch TLB
+  'next-page-loop': region(words(0xfff50513, 0xfe051ee3), [4092, 4096], 4092),
 };
+/** The host offset of the next page, for the cases with blocks there. */
+const NEXT_HOST = 0x7000;
 
 for (const [name, blocks] of Object.entries(cases)) {
   test(`translation of ${name} matches its golden listing`, () => {
-    const bytes = translateRegion(blocks, layout, memory);
+    const bytes = translateRegion(blocks, layout, memory, blocks.some((b) => b.offset >= 4096) ? NEXT_HOST : -1);
     assert.ok(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>), 'the module validates');
     const text = disassemble(bytes);
     const file = `${goldenDir}${name}.wat`;

@@ -7,6 +7,7 @@ export interface HartLayout {
   pc: number;
   tlbRead: number;
   tlbWrite: number;
+  tlbFetch: number;
 }
 
 /** A region returns the instructions it retired; this bit says the instruction after them trapped. */
@@ -14,7 +15,10 @@ export const TRAP_FLAG = 0x4000_0000;
 /** This bit says the region stopped for the dispatcher (a device, a CSR or a stop wants attention). */
 export const LEAVE_FLAG = 0x2000_0000;
 
-/** One block of the region: its offset in the 4 KiB page and its instructions. */
+/**
+ * One block of the region: its offset from the start of the region's page (4096 and up: in the next
+ * virtual page, see translateRegion) and its instructions.
+ */
 export interface RegionBlock {
   offset: number;
   insns: readonly BlockInsn[];
@@ -26,10 +30,10 @@ type MemOp = (offset?: number, align?: number) => FunctionBuilder;
 
 /**
  * Translates the hot blocks of one guest page into a wasm module exporting
- * `run(dp: i32, entry: i32, budget: i32) -> i32`: it starts at the block at page offset `entry` and
- * keeps going from block to block inside the page (a `loop` around a `br_table` on the page offset)
- * until control leaves the page, reaches code that is not in the region, or `budget` instructions
- * have retired. Then it writes pc and the registers back and returns the count (TRAP_FLAG set if
+ * `run(priv: i32, dp: i32, entry: i32, budget: i32) -> i32`: it starts at the block at page offset
+ * `entry` and keeps going from block to block inside the page (a `loop` around a `br_table` on the
+ * page offset) until control leaves the page, reaches code that is not in the region, or `budget`
+ * instructions have retired. Then it writes pc and the registers back and returns the count (TRAP_FLAG set if
  * the next instruction trapped: pc is then that instruction's and the trap is pending on the hart;
  * LEAVE_FLAG if the dispatcher must look before going on). Entered at an offset where it has no
  * block, it retires nothing and leaves pc as it was.
@@ -38,15 +42,23 @@ type MemOp = (offset?: number, align?: number) => FunctionBuilder;
  * translation serves every virtual address the physical page is mapped at. Staying inside the same
  * virtual page keeps the translation valid without a TLB check: nothing in a region changes
  * satp, privilege or the TLB (those instructions are never translated).
+ *
+ * Blocks at offsets 4096 and up come from the page that followed it in virtual memory when it was
+ * translated (host page `nextHost`): loops often straddle a page boundary (busybox's sha256 rounds
+ * cross it twice per round). Control crosses into them only by a static edge (a branch, a jump, or
+ * falling off the page's end), after the fetch TLB (tagged with `priv`) shows that the next virtual
+ * page still maps to that host page; otherwise it leaves.
  */
-export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayout, memory: { min: number; max: number; shared: boolean }): Uint8Array {
+export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayout, memory: { min: number; max: number; shared: boolean }, nextHost = -1): Uint8Array {
   const m = new ModuleBuilder();
   m.importMemory('env', 'mem', memory);
   const fLoad = m.importFunction('env', 'load', m.type([I32, I32, I32, I32, I32], [I32]));
   const fStore = m.importFunction('env', 'store', m.type([I32, I32, I32, I32, I32, I32], [I32]));
   const fStep = m.importFunction('env', 'step', m.type([I32], [I32]));
-  const f = m.function(m.type([I32, I32, I32], [I32]), { export: 'run' });
-  const DP = 0, ENTRY = 1, BUDGET = 2;
+  const f = m.function(m.type([I32, I32, I32, I32], [I32]), { export: 'run' });
+  const PRIV = 0, DP = 1, ENTRY = 2, BUDGET = 3;
+  const hasNext = blocks.some((b) => b.offset >= 4096);
+  if (hasNext && nextHost < 0) throw new RangeError('blocks past the page need the next page\'s host offset');
   const page = f.local(I64); // virtual address of the page
   const npc = f.local(I64);
   const addr = f.local(I64);
@@ -95,12 +107,13 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   f.loop(); // dispatch
   f.block(); // exit
   for (let i = sorted.length - 1; i >= 0; i--) f.block();
-  const table = new Int32Array(2048).fill(sorted.length);
+  const table = new Int32Array(4096).fill(sorted.length);
   for (const [o, i] of indexOf) table[o >>> 1] = i;
-  let maxHalf = 0;
-  for (const b of sorted) maxHalf = Math.max(maxHalf, b.offset >>> 1);
+  // The table spans the blocks' halfwords only (an index below the first wraps to a huge unsigned one: default).
+  const minHalf = sorted[0].offset >>> 1, maxHalf = sorted[sorted.length - 1].offset >>> 1;
   f.localGet(off).i32Const(1).i32ShrU();
-  f.brTable(table.subarray(0, maxHalf + 1), sorted.length);
+  if (minHalf > 0) f.i32Const(minHalf).i32Sub();
+  f.brTable(table.subarray(minHalf, maxHalf + 1), sorted.length);
 
   sorted.forEach((b, bi) => {
     f.end(); // block bi's label: its code starts here
@@ -135,9 +148,10 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
      * `off` set, skipping the page check `next` needs); anything else leaves with npc set.
      */
     const goTo = (t: number, extra: number) => {
-      const j = t >= 0 && t < 4096 ? indexOf.get(t) : undefined;
+      const j = t >= 0 && t < 8192 ? indexOf.get(t) : undefined;
       if (j !== undefined) {
         f.localGet(cnt).localGet(BUDGET).i32LtS();
+        if (t >= 4096 && b.offset < 4096) { nextPageMapped(); f.i32And(); } // crossing into the next page
         f.if();
         if (j > bi) f.br(j - bi - 1 + inner + extra + 1); // block j's label is j - bi - 1 out from the top level, +1 for the if
         else if (j === bi && selfLoop) f.br(extra + 1);
@@ -147,10 +161,10 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
       at(t); f.localSet(npc);
       f.br(exitDepth + extra);
     };
-    /** Control continues at page offset `o` (or wherever npc says, if o < 0): stay or leave. */
+    /** Control continues wherever npc says: stay or leave. */
     const next = (depth: number) => {
-      // Stay if npc is in the same virtual page and the budget allows; the br_table sends it out
-      // again if there is no block at that offset.
+      // Stay if npc is in the page and the budget allows (the next page's blocks are only reached
+      // by static edges); the br_table sends it out again if there is no block at that offset.
       f.localGet(npc).localGet(page).i64Xor().i64Const(12).i64ShrU().i64Eqz();
       f.localGet(cnt).localGet(BUDGET).i32LtS().i32And();
       f.if();
@@ -300,6 +314,18 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   }
 
   /**
+   * Pushes whether the virtual page after the region's still maps to host page `nextHost` in the
+   * fetch TLB, for the current privilege (hart-layout: tag | priv and high word as one i64, then the
+   * host offset minus the virtual address).
+   */
+  function nextPageMapped(): void {
+    f.localGet(page).i64Const(4096).i64Add().localTee(addr);
+    f.i32WrapI64().i32Const(8).i32ShrU().i32Const(0x3ff0).i32And().i32Const(layout.tlbFetch).i32Add().localTee(ent);
+    f.i64Load(0).localGet(addr).localGet(PRIV).i64ExtendI32U().i64Or().i64Eq();
+    f.localGet(ent).i32Load(8).localGet(addr).i32WrapI64().i32Add().i32Const(nextHost).i32Eq().i32And();
+  }
+
+  /**
    * MULH (f3 1), MULHSU (2), MULHU (3): the high 64 bits of the 128-bit product, from 32-bit limbs
    * (wasm has no wide multiply); signed forms correct the unsigned product by the two's complement
    * identity hi(a·b) = hiu(a·b) − (a < 0 ? b : 0) − (b < 0 ? a : 0). Pushes the result.
@@ -386,6 +412,23 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     f.end();
     f.br(exitDepth + 1);
     f.end();
+  }
+}
+
+/**
+ * Where control can go after a block at page offset `offset`, as far as the code itself says: a
+ * branch's two ways, a jump's target, or the next instruction for a block that ends before an
+ * instruction it does not take. JALR's target is dynamic: none.
+ */
+export function staticSuccessors({ offset, insns }: RegionBlock): number[] {
+  const last = insns[insns.length - 1];
+  if (last === undefined) return [];
+  const fallThrough = offset + last.offset + last.len;
+  switch (last.insn & 0x7f) {
+    case 0x63: return [staticTarget(last, offset)!, fallThrough];
+    case 0x6f: return [staticTarget(last, offset)!];
+    case 0x67: return [];
+    default: return [fallThrough];
   }
 }
 
