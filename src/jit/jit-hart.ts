@@ -1,26 +1,19 @@
 import { setFlagsFromString } from 'node:v8';
 import { StopReason } from '../cpu/hart.js';
-import { InterpreterHart, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
+import { InterpreterHart, type BlockProfile, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
 import { Access } from '../cpu/trap.js';
 import type { MachineMemory } from '../memory/machine-memory.js';
 import { PC_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
-import { scanBlock, type BlockInsn } from './block-scan.js';
+import { scanBlock } from './block-scan.js';
 import type { RegionBlock } from './translate-region.js';
 import { staticSuccessors, translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
 import { COUNT_MASK, createTrampoline, type RegionRun, type Trampoline } from './trampoline.js';
-
-/** A straight-line block found at some offset of a page, and how often the interpreter ran it. */
-interface Block {
-  insns: BlockInsn[];
-  count: number;
-}
 
 /**
  * The translation unit: one 4 KiB guest-physical page (keyed by its host offset). Its hot blocks are
  * compiled together into one function, so jumps between them stay inside wasm.
  */
 interface Region {
-  blocks: Map<number, Block>;
   /** Per halfword of the page: 1 if the translation has an entry there (a Set.has was 3% of a boot). */
   entries: Uint8Array;
   run: RegionRun | null;
@@ -67,6 +60,11 @@ const DEFAULT_THRESHOLD = 1000;
 const WARM_DIVISOR = 32;
 /** A page recompiled this often keeps its last translation; new blocks there stay interpreted. */
 const MAX_COMPILES = 8;
+/**
+ * Block start counters, by host halfword: 2^21 of them (4 MiB), so blocks 4 MiB apart in guest RAM
+ * share one. A shared counter only makes a block look warmer than it is.
+ */
+const COUNTS_MASK = (1 << 21) - 1;
 
 /**
  * The second engine: the interpreter, plus translation of hot straight-line blocks into WebAssembly
@@ -85,6 +83,9 @@ export class JitHart extends InterpreterHart {
   private readonly trampoline: Trampoline;
   private readonly memory: MachineMemory;
   /** Host page numbers of the regions with a translation in the trampoline's table. */
+  /** Block start counts (see InterpreterHart.profile), and per host page whether it has a translation. */
+  private readonly counts = new Uint16Array(COUNTS_MASK + 1);
+  private readonly translated: Uint8Array;
   /** Host pages with a translation written since the last FENCE.I (by the guest or by DMA). */
   private readonly written = new Set<number>();
   /** Per watched host page: the pages whose translations were made (partly) from its bytes. */
@@ -105,6 +106,8 @@ export class JitHart extends InterpreterHart {
     const pages = opts.memory.memory.buffer.byteLength / WASM_PAGE;
     this.memLimits = { min: pages, max: pages, shared: opts.memory.memory.buffer instanceof SharedArrayBuffer };
     this.memory = opts.memory;
+    this.translated = new Uint8Array(opts.memory.bytes.length >>> 12);
+    this.profile = { counts: this.counts, mask: COUNTS_MASK, threshold: this.threshold + 1, translated: this.translated } satisfies BlockProfile;
     this.memory.onWatchedWrite = (page) => this.written.add(page);
     this.trampoline = createTrampoline(opts.memory.memory, { pc: this.layout.pc, tlbFetch: this.layout.tlbFetch });
     this.imports = {
@@ -128,10 +131,14 @@ export class JitHart extends InterpreterHart {
     const stop = this.runFast(1, true);
     const executed = this.retired - before;
     this.retired = before - pending;
+    this.helperLost += this.lastSteps - executed; // a trap uses a step of budget without retiring
     if (stop === StopReason.Stopped) this.stopRequested = true; // runFast consumed it: the dispatcher must see it
     if (executed === 0) return 1;
     return this.loopExit || stop !== StopReason.Budget ? 2 : 0;
   }
+
+  /** Budget steps helper instructions used without retiring (they trapped) since the dispatcher last looked. */
+  private helperLost = 0;
 
   /** 0 done, 1 trapped, 2 done but a device or CSR wants the dispatcher's attention. */
   private slowResult(status: number): number {
@@ -165,44 +172,58 @@ export class JitHart extends InterpreterHart {
       }
       const pcLo = i32[pci], pcHi = i32[pci + 1];
       const e = TF + ((pcLo >>> 10) & 0xffc);
-      if (i32[e] !== ((pcLo & -4096) | csr.priv) || i32[e + 1] !== pcHi) {
-        // Not in the fetch TLB: one interpreted step fills it (or takes the fault).
-        n += this.interpret(1);
-        if (this.lastStop !== StopReason.Budget) { this.lastRunSteps = n; return this.lastStop; }
-        continue;
-      }
-      const host = (pcLo + i32[e + 2]) >>> 0;
-      const base = host & ~0xfff, off = host & 0xfff;
-      let region = this.regions[host >>> 12];
-      if (region === undefined) {
-        region = { blocks: new Map(), entries: new Uint8Array(2048), run: null, words: null, spans: null, next: -1, compiles: 0 };
-        this.regions[host >>> 12] = region;
-      }
-      if (region.run !== null && region.entries[off >>> 1] !== 0) {
-        const r = this.trampoline.run(csr.priv, csr.dataPriv, Math.min(budget - n, 1 << 20));
-        this.stats.wasmEntries++;
-        const retired = r & COUNT_MASK;
-        this.retired += retired;
-        n += retired;
-        if (r & TRAP_FLAG) {
-          n++;
-          this.takeTrap(this.excCause, false, this.excTvalLo, this.excTvalHi, i32[pci], i32[pci + 1]);
-        } else if (retired === 0) {
-          n++; // cannot happen (a region always retires its entry block), but never spin without progress
+      if (i32[e] === ((pcLo & -4096) | csr.priv) && i32[e + 1] === pcHi) {
+        const host = (pcLo + i32[e + 2]) >>> 0;
+        const region = this.regions[host >>> 12];
+        if (region !== undefined && region.run !== null && region.entries[(host & 0xfff) >>> 1] !== 0) {
+          const r = this.trampoline.run(csr.priv, csr.dataPriv, Math.min(budget - n, 1 << 20));
+          this.stats.wasmEntries++;
+          const retired = r & COUNT_MASK;
+          this.retired += retired;
+          const used = retired + this.helperLost; // the budget counts trapped steps too, as the interpreter's does
+          n += used;
+          this.helperLost = 0;
+          if (r & TRAP_FLAG) {
+            n++;
+            this.takeTrap(this.excCause, false, this.excTvalLo, this.excTvalHi, i32[pci], i32[pci + 1]);
+          } else if (used === 0 && !this.stopRequested) {
+            n++; // cannot happen (a region always uses a step at its entry block), but never spin without progress
+          }
+          continue;
         }
-        continue;
+        // The interpreter counts the blocks it reaches by branches; this one it is started at.
+        if (++this.counts[(host >>> 1) & COUNTS_MASK] === this.threshold + 1) this.translateAt(host);
+        if (this.regions[host >>> 12]?.entries[(host & 0xfff) >>> 1]) continue; // just translated
       }
-      let b = region.blocks.get(off);
-      if (b === undefined) {
-        b = { insns: scanBlock(this.u16, host, this.expand), count: 0 };
-        region.blocks.set(off, b);
+      // The interpreter stops before a block that has just become hot or that has a translation.
+      n += this.interpret(budget - n);
+      if (this.hotStop) {
+        this.hotStop = false;
+        const h = this.fetchHost();
+        if (h >= 0) this.translateAt(h);
       }
-      if (b.insns.length > 0 && ++b.count === this.threshold + 1 && region.compiles < MAX_COMPILES) this.translate(region, base);
-      n += this.interpret(Math.max(1, b.insns.length));
       if (this.lastStop !== StopReason.Budget) { this.lastRunSteps = n; return this.lastStop; }
     }
     this.lastRunSteps = n;
     return StopReason.Budget;
+  }
+
+  /** The host offset of pc from the fetch TLB, or -1. */
+  private fetchHost(): number {
+    const i32 = this.i32, pci = this.layout.pc >> 2;
+    const pcLo = i32[pci];
+    const e = this.mmu.tlbIndex(Access.Fetch) + ((pcLo >>> 10) & 0xffc);
+    return i32[e] === ((pcLo & -4096) | this.csr.priv) && i32[e + 1] === i32[pci + 1] ? (pcLo + i32[e + 2]) >>> 0 : -1;
+  }
+
+  /** A block at host offset `host` has become hot: (re)translate its page, unless it was too often. */
+  private translateAt(host: number): void {
+    let region = this.regions[host >>> 12];
+    if (region === undefined) {
+      region = { entries: new Uint8Array(2048), run: null, words: null, spans: null, next: -1, compiles: 0 };
+      this.regions[host >>> 12] = region;
+    }
+    if (region.compiles < MAX_COMPILES) this.translate(region, host & ~0xfff);
   }
 
   private lastStop: StopReason = StopReason.Budget;
@@ -223,17 +244,16 @@ export class JitHart extends InterpreterHart {
     const page = base >>> 12;
     const blocks: RegionBlock[] = [];
     region.entries.fill(0);
-    for (const [off, b] of region.blocks) {
-      if (b.count * WARM_DIVISOR < this.threshold) continue;
-      b.insns = scanBlock(this.u16, base + off, this.expand); // the bytes may have changed since the first scan
-      if (b.insns.length === 0) continue;
-      blocks.push({ offset: off, insns: b.insns });
+    for (let off = 0; off < 4096; off += 2) {
+      if (!this.warm(base + off)) continue;
+      const insns = scanBlock(this.u16, base + off, this.expand);
+      if (insns.length === 0) continue;
+      blocks.push({ offset: off, insns });
       region.entries[off >>> 1] = 1;
     }
     if (blocks.length === 0) return;
     const nextBase = this.nextPageHost();
-    const nextRegion = nextBase >= 0 && nextBase !== base ? this.regions[nextBase >>> 12] : undefined;
-    const reached = nextRegion === undefined ? [] : this.reachedInNextPage(blocks, nextRegion, nextBase);
+    const reached = nextBase >= 0 && nextBase !== base ? this.reachedInNextPage(blocks, nextBase) : [];
     const next = reached.length > 0 ? nextBase >>> 12 : -1;
     blocks.push(...reached);
     const t0 = performance.now();
@@ -242,6 +262,7 @@ export class JitHart extends InterpreterHart {
     this.detach(page, region);
     region.run = instance.exports.run as RegionRun;
     this.trampoline.table.set(page, region.run);
+    this.translated[page] = 1;
     region.next = next;
     region.words = new Uint16Array(next >= 0 ? 4096 : 2048);
     region.words.set(this.u16.subarray(base >>> 1, (base >>> 1) + 2048));
@@ -259,18 +280,17 @@ export class JitHart extends InterpreterHart {
   }
 
   /**
-   * The hot blocks of the next page (its region's, at host offset `nextBase`) that static edges lead
-   * to from `blocks`, directly or through each other, at offsets 4096 and up.
+   * The warm blocks of the next page (at host offset `nextBase`) that static edges lead to from
+   * `blocks`, directly or through each other, at offsets 4096 and up.
    */
-  private reachedInNextPage(blocks: readonly RegionBlock[], nextRegion: Region, nextBase: number): RegionBlock[] {
+  private reachedInNextPage(blocks: readonly RegionBlock[], nextBase: number): RegionBlock[] {
     const out: RegionBlock[] = [];
     const seen = new Set<number>();
     const todo = blocks.flatMap(staticSuccessors).filter((t) => t >= 4096 && t < 8192);
     for (let t = todo.pop(); t !== undefined; t = todo.pop()) {
       if (seen.has(t)) continue;
       seen.add(t);
-      const b = nextRegion.blocks.get(t - 4096);
-      if (b === undefined || b.count * WARM_DIVISOR < this.threshold) continue;
+      if (!this.warm(nextBase + t - 4096)) continue;
       const insns = scanBlock(this.u16, nextBase + t - 4096, this.expand);
       if (insns.length === 0) continue;
       const block = { offset: t, insns };
@@ -278,6 +298,15 @@ export class JitHart extends InterpreterHart {
       for (const s of staticSuccessors(block)) if (s >= 4096 && s < 8192) todo.push(s);
     }
     return out;
+  }
+
+  /**
+   * Whether the block at host offset `host` has run often enough to be taken into a translation
+   * (a shared counter may overstate it: that only costs some code).
+   */
+  private warm(host: number): boolean {
+    const c = this.counts[(host >>> 1) & COUNTS_MASK];
+    return c > 0 && c * WARM_DIVISOR >= this.threshold;
   }
 
   /** The host offset of the virtual page after pc's, if the fetch TLB maps it; else -1. */
@@ -327,8 +356,10 @@ export class JitHart extends InterpreterHart {
         const region = this.regions[user]!;
         if (region.run === null || this.unchanged(region, user << 12)) continue;
         this.detach(user, region);
-        region.run = null; region.words = null; region.spans = null; region.next = -1; region.entries.fill(0); region.blocks.clear();
+        region.run = null; region.words = null; region.spans = null; region.next = -1; region.entries.fill(0);
+        this.counts.fill(0, (user << 11) & COUNTS_MASK, ((user << 11) & COUNTS_MASK) + 2048); // hotness starts again
         this.trampoline.table.set(user, this.trampoline.miss);
+        this.translated[user] = 0;
         this.stats.invalidated++;
       }
     }

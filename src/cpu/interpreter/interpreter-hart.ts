@@ -24,6 +24,16 @@ export interface InterpreterHartOptions {
 /** Slow-path results inside run(): continue normally, a trap was raised, or pc was set by the handler. */
 const OK = 0, TRAPPED = 1, JUMPED = 2;
 
+/** What runFast needs to profile blocks for a translating engine (see InterpreterHart.profile). */
+export interface BlockProfile {
+  /** Executions per block start, by host halfword index & mask (distinct blocks may share a counter). */
+  readonly counts: Uint16Array;
+  readonly mask: number;
+  readonly threshold: number;
+  /** Per 4 KiB host page: non-zero if the engine has a translation there. */
+  readonly translated: Uint8Array;
+}
+
 /**
  * The reference engine: an RV64GC interpreter with the machine and supervisor levels. Registers, pc
  * and TLBs live in the machine memory (hart-layout.ts); privileged state lives in `csr`. The hot loop
@@ -67,6 +77,15 @@ export class InterpreterHart implements Hart, FpState {
   private readonly bus: Bus;
   private readonly ecallHandler: EcallHandler | undefined;
   private trace: TraceSink | null = null;
+
+  /**
+   * Block profiling for a translating engine (null: the interpreter on its own). runFast counts
+   * every block start it reaches by a branch or jump (by host halfword, `counts[h & mask]`) and
+   * stops before the block when its count reaches `threshold` (setting `hotStop`) or when the
+   * block's host page has a translation (`translated[page] !== 0`): the engine takes over there.
+   */
+  protected profile: BlockProfile | null = null;
+  protected hotStop = false;
 
   /** Set when something outside the loop must be looked at: stop, interrupt lines, CSR writes. */
   protected loopExit = false;
@@ -146,7 +165,9 @@ export class InterpreterHart implements Hart, FpState {
     const expand = this.expand;
     const csr = this.csr;
     const TR = this.tlbR, TW = this.tlbW, TF = this.tlbF;
+    const prof = this.profile;
     let n = 0;
+    let blockStart = false; // the instruction before transferred control (branch, JAL, JALR)
     this.sliceN = 0;
     this.lost = 0;
     // (No try/finally here: it costs the optimiser; every exit below settles `retired` itself.)
@@ -171,25 +192,37 @@ export class InterpreterHart implements Hart, FpState {
       while (n < budget) {
         // ---- fetch
         let insn: number;
+        let o = -1; // host halfword index of the instruction, when it came from the cached page or the TLB
         if ((pcLo & -4096 | priv) === fTag && pcHi === fHi && (pcLo & 0xffe) !== 0xffe) {
-          const o = (pcLo + fAdd) >>> 1;
-          insn = u16[o] | (u16[o + 1] << 16);
+          o = (pcLo + fAdd) >>> 1;
         } else {
           const e = TF + ((pcLo >>> 10) & 0xffc);
           if (i32[e] === (pcLo & -4096 | priv) && i32[e + 1] === pcHi && (pcLo & 0xffe) !== 0xffe) {
             fTag = i32[e]; fHi = pcHi; fAdd = i32[e + 2];
-            const o = (pcLo + fAdd) >>> 1;
-            insn = u16[o] | (u16[o + 1] << 16);
-          } else {
-            insn = this.fetchSlow(pcLo, pcHi, priv);
-            if (this.excCause >= 0) {
-              n++; this.lost++; // a fetch fault uses up budget (a trap storm must still end the slice) but retires nothing
-              this.sliceN = n - this.lost;
-              this.takeTrap(this.excCause, false, this.excTvalLo, this.excTvalHi, pcLo, pcHi);
-              pcLo = i32[pci]; pcHi = i32[pci + 1]; priv = csr.priv; dp = csr.dataPriv; fTag = -1;
-              if (this.loopExit) continue outer;
-              continue;
+            o = (pcLo + fAdd) >>> 1;
+          }
+        }
+        if (blockStart) {
+          blockStart = false;
+          if (prof !== null && o >= 0) {
+            // (A block in a translated page is the engine's to count: it may run it right away.)
+            if (prof.translated[o >>> 11] !== 0 || (++prof.counts[o & prof.mask] === prof.threshold && (this.hotStop = true))) {
+              budget = n; // stop before this block: pc is written back below
+              break;
             }
+          }
+        }
+        if (o >= 0) {
+          insn = u16[o] | (u16[o + 1] << 16);
+        } else {
+          insn = this.fetchSlow(pcLo, pcHi, priv);
+          if (this.excCause >= 0) {
+            n++; this.lost++; // a fetch fault uses up budget (a trap storm must still end the slice) but retires nothing
+            this.sliceN = n - this.lost;
+            this.takeTrap(this.excCause, false, this.excTvalLo, this.excTvalHi, pcLo, pcHi);
+            pcLo = i32[pci]; pcHi = i32[pci + 1]; priv = csr.priv; dp = csr.dataPriv; fTag = -1;
+            if (this.loopExit) continue outer;
+            continue;
           }
         }
         n++;
@@ -322,6 +355,7 @@ export class InterpreterHart implements Hart, FpState {
               default: slow = this.illegal(raw); taken = false;
             }
             if (slow >= 0) break;
+            blockStart = true;
             if (taken) {
               const imm = ((insn >> 31) << 12) | (((insn >>> 7) & 1) << 11) | (((insn >>> 25) & 63) << 5) | (((insn >>> 8) & 15) << 1);
               const t = (pcLo + imm) | 0;
@@ -331,6 +365,7 @@ export class InterpreterHart implements Hart, FpState {
             continue;
           }
           case 27: /* 0x6f */ { // JAL
+            blockStart = true;
             const imm = ((insn >> 31) << 20) | (insn & 0xff000) | (((insn >>> 20) & 1) << 11) | (((insn >>> 21) & 0x3ff) << 1);
             rLo = npcLo; rHi = npcHi;
             npcLo = (pcLo + imm) | 0;
@@ -339,6 +374,7 @@ export class InterpreterHart implements Hart, FpState {
           }
           case 25: /* 0x67 */ { // JALR
             if (((insn >>> 12) & 7) !== 0) { slow = this.illegal(raw); break; }
+            blockStart = true;
             const bLo = i32[s1], imm = insn >> 20;
             const t = (bLo + imm) | 0;
             rLo = npcLo; rHi = npcHi;
