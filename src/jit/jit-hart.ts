@@ -6,7 +6,7 @@ import type { MachineMemory } from '../memory/machine-memory.js';
 import { PC_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
 import { scanBlock } from './block-scan.js';
 import type { RegionBlock } from './translate-region.js';
-import { staticSuccessors, translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
+import { fallThrough, staticSuccessors, translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
 import { COUNT_MASK, createTrampoline, type RegionRun, type Trampoline } from './trampoline.js';
 
 /**
@@ -235,7 +235,7 @@ export class JitHart extends InterpreterHart {
 
   /**
    * (Re)compiles a page with every block that has become hot (and the warm ones, to save
-   * recompiles), plus the hot blocks of the page that follows it in virtual memory right now (pc is
+   * recompiles), plus the warm blocks of the page that follows it in virtual memory right now (pc is
    * in this page) that static edges from this page's blocks lead to: a loop that straddles the
    * boundary then stays in wasm. (Taking all of the next page's blocks was measured: the boot got
    * 5-10% slower from the extra code, the sha256 workload as fast.)
@@ -244,18 +244,35 @@ export class JitHart extends InterpreterHart {
     const page = base >>> 12;
     const blocks: RegionBlock[] = [];
     region.entries.fill(0);
-    for (let off = 0; off < 4096; off += 2) {
-      if (!this.warm(base + off)) continue;
-      const insns = scanBlock(this.u16, base + off, this.expand);
-      if (insns.length === 0) continue;
-      blocks.push({ offset: off, insns });
-      region.entries[off >>> 1] = 1;
-    }
+    const taken = new Set<number>();
+    const todo: RegionBlock[] = [];
+    const take = (offset: number, host: number) => {
+      if (taken.has(offset)) return;
+      taken.add(offset);
+      const insns = scanBlock(this.u16, host, this.expand);
+      if (insns.length === 0) return;
+      const block = { offset, insns };
+      blocks.push(block);
+      todo.push(block);
+      if (offset < 4096) region.entries[offset >>> 1] = 1;
+    };
+    for (let off = 0; off < 4096; off += 2) if (this.warm(base + off)) take(off, base + off);
     if (blocks.length === 0) return;
+    // Then what the blocks lead to: straight-line code after a block cut short (MAX_BLOCK_INSNS, the
+    // page's end) runs as often as the block, so it comes too (unrolled code has no other block
+    // starts: blake2s, AES and the SHA transforms were 10 M interpreted steps of a boot without
+    // this); a branch target in the next page comes if it is warm itself.
     const nextBase = this.nextPageHost();
-    const reached = nextBase >= 0 && nextBase !== base ? this.reachedInNextPage(blocks, nextBase) : [];
-    const next = reached.length > 0 ? nextBase >>> 12 : -1;
-    blocks.push(...reached);
+    const canNext = nextBase >= 0 && nextBase !== base;
+    for (let b = todo.pop(); b !== undefined; b = todo.pop()) {
+      const straight = fallThrough(b);
+      for (const t of staticSuccessors(b)) {
+        if (t < 0 || t >= (canNext ? 8192 : 4096)) continue;
+        const host = t < 4096 ? base + t : nextBase + t - 4096;
+        if (t === straight || (t >= 4096 && this.warm(host))) take(t, host);
+      }
+    }
+    const next = blocks.some((b) => b.offset >= 4096) ? nextBase >>> 12 : -1;
     const t0 = performance.now();
     const bytes = translateRegion(blocks, this.layout, this.memLimits, next << 12);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), this.imports);
@@ -277,27 +294,6 @@ export class JitHart extends InterpreterHart {
     this.stats.translated++;
     this.stats.translateMs += performance.now() - t0;
     this.stats.translatedInsns += blocks.reduce((a, b) => a + b.insns.length, 0);
-  }
-
-  /**
-   * The warm blocks of the next page (at host offset `nextBase`) that static edges lead to from
-   * `blocks`, directly or through each other, at offsets 4096 and up.
-   */
-  private reachedInNextPage(blocks: readonly RegionBlock[], nextBase: number): RegionBlock[] {
-    const out: RegionBlock[] = [];
-    const seen = new Set<number>();
-    const todo = blocks.flatMap(staticSuccessors).filter((t) => t >= 4096 && t < 8192);
-    for (let t = todo.pop(); t !== undefined; t = todo.pop()) {
-      if (seen.has(t)) continue;
-      seen.add(t);
-      if (!this.warm(nextBase + t - 4096)) continue;
-      const insns = scanBlock(this.u16, nextBase + t - 4096, this.expand);
-      if (insns.length === 0) continue;
-      const block = { offset: t, insns };
-      out.push(block);
-      for (const s of staticSuccessors(block)) if (s >= 4096 && s < 8192) todo.push(s);
-    }
-    return out;
   }
 
   /**

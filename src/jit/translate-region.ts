@@ -432,6 +432,14 @@ export function staticSuccessors({ offset, insns }: RegionBlock): number[] {
   }
 }
 
+/** The offset after a block that ends without a branch or jump (cut short, or before an untranslated instruction). */
+export function fallThrough({ offset, insns }: RegionBlock): number | undefined {
+  const last = insns[insns.length - 1];
+  if (last === undefined) return undefined;
+  const op = last.insn & 0x7f;
+  return op === 0x63 || op === 0x6f || op === 0x67 ? undefined : offset + last.offset + last.len;
+}
+
 /** The page offset a conditional branch or JAL at page offset `blockStart + insn.offset` goes to (undefined for others). */
 function staticTarget({ insn, offset }: BlockInsn, blockStart: number): number | undefined {
   const at = blockStart + offset;
