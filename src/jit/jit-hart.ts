@@ -13,10 +13,17 @@ import { COUNT_MASK, createTrampoline, type RegionRun, type Trampoline } from '.
  * The translation unit: one 4 KiB guest-physical page (keyed by its host offset). Its hot blocks are
  * compiled together into one function, so jumps between them stay inside wasm.
  */
-interface Region {
+interface Region extends Translation {
+  run: RegionRun | null;
+  compiles: number;
+  /** A translation of the page is being compiled in the background. */
+  pending: boolean;
+}
+
+/** What a translation was made from, and where it can be entered. */
+interface Translation {
   /** Per halfword of the page: 1 if the translation has an entry there (a Set.has was 3% of a boot). */
   entries: Uint8Array;
-  run: RegionRun | null;
   /**
    * The bytes the translation was made from (this page's, then the next page's if it took blocks
    * from there) and the [start, end) halfword spans its blocks cover: what a FENCE.I must recheck.
@@ -25,12 +32,17 @@ interface Region {
   spans: Int32Array | null;
   /** Host page number of the next virtual page whose blocks the translation includes, or -1. */
   next: number;
-  compiles: number;
 }
 
 export interface JitOptions {
   /** Interpreted executions of a block before it is translated (0: translate on first sight). */
   threshold?: number;
+  /**
+   * Compile translations on V8's background threads (the hart interprets meanwhile, and the caller
+   * must give the event loop a turn when `compiling` > 0 for them to arrive). Off, a translation is
+   * ready before the next instruction: what lock-step runs and the ISA suite need.
+   */
+  background?: boolean;
 }
 
 export interface JitStats {
@@ -77,6 +89,13 @@ export class JitHart extends InterpreterHart {
   /** By host page number (a Map lookup per dispatch was measurable); holes for pages never run. */
   private readonly regions: (Region | undefined)[] = [];
   private readonly threshold: number;
+  private readonly background: boolean;
+  /** Translations being compiled in the background. */
+  private compiling = 0;
+
+  override hasBackgroundWork(): boolean {
+    return this.compiling > 0;
+  }
   private readonly layout: HartLayout;
   private readonly imports: WebAssembly.Imports;
   private readonly memLimits: { min: number; max: number; shared: boolean };
@@ -99,8 +118,11 @@ export class JitHart extends InterpreterHart {
     // with the guest on 2 cores) than its faster code saves across thousands of small modules, so
     // translations stay in the baseline compiler: boot 7.9 s vs 38 s with tier-up.
     setFlagsFromString('--liftoff-only');
+    // Compiled when created, not at first call: in the background, that is all off the hart's thread.
+    setFlagsFromString('--no-wasm-lazy-compilation');
     const env = Number(process.env.WISP_JIT_THRESHOLD);
     this.threshold = jit.threshold ?? (Number.isInteger(env) && env >= 0 ? env : DEFAULT_THRESHOLD);
+    this.background = jit.background ?? false;
     const region = opts.memory.hartRegion(opts.id);
     this.layout = { x: region + X_OFFSET, pc: region + PC_OFFSET, tlbRead: region + TLB_READ_OFFSET, tlbWrite: region + TLB_WRITE_OFFSET, tlbFetch: region + TLB_FETCH_OFFSET };
     const pages = opts.memory.memory.buffer.byteLength / WASM_PAGE;
@@ -220,10 +242,10 @@ export class JitHart extends InterpreterHart {
   private translateAt(host: number): void {
     let region = this.regions[host >>> 12];
     if (region === undefined) {
-      region = { entries: new Uint8Array(2048), run: null, words: null, spans: null, next: -1, compiles: 0 };
+      region = { entries: new Uint8Array(2048), run: null, words: null, spans: null, next: -1, compiles: 0, pending: false };
       this.regions[host >>> 12] = region;
     }
-    if (region.compiles < MAX_COMPILES) this.translate(region, host & ~0xfff);
+    if (region.compiles < MAX_COMPILES && !region.pending) this.translate(region, host & ~0xfff);
   }
 
   private lastStop: StopReason = StopReason.Budget;
@@ -243,7 +265,7 @@ export class JitHart extends InterpreterHart {
   private translate(region: Region, base: number): void {
     const page = base >>> 12;
     const blocks: RegionBlock[] = [];
-    region.entries.fill(0);
+    const entries = new Uint8Array(2048);
     const taken = new Set<number>();
     const todo: RegionBlock[] = [];
     const take = (offset: number, host: number) => {
@@ -254,7 +276,7 @@ export class JitHart extends InterpreterHart {
       const block = { offset, insns };
       blocks.push(block);
       todo.push(block);
-      if (offset < 4096) region.entries[offset >>> 1] = 1;
+      if (offset < 4096) entries[offset >>> 1] = 1;
     };
     for (let off = 0; off < 4096; off += 2) if (this.warm(base + off)) take(off, base + off);
     if (blocks.length === 0) return;
@@ -274,26 +296,46 @@ export class JitHart extends InterpreterHart {
     }
     const next = blocks.some((b) => b.offset >= 4096) ? nextBase >>> 12 : -1;
     const t0 = performance.now();
-    const bytes = translateRegion(blocks, this.layout, this.memLimits, next << 12);
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), this.imports);
-    this.detach(page, region);
-    region.run = instance.exports.run as RegionRun;
-    this.trampoline.table.set(page, region.run);
-    this.translated[page] = 1;
-    region.next = next;
-    region.words = new Uint16Array(next >= 0 ? 4096 : 2048);
-    region.words.set(this.u16.subarray(base >>> 1, (base >>> 1) + 2048));
-    if (next >= 0) region.words.set(this.u16.subarray(next << 11, (next << 11) + 2048), 2048);
-    region.spans = Int32Array.from(blocks.flatMap((b) => {
+    const words = new Uint16Array(next >= 0 ? 4096 : 2048);
+    words.set(this.u16.subarray(base >>> 1, (base >>> 1) + 2048));
+    if (next >= 0) words.set(this.u16.subarray(next << 11, (next << 11) + 2048), 2048);
+    const spans = Int32Array.from(blocks.flatMap((b) => {
       const last = b.insns[b.insns.length - 1];
       return [b.offset >>> 1, (b.offset + last.offset + last.len) >>> 1];
     }));
+    const translation: Translation = { entries, words, spans, next };
+    const bytes = translateRegion(blocks, this.layout, this.memLimits, next << 12) as Uint8Array<ArrayBuffer>;
     region.compiles++;
-    this.attach(page, page);
-    if (next >= 0) this.attach(next, page);
     this.stats.translated++;
-    this.stats.translateMs += performance.now() - t0;
     this.stats.translatedInsns += blocks.reduce((a, b) => a + b.insns.length, 0);
+    if (this.background) {
+      region.pending = true;
+      this.compiling++;
+      WebAssembly.compile(bytes).then((module) => {
+        this.compiling--;
+        region.pending = false;
+        // Installed only if the code is still what it was compiled from (the guest may have changed it meanwhile).
+        if (this.unchanged(translation, base)) this.install(region, page, module, translation);
+      }, () => { this.compiling--; region.pending = false; });
+    } else {
+      this.install(region, page, new WebAssembly.Module(bytes), translation);
+    }
+    this.stats.translateMs += performance.now() - t0;
+  }
+
+  /** Makes a compiled translation of host page `page` the one that runs. */
+  private install(region: Region, page: number, module: WebAssembly.Module, t: Translation): void {
+    const instance = new WebAssembly.Instance(module, this.imports);
+    this.detach(page, region);
+    region.run = instance.exports.run as RegionRun;
+    region.entries = t.entries;
+    region.words = t.words;
+    region.spans = t.spans;
+    region.next = t.next;
+    this.trampoline.table.set(page, region.run);
+    this.translated[page] = 1;
+    this.attach(page, page);
+    if (t.next >= 0) this.attach(t.next, page);
   }
 
   /**
@@ -363,12 +405,12 @@ export class JitHart extends InterpreterHart {
     this.checkedEpoch = this.codeEpoch;
   }
 
-  /** Whether the bytes of a region's blocks are still what it was translated from. */
-  private unchanged(region: Region, base: number): boolean {
-    const w = region.words!, spans = region.spans!;
+  /** Whether the bytes of a translation's blocks are still what it was made from. */
+  private unchanged(t: Translation, base: number): boolean {
+    const w = t.words!, spans = t.spans!;
     for (let s = 0; s < spans.length; s += 2) {
       // Halfwords 2048 and up are the next page's (a block never crosses a page).
-      const at = spans[s] < 2048 ? base >>> 1 : (region.next << 11) - 2048;
+      const at = spans[s] < 2048 ? base >>> 1 : (t.next << 11) - 2048;
       for (let i = spans[s]; i < spans[s + 1]; i++) if (this.u16[at + i] !== w[i]) return false;
     }
     return true;

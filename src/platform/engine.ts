@@ -1,7 +1,7 @@
 import { InterpreterHart, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
 import { warmUp } from '../cpu/interpreter/warm-up.js';
 import { Bus } from '../memory/bus.js';
-import { JitHart } from '../jit/jit-hart.js';
+import { JitHart, type JitOptions } from '../jit/jit-hart.js';
 
 /** The execution engines behind the one Hart interface: the reference interpreter, and the JIT. */
 export type Engine = 'interpreter' | 'jit';
@@ -11,7 +11,7 @@ export const ENGINES: readonly Engine[] = ['interpreter', 'jit'];
 /** Engines warmed up in this process (see warmUp: once is enough, V8 keeps the feedback). */
 const warm = new Set<Engine>();
 
-export function createHart(engine: Engine, opts: InterpreterHartOptions): InterpreterHart {
+export function createHart(engine: Engine, opts: InterpreterHartOptions, jit: JitOptions = {}): InterpreterHart {
   if (!warm.has(engine)) {
     warm.add(engine);
     warmUp((memory) => {
@@ -21,5 +21,5 @@ export function createHart(engine: Engine, opts: InterpreterHartOptions): Interp
       return engine === 'jit' ? new JitHart(scratch, { threshold: 0xffff_fff0 }) : new InterpreterHart(scratch);
     });
   }
-  return engine === 'jit' ? new JitHart(opts) : new InterpreterHart(opts);
+  return engine === 'jit' ? new JitHart(opts, jit) : new InterpreterHart(opts);
 }

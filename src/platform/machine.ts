@@ -5,6 +5,7 @@ import type { MmioDevice } from '../memory/mmio-device.js';
 import { StopReason } from '../cpu/hart.js';
 import type { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
 import { createHart, type Engine } from './engine.js';
+import type { JitOptions } from '../jit/jit-hart.js';
 import { Csr } from '../cpu/csr/csr-numbers.js';
 import { Interrupt, Priv } from '../cpu/trap.js';
 import type { IrqLine } from '../devices/irq-line.js';
@@ -41,6 +42,8 @@ export interface MachineConfig {
   clock?: Clock;
   /** Execution engine (default: the JIT; the interpreter is the reference it is tested against). */
   engine?: Engine;
+  /** JIT settings (default: translations compile in the background). */
+  jit?: JitOptions;
   /** Wall-clock time for the RTC (default: the host's) and the device tree's rng-seed (default: random); fixed for reproducible runs. */
   wallClock?: WallClock;
   rngSeed?: Uint8Array;
@@ -129,7 +132,7 @@ export class Machine {
       systemReset: (type) => this.finish(type === 0 ? { kind: 'poweroff' } : this.rebootExit()),
     });
     const hartOpts = { id: 0, memory: mem, bus: this.bus, time: () => clock.now(), ecall: this.sbi };
-    hart = createHart(cfg.engine ?? 'jit', hartOpts);
+    hart = createHart(cfg.engine ?? 'jit', hartOpts, { background: true, ...cfg.jit });
     this.hart = hart;
 
     // The device tree's size barely depends on the addresses in it: build once to size it, plan, rebuild.
@@ -258,6 +261,7 @@ export class Machine {
           if (sleepMs > 0.05) break;
           sleepMs = 0;
         }
+        if (hart.hasBackgroundWork()) break; // let finished translations arrive (one turn of the event loop)
       }
       if (this.exit !== undefined) break;
       if (sleepMs > 0) await this.sleep(sleepMs);

@@ -140,7 +140,8 @@ function differentialBoot(cfg: Omit<MachineConfig, 'consoleOut'>, instructions: 
   const start = BigInt(Date.now()) * 1_000_000n;
   const fixed = { clock, rngSeed: new Uint8Array(32).fill(7), wallClock: { nowNs: () => start + BigInt(clock.now()) * 100n } };
   const ref = new Machine({ ...cfg, ...fixed, engine: 'interpreter', consoleOut: () => {} });
-  const jit = new Machine({ ...cfg, ...fixed, engine: 'jit', consoleOut: out });
+  // Translations are made synchronously here: lock-step runs never give the event loop a turn.
+  const jit = new Machine({ ...cfg, ...fixed, engine: 'jit', jit: { background: false }, consoleOut: out });
   const r = lockstep(ref.hart, ref.memory.bytes, jit.hart as JitHart, jit.memory.bytes, {
     maxSteps: Infinity,
     maxInstructions: instructions,

@@ -918,6 +918,11 @@ export class InterpreterHart implements Hart, FpState {
     this.loopExit = true;
     return this.csr.write(num, Number(BigInt.asIntN(32, v)), Number(BigInt.asIntN(32, v >> 32n)), this);
   }
+  /** Whether work started by the hart finishes on other threads: the caller should let the event loop turn soon. */
+  hasBackgroundWork(): boolean {
+    return false;
+  }
+
   protected isTracing(): boolean {
     return this.trace !== null;
   }
