@@ -61,9 +61,12 @@ const WASM_PAGE = 65536;
  * Interpreted runs of a block before its page is translated. Measured on the Debian boot to a marker
  * (quiet, no modules): threshold 30 → 11.1 s, 100 → 9.1 s, 300 → 7.8 s (interpreter alone: 13.0 s).
  * Later, on a reproducible boot (guest time from instret, fixed seeds; with WARM_DIVISOR):
- * 300 → 6.5 s, 600 → 6.1 s, 1000 → 5.9 s, 2000 → 6.0 s.
+ * 300 → 6.5 s, 600 → 6.1 s, 1000 → 5.9 s, 2000 → 6.0 s. With background compilation, the
+ * interpreter counting block starts and two-page regions (real-time boot, 3 runs each): 250 → 3.8 s,
+ * 500 → 3.64-3.77 s, 1000 → 3.42-3.48 s, 1500 → 3.35-3.36 s, 2000 → 3.37-3.40 s, 2500 → 3.33-3.44 s,
+ * 4000 → 3.54-3.55 s.
  */
-const DEFAULT_THRESHOLD = 1000;
+const DEFAULT_THRESHOLD = 2000;
 /**
  * A page's translation also takes every block that has run threshold / WARM_DIVISOR times: it saves
  * recompiling the page when they get hot. Measured as above at threshold 1000: divisor 4 → 6.1–6.3 s,
