@@ -85,7 +85,11 @@ export async function run(argv: string[]): Promise<number> {
       if (disks.length) throw new CliError('--differential runs without disks (both engines would share them)');
       const files = await loadGuest(v);
       const cmdline = v.append ? `${BASE_CMDLINE} ${v.append}` : BASE_CMDLINE;
-      return differentialBoot({ memMiB, cmdline, ...files }, n, (b) => console.write(b));
+      try {
+        return differentialBoot({ memMiB, cmdline, ...files }, n, (b) => console.write(b));
+      } finally {
+        console.flush();
+      }
     }
     if (v.root && disks.length === 0) throw new CliError('--root needs a --disk to boot into');
     const files = await loadGuest(v);
