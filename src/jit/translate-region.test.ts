@@ -43,6 +43,8 @@ const cases: Record<string, RegionBlock[]> = {
   'counted-loop': region(words(0xfff50513, 0xfe051ee3), [0]),
   // mulhu a0, a1, a2 (inline, from 32-bit limbs) ; csrr a3, sstatus (through the interpreter helper) ; ret
   'mulhu-csr-helper': region(words(0x02c5b533, 0x100026f3, 0x00008067), [0]),
+  // div a0, a1, a2 ; remuw a3, a1, a2 ; ret (inline, with RISC-V's results for x/0 and MIN/-1)
+  'div-remuw': region(words(0x02c5c533, 0x02c5f6bb, 0x00008067), [0]),
   // c.li a0, 5 ; c.addiw a0, 1 ; slliw a1, a0, 3 ; c.j +0 (RVC expanded before translation)
   'compressed-w-ops': region([0x4515, 0x2505, ...words(0x0035159b), 0xa001], [0]),
   // loop: addi a0, a0, -1 (the page's last word) | bnez a0, loop (the next page's first): the

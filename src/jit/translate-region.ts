@@ -74,8 +74,8 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   const written = new Set<number>();
   for (const b of blocks) {
     for (const { insn } of b.insns) {
-      if (translation(insn) !== 'inline') continue; // helper instructions work on the registers in memory
       const op = insn & 0x7f;
+      if (translation(insn) !== 'inline' || op === 0x0f) continue; // helpers work on the registers in memory; FENCE on none
       const rd = (insn >>> 7) & 31, rs1 = (insn >>> 15) & 31, rs2 = (insn >>> 20) & 31;
       if (op !== 0x37 && op !== 0x17 && op !== 0x6f) used.add(rs1);
       if (op === 0x33 || op === 0x3b || op === 0x23 || op === 0x63) used.add(rs2);
@@ -211,7 +211,9 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
           set(rd);
           break;
         }
+        case 0x0f: break; // FENCE: one hart, devices act at once
         case 0x33: {
+          if (f7 === 1 && f3 >= 4) { divRem64(rs1, rs2, f3); set(rd); break; }
           if (f7 === 1 && f3 !== 0) { mulHigh(rs1, rs2, f3); set(rd); break; }
           get(rs1); get(rs2);
           if (f7 === 1) f.i64Mul();
@@ -232,6 +234,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
           break;
         }
         case 0x3b: {
+          if (f7 === 1 && f3 >= 4) { divRem32(rs1, rs2, f3); f.i64ExtendI32S(); set(rd); break; }
           get(rs1); f.i32WrapI64(); get(rs2); f.i32WrapI64();
           if (f7 === 1) f.i32Mul();
           else if (f7 === 0x20) { if (f3 === 0) f.i32Sub(); else f.i32ShrS(); }
@@ -349,6 +352,44 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     if (f3 === 1) { // b signed: subtract a if b < 0
       f.localGet(ta).i64Const(0).localGet(tb).i64Const(0).i64LtS().select().i64Sub();
     }
+  }
+
+  /**
+   * DIV (f3 4), DIVU (5), REM (6), REMU (7) with RISC-V's results where wasm would trap (unprivileged
+   * spec 13.2): x/0 is all ones and x%0 is x; the overflowing MIN/-1 is MIN (wasm's rem_s already
+   * gives 0 there). Pushes the result.
+   */
+  function divRem64(rs1: number, rs2: number, f3: number): void {
+    get(rs2); f.i64Eqz();
+    f.if(BlockType.I64);
+    if (f3 < 6) f.i64Const(-1); else get(rs1);
+    f.else();
+    if (f3 === 4) {
+      get(rs1); f.i64Const(-(1n << 63n)).i64Eq(); get(rs2); f.i64Const(-1).i64Eq().i32And();
+      f.if(BlockType.I64); f.i64Const(-(1n << 63n)); f.else(); get(rs1); get(rs2); f.i64DivS(); f.end();
+    } else {
+      get(rs1); get(rs2);
+      if (f3 === 5) f.i64DivU(); else if (f3 === 6) f.i64RemS(); else f.i64RemU();
+    }
+    f.end();
+  }
+
+  /** DIVW, DIVUW, REMW, REMUW: as divRem64 on the low 32 bits; pushes the 32-bit result. */
+  function divRem32(rs1: number, rs2: number, f3: number): void {
+    const a = () => { get(rs1); f.i32WrapI64(); };
+    const b = () => { get(rs2); f.i32WrapI64(); };
+    b(); f.i32Eqz();
+    f.if(BlockType.I32);
+    if (f3 < 6) f.i32Const(-1); else a();
+    f.else();
+    if (f3 === 4) {
+      a(); f.i32Const(-0x8000_0000).i32Eq(); b(); f.i32Const(-1).i32Eq().i32And();
+      f.if(BlockType.I32); f.i32Const(-0x8000_0000); f.else(); a(); b(); f.i32DivS(); f.end();
+    } else {
+      a(); b();
+      if (f3 === 5) f.i32DivU(); else if (f3 === 6) f.i32RemS(); else f.i32RemU();
+    }
+    f.end();
   }
 
   /**
