@@ -89,8 +89,12 @@ const COUNTS_MASK = (1 << 21) - 1;
  */
 export class JitHart extends InterpreterHart {
   readonly stats: JitStats = { translated: 0, translateMs: 0, translatedInsns: 0, invalidated: 0, wasmEntries: 0, interpretedSteps: 0 };
-  /** By host page number (a Map lookup per dispatch was measurable); holes for pages never run. */
-  private readonly regions: (Region | undefined)[] = [];
+  /**
+   * By host page number (a Map lookup per dispatch was measurable), undefined for pages never
+   * translated. Dense from the start: an array filled sparsely became a hash table in V8
+   * (a megamorphic keyed load and siphash in every dispatch, ~2.5% of a boot).
+   */
+  private readonly regions: (Region | undefined)[];
   private readonly threshold: number;
   private readonly background: boolean;
   /** Translations being compiled in the background. */
@@ -132,6 +136,7 @@ export class JitHart extends InterpreterHart {
     this.memLimits = { min: pages, max: pages, shared: opts.memory.memory.buffer instanceof SharedArrayBuffer };
     this.memory = opts.memory;
     this.translated = new Uint8Array(opts.memory.bytes.length >>> 12);
+    this.regions = Array.from({ length: this.translated.length }, () => undefined);
     this.profile = { counts: this.counts, mask: COUNTS_MASK, threshold: this.threshold + 1, translated: this.translated } satisfies BlockProfile;
     this.memory.onWatchedWrite = (page) => this.written.add(page);
     this.trampoline = createTrampoline(opts.memory.memory, { pc: this.layout.pc, tlbFetch: this.layout.tlbFetch });
