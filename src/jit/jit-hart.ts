@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { StopReason } from '../cpu/hart.js';
-import { InterpreterHart, type BlockProfile, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
+import { COUNT_MAX, ENTRY, InterpreterHart, type BlockProfile, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
 import { Access } from '../cpu/trap.js';
 import type { MachineMemory } from '../memory/machine-memory.js';
 import { PC_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
@@ -109,9 +109,8 @@ export class JitHart extends InterpreterHart {
   private readonly trampoline: Trampoline;
   private readonly memory: MachineMemory;
   /** Host page numbers of the regions with a translation in the trampoline's table. */
-  /** Block start counts (see InterpreterHart.profile), and per host page whether it has a translation. */
+  /** Block start counts, and translations' entries marked (see InterpreterHart.profile). */
   private readonly counts = new Uint16Array(COUNTS_MASK + 1);
-  private readonly translated: Uint8Array;
   /** Host pages with a translation written since the last FENCE.I (by the guest or by DMA). */
   private readonly written = new Set<number>();
   /** Per watched host page: the pages whose translations were made (partly) from its bytes. */
@@ -135,9 +134,8 @@ export class JitHart extends InterpreterHart {
     const pages = opts.memory.memory.buffer.byteLength / WASM_PAGE;
     this.memLimits = { min: pages, max: pages, shared: opts.memory.memory.buffer instanceof SharedArrayBuffer };
     this.memory = opts.memory;
-    this.translated = new Uint8Array(opts.memory.bytes.length >>> 12);
-    this.regions = Array.from({ length: this.translated.length }, () => undefined);
-    this.profile = { counts: this.counts, mask: COUNTS_MASK, threshold: this.threshold + 1, translated: this.translated } satisfies BlockProfile;
+    this.regions = Array.from({ length: opts.memory.bytes.length >>> 12 }, () => undefined);
+    this.profile = { counts: this.counts, mask: COUNTS_MASK, threshold: this.threshold + 1 } satisfies BlockProfile;
     this.memory.onWatchedWrite = (page) => this.written.add(page);
     this.trampoline = createTrampoline(opts.memory.memory, { pc: this.layout.pc, tlbFetch: this.layout.tlbFetch });
     this.imports = {
@@ -222,7 +220,8 @@ export class JitHart extends InterpreterHart {
           continue;
         }
         // The interpreter counts the blocks it reaches by branches; this one it is started at.
-        if (++this.counts[(host >>> 1) & COUNTS_MASK] === this.threshold + 1) this.translateAt(host);
+        const i = (host >>> 1) & COUNTS_MASK, c = this.counts[i];
+        if (c < COUNT_MAX && (this.counts[i] = c + 1) === this.threshold + 1) this.translateAt(host);
         if (this.regions[host >>> 12]?.entries[(host & 0xfff) >>> 1]) continue; // just translated
       }
       // The interpreter stops before a block that has just become hot or that has a translation.
@@ -341,7 +340,12 @@ export class JitHart extends InterpreterHart {
     region.spans = t.spans;
     region.next = t.next;
     this.trampoline.table.set(page, region.run);
-    this.translated[page] = 1;
+    // The interpreter stops at these block starts (a counter shared with a block elsewhere only makes it stop there too).
+    for (let h = 0; h < 2048; h++) {
+      const i = ((page << 11) + h) & COUNTS_MASK;
+      if (t.entries[h] !== 0) this.counts[i] = ENTRY;
+      else if (this.counts[i] === ENTRY) this.counts[i] = 0; // an entry of the translation this one replaces
+    }
     this.attach(page, page);
     if (t.next >= 0) this.attach(t.next, page);
   }
@@ -403,9 +407,8 @@ export class JitHart extends InterpreterHart {
         if (region.run === null || this.unchanged(region, user << 12)) continue;
         this.detach(user, region);
         region.run = null; region.words = null; region.spans = null; region.next = -1; region.entries.fill(0);
-        this.counts.fill(0, (user << 11) & COUNTS_MASK, ((user << 11) & COUNTS_MASK) + 2048); // hotness starts again
+        this.counts.fill(0, (user << 11) & COUNTS_MASK, ((user << 11) & COUNTS_MASK) + 2048); // hotness starts again, entries go
         this.trampoline.table.set(user, this.trampoline.miss);
-        this.translated[user] = 0;
         this.stats.invalidated++;
       }
     }

@@ -26,13 +26,16 @@ const OK = 0, TRAPPED = 1, JUMPED = 2;
 
 /** What runFast needs to profile blocks for a translating engine (see InterpreterHart.profile). */
 export interface BlockProfile {
-  /** Executions per block start, by host halfword index & mask (distinct blocks may share a counter). */
+  /**
+   * Executions per block start, by host halfword index & mask (distinct blocks may share a counter),
+   * saturating at COUNT_MAX; ENTRY marks a block the engine has a translation of.
+   */
   readonly counts: Uint16Array;
   readonly mask: number;
   readonly threshold: number;
-  /** Per 4 KiB host page: non-zero if the engine has a translation there. */
-  readonly translated: Uint8Array;
 }
+export const COUNT_MAX = 0xfffe;
+export const ENTRY = 0xffff;
 
 /**
  * The reference engine: an RV64GC interpreter with the machine and supervisor levels. Registers, pc
@@ -81,8 +84,8 @@ export class InterpreterHart implements Hart, FpState {
   /**
    * Block profiling for a translating engine (null: the interpreter on its own). runFast counts
    * every block start it reaches by a branch or jump (by host halfword, `counts[h & mask]`) and
-   * stops before the block when its count reaches `threshold` (setting `hotStop`) or when the
-   * block's host page has a translation (`translated[page] !== 0`): the engine takes over there.
+   * stops before the block when its count reaches `threshold` (setting `hotStop`) or when it is
+   * marked as a translation's ENTRY: the engine takes over there.
    */
   protected profile: BlockProfile | null = null;
   protected hotStop = false;
@@ -205,8 +208,8 @@ export class InterpreterHart implements Hart, FpState {
         if (blockStart) {
           blockStart = false;
           if (prof !== null && o >= 0) {
-            // (A block in a translated page is the engine's to count: it may run it right away.)
-            if (prof.translated[o >>> 11] !== 0 || (++prof.counts[o & prof.mask] === prof.threshold && (this.hotStop = true))) {
+            const i = o & prof.mask, c = prof.counts[i];
+            if (c === ENTRY || (c < COUNT_MAX && (prof.counts[i] = c + 1) === prof.threshold && (this.hotStop = true))) {
               budget = n; // stop before this block: pc is written back below
               break;
             }
