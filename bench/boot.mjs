@@ -61,7 +61,7 @@ export async function bootFixtures(root) {
   return { kernel: guest.kernelPath, initrd };
 }
 
-export async function benchBoot(root, { wispRuns = 1, qemuRuns = 3 } = {}) {
+export async function benchBoot(root, { wispRuns = 3, qemuRuns = 3 } = {}) {
   const { kernel, initrd } = await bootFixtures(root);
   const result = { kernel, memMiB: MEM_MIB };
   // Both engines, interpreter first: the JIT is the one that has to approach QEMU.
