@@ -204,6 +204,10 @@ export class InterpreterHart implements Hart, FpState {
             fTag = i32[e]; fHi = pcHi; fAdd = i32[e + 2];
             o = (pcLo + fAdd) >>> 1;
           }
+          // Entering another page, even by running off the end of one, starts a block for the profile:
+          // straight-line code continued there (after an instruction straddling the boundary, which no
+          // translation takes) would otherwise never be counted.
+          if (n > 0) blockStart = true;
         }
         if (blockStart) {
           blockStart = false;
