@@ -12,7 +12,7 @@ export const MAX_BLOCK_INSNS = 64;
 
 /**
  * How the translator handles an instruction: 'inline' as wasm; 'helper' by calling back into the
- * interpreter for that one instruction and carrying on (CSR accesses, atomics, floating point:
+ * interpreter for that one instruction and carrying on (CSR accesses, floating point:
  * correct by construction, and the region keeps running); 'stop' ends the block before it (ECALL,
  * xRET, WFI, SFENCE.VMA, FENCE.I and anything illegal run in the dispatcher's interpreter, as they
  * change control flow or translation state).
@@ -22,7 +22,9 @@ export function translation(insn: number): 'inline' | 'helper' | 'stop' {
     // OP and OP-32 include all of M: the divisions were 1.1M helper calls in a Debian boot.
     case 0x13: case 0x1b: case 0x37: case 0x17: case 0x03: case 0x23: case 0x63: case 0x6f: case 0x67: case 0x33: case 0x3b:
       return 'inline';
-    case 0x2f: case 0x07: case 0x27: case 0x53: case 0x43: case 0x47: case 0x4b: case 0x4f:
+    case 0x2f: // A: inline, with the interpreter for what the inline path does not take (translate-region amo)
+      return 'inline';
+    case 0x07: case 0x27: case 0x53: case 0x43: case 0x47: case 0x4b: case 0x4f:
       return 'helper';
     case 0x0f: // FENCE (and PAUSE) are no-ops for one hart (inline: nothing); FENCE.I must reach the dispatcher
       return ((insn >>> 12) & 7) === 0 ? 'inline' : 'stop';

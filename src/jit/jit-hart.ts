@@ -3,7 +3,7 @@ import { StopReason } from '../cpu/hart.js';
 import { COUNT_MAX, ENTRY, InterpreterHart, type BlockProfile, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
 import { Access } from '../cpu/trap.js';
 import type { MachineMemory } from '../memory/machine-memory.js';
-import { PC_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
+import { PC_OFFSET, RESERVATION_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
 import { scanBlock } from './block-scan.js';
 import type { RegionBlock } from './translate-region.js';
 import { fallThrough, staticSuccessors, translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
@@ -130,7 +130,7 @@ export class JitHart extends InterpreterHart {
     this.threshold = jit.threshold ?? (Number.isInteger(env) && env >= 0 ? env : DEFAULT_THRESHOLD);
     this.background = jit.background ?? false;
     const region = opts.memory.hartRegion(opts.id);
-    this.layout = { x: region + X_OFFSET, pc: region + PC_OFFSET, tlbRead: region + TLB_READ_OFFSET, tlbWrite: region + TLB_WRITE_OFFSET, tlbFetch: region + TLB_FETCH_OFFSET };
+    this.layout = { x: region + X_OFFSET, pc: region + PC_OFFSET, tlbRead: region + TLB_READ_OFFSET, tlbWrite: region + TLB_WRITE_OFFSET, tlbFetch: region + TLB_FETCH_OFFSET, reservation: region + RESERVATION_OFFSET };
     const pages = opts.memory.memory.buffer.byteLength / WASM_PAGE;
     this.memLimits = { min: pages, max: pages, shared: opts.memory.memory.buffer instanceof SharedArrayBuffer };
     this.memory = opts.memory;

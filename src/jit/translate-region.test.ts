@@ -21,7 +21,7 @@ function findGoldenDir(): string {
   return join(dir, 'src/jit/golden/');
 }
 const goldenDir = findGoldenDir();
-const layout = { x: 0, pc: 0x200, tlbRead: 0x1000, tlbWrite: 0x5000, tlbFetch: 0x9000 };
+const layout = { x: 0, pc: 0x200, tlbRead: 0x1000, tlbWrite: 0x5000, tlbFetch: 0x9000, reservation: 0x208 };
 const memory = { min: 17, max: 17, shared: false };
 const expansion = buildExpansionTable();
 
@@ -45,6 +45,8 @@ const cases: Record<string, RegionBlock[]> = {
   'mulhu-csr-helper': region(words(0x02c5b533, 0x100026f3, 0x00008067), [0]),
   // div a0, a1, a2 ; remuw a3, a1, a2 ; ret (inline, with RISC-V's results for x/0 and MIN/-1)
   'div-remuw': region(words(0x02c5c533, 0x02c5f6bb, 0x00008067), [0]),
+  // amoadd.w a0, a1, (a2) ; lr.d a3, (a2) ; sc.d a4, a1, (a2) ; ret (inline on a TLB hit, else the interpreter)
+  'amo-lr-sc': region(words(0x00b6252f, 0x100636af, 0x18b6372f, 0x00008067), [0]),
   // c.li a0, 5 ; c.addiw a0, 1 ; slliw a1, a0, 3 ; c.j +0 (RVC expanded before translation)
   'compressed-w-ops': region([0x4515, 0x2505, ...words(0x0035159b), 0xa001], [0]),
   // loop: addi a0, a0, -1 (the page's last word) | bnez a0, loop (the next page's first): the

@@ -8,6 +8,8 @@ export interface HartLayout {
   tlbRead: number;
   tlbWrite: number;
   tlbFetch: number;
+  /** The LR reservation (hart-layout RESERVATION_OFFSET): int32 valid, i64 address at +8. */
+  reservation: number;
 }
 
 /** A region returns the instructions it retired; this bit says the instruction after them trapped. */
@@ -78,7 +80,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
       if (translation(insn) !== 'inline' || op === 0x0f) continue; // helpers work on the registers in memory; FENCE on none
       const rd = (insn >>> 7) & 31, rs1 = (insn >>> 15) & 31, rs2 = (insn >>> 20) & 31;
       if (op !== 0x37 && op !== 0x17 && op !== 0x6f) used.add(rs1);
-      if (op === 0x33 || op === 0x3b || op === 0x23 || op === 0x63) used.add(rs2);
+      if (op === 0x33 || op === 0x3b || op === 0x23 || op === 0x63 || op === 0x2f) used.add(rs2);
       if (op !== 0x23 && op !== 0x63) { used.add(rd); written.add(rd); }
     }
   }
@@ -212,6 +214,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
           break;
         }
         case 0x0f: break; // FENCE: one hart, devices act at once
+        case 0x2f: amo(insn, k, o, exitDepth); break;
         case 0x33: {
           if (f7 === 1 && f3 >= 4) { divRem64(rs1, rs2, f3); set(rd); break; }
           if (f7 === 1 && f3 !== 0) { mulHigh(rs1, rs2, f3); set(rd); break; }
@@ -352,6 +355,82 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     if (f3 === 1) { // b signed: subtract a if b < 0
       f.localGet(ta).i64Const(0).localGet(tb).i64Const(0).i64LtS().select().i64Sub();
     }
+  }
+
+  /**
+   * The A extension (unprivileged spec chapter 8) on one hart: LR, SC and the AMOs run inline on an
+   * aligned address that hits the TLB (the write TLB for SC and the AMOs: an entry there means the
+   * page may be written, and so read); anything else (misaligned, a miss, MMIO, an illegal form)
+   * goes to the interpreter. The reservation lives in the hart's memory, shared with it. aq/rl
+   * order nothing with one hart. `exitDepth` is the exit label's depth at the instruction.
+   */
+  function amo(insn: number, k: number, o: number, exitDepth: number): void {
+    const f5 = insn >>> 27, dbl = ((insn >>> 12) & 7) === 3, size = dbl ? 8 : 4;
+    const rd = (insn >>> 7) & 31, rs2 = (insn >>> 20) & 31;
+    const known = [0x00, 0x01, 0x02, 0x03, 0x04, 0x08, 0x0c, 0x10, 0x14, 0x18, 0x1c].includes(f5);
+    if (!known || (f5 === 0x02 && rs2 !== 0) || (((insn >>> 12) & 7) !== 2 && !dbl)) { helperStep(insn, k, o, exitDepth); return; }
+    const res = layout.reservation;
+    get((insn >>> 15) & 31); f.localSet(addr);
+    const aligned = () => { f.localGet(addr).i32WrapI64().i32Const(size - 1).i32And().i32Eqz(); };
+    const load = () => { if (dbl) f.i64Load(); else f.i64Load32S(); };
+    const store = () => { if (dbl) f.i64Store(); else f.i64Store32(); };
+    const setReservation = (valid: boolean) => {
+      f.i32Const(0).i32Const(valid ? 1 : 0).i32Store(res);
+      if (valid) f.i32Const(0).localGet(addr).i64Store(res + 8);
+    };
+    if (f5 === 0x03) { // SC: stores only with a reservation on this address; rd = 0 if it did, 1 if not
+      aligned();
+      f.if();
+      f.i32Const(0).i32Load(res).i32Const(0).i64Load(res + 8).localGet(addr).i64Eq().i32And();
+      f.if();
+      tlbHit(layout.tlbWrite, size);
+      f.if();
+      hostAddr(); get(rs2); store();
+      setReservation(false);
+      f.i64Const(0); set(rd);
+      f.else();
+      helperStep(insn, k, o, exitDepth + 3); // the interpreter translates (the reservation still stands)
+      f.end();
+      f.else();
+      setReservation(false);
+      f.i64Const(1); set(rd);
+      f.end();
+      f.else();
+      helperStep(insn, k, o, exitDepth + 1); // misaligned: the interpreter raises it
+      f.end();
+      return;
+    }
+    aligned();
+    tlbHit(f5 === 0x02 ? layout.tlbRead : layout.tlbWrite, size);
+    f.i32And();
+    f.if();
+    hostAddr(); f.localSet(ent); // (the entry's address is no longer needed: ent holds the host address now)
+    if (f5 === 0x02) { // LR
+      f.localGet(ent); load(); set(rd);
+      setReservation(true);
+    } else {
+      f.localGet(ent); load(); f.localSet(tm); // the old value, sign-extended for .W
+      f.localGet(ent);
+      const b = () => { get(rs2); if (!dbl) f.i32WrapI64().i64ExtendI32S(); };
+      const u = (v: () => void) => { v(); if (!dbl) f.i64Const(0xffff_ffff).i64And(); };
+      const old = () => { f.localGet(tm); };
+      switch (f5) {
+        case 0x00: old(); b(); f.i64Add(); break; // AMOADD
+        case 0x01: b(); break; // AMOSWAP
+        case 0x04: old(); b(); f.i64Xor(); break;
+        case 0x0c: old(); b(); f.i64And(); break;
+        case 0x08: old(); b(); f.i64Or(); break;
+        case 0x10: old(); b(); old(); b(); f.i64LtS().select(); break; // AMOMIN
+        case 0x14: b(); old(); old(); b(); f.i64LtS().select(); break; // AMOMAX
+        case 0x18: old(); b(); u(old); u(b); f.i64LtU().select(); break; // AMOMINU
+        default: b(); old(); u(old); u(b); f.i64LtU().select(); break; // AMOMAXU
+      }
+      store();
+      f.localGet(tm); set(rd);
+    }
+    f.else();
+    helperStep(insn, k, o, exitDepth + 1);
+    f.end();
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { Bus } from '../../memory/bus.js';
 import type { MachineMemory } from '../../memory/machine-memory.js';
-import { F_OFFSET, PC_OFFSET, X_OFFSET } from '../hart-layout.js';
+import { F_OFFSET, PC_OFFSET, RESERVATION_OFFSET, X_OFFSET } from '../hart-layout.js';
 import { StopReason, type EcallHandler, type Hart, type TraceSink } from '../hart.js';
 import { Access, Exception, Priv } from '../trap.js';
 import { Mmu, FAULT, MMIO } from '../mmu/mmu.js';
@@ -98,10 +98,11 @@ export class InterpreterHart implements Hart, FpState {
   protected excCause = 0;
   protected excTvalLo = 0;
   protected excTvalHi = 0;
-  /** LR reservation (virtual address; one hart, so stores by others need no snooping yet). */
-  private resValid = false;
-  private resLo = 0;
-  private resHi = 0;
+  /**
+   * Int32 index of the LR reservation in the hart's region (hart-layout RESERVATION_OFFSET): valid,
+   * then the virtual address at +2/+3 (one hart, so stores by others need no snooping yet).
+   */
+  private readonly resi: number;
 
   constructor(opts: InterpreterHartOptions) {
     this.id = opts.id;
@@ -117,6 +118,7 @@ export class InterpreterHart implements Hart, FpState {
     this.fi = (region + F_OFFSET) >> 2;
     this.fi64 = (region + F_OFFSET) >> 3;
     this.pci = (region + PC_OFFSET) >> 2;
+    this.resi = (region + RESERVATION_OFFSET) >> 2;
     this.bus = opts.bus;
     this.ecallHandler = opts.ecall;
     this.mmu = new Mmu(mem, region, (pa) => this.bus.find(pa) !== undefined);
@@ -688,8 +690,9 @@ export class InterpreterHart implements Hart, FpState {
       return this.raise(isLr ? Exception.LoadMisaligned : Exception.StoreMisaligned, aLo, aHi);
     }
     if (isSc) {
-      const ok = this.resValid && this.resLo === aLo && this.resHi === aHi;
-      this.resValid = false;
+      const r = this.resi;
+      const ok = i32[r] !== 0 && i32[r + 2] === aLo && i32[r + 3] === aHi;
+      i32[r] = 0;
       if (ok) {
         const h = this.mmu.translate(aLo, aHi, Access.Write, dp);
         if (h === FAULT) return this.raise(this.mmu.cause, aLo, aHi);
@@ -706,7 +709,7 @@ export class InterpreterHart implements Hart, FpState {
     const w = h >>> 2;
     const oLo = i32[w], oHi = dbl ? i32[w + 1] : i32[w] >> 31;
     if (isLr) {
-      this.resValid = true; this.resLo = aLo; this.resHi = aHi;
+      i32[this.resi] = 1; i32[this.resi + 2] = aLo; i32[this.resi + 3] = aHi;
     } else {
       const bLo = i32[s2], bHi = dbl ? i32[s2 + 1] : i32[s2] >> 31;
       let nLo: number, nHi: number;
@@ -840,7 +843,7 @@ export class InterpreterHart implements Hart, FpState {
       lo = t;
     }
     this.i32[this.pci] = lo; this.i32[this.pci + 1] = hi;
-    this.resValid = false;
+    this.i32[this.resi] = 0; // a trap clears the reservation
     this.excCause = -1;
     this.loopExit = true;
   }
