@@ -27,11 +27,12 @@ const OK = 0, TRAPPED = 1, JUMPED = 2;
 /** What runFast needs to profile blocks for a translating engine (see InterpreterHart.profile). */
 export interface BlockProfile {
   /**
-   * Executions per block start, by host halfword index & mask (distinct blocks may share a counter),
-   * saturating at COUNT_MAX; ENTRY marks a block the engine has a translation of.
+   * Executions per block start, by host page then halfword in the page (allocated when a page is
+   * first counted), saturating at COUNT_MAX; ENTRY marks a block the engine has a translation of.
+   * (One table hashed by halfword was tried: a shared counter's ENTRY mark got cleared for the
+   * other block, which then ran interpreted for good: gzip in the guest at times 8x the steps.)
    */
-  readonly counts: Uint16Array;
-  readonly mask: number;
+  readonly counts: (Uint16Array | undefined)[];
   readonly threshold: number;
 }
 export const COUNT_MAX = 0xfffe;
@@ -83,7 +84,7 @@ export class InterpreterHart implements Hart, FpState {
 
   /**
    * Block profiling for a translating engine (null: the interpreter on its own). runFast counts
-   * every block start it reaches by a branch or jump (by host halfword, `counts[h & mask]`) and
+   * every block start it reaches by a branch or jump (by host page and halfword) and
    * stops before the block when its count reaches `threshold` (setting `hotStop`) or when it is
    * marked as a translation's ENTRY: the engine takes over there.
    */
@@ -214,8 +215,9 @@ export class InterpreterHart implements Hart, FpState {
         if (blockStart) {
           blockStart = false;
           if (prof !== null && o >= 0) {
-            const i = o & prof.mask, c = prof.counts[i];
-            if (c === ENTRY || (c < COUNT_MAX && (prof.counts[i] = c + 1) === prof.threshold && (this.hotStop = true))) {
+            const counts = prof.counts[o >>> 11] ?? (prof.counts[o >>> 11] = new Uint16Array(2048));
+            const i = o & 2047, c = counts[i];
+            if (c === ENTRY || (c < COUNT_MAX && (counts[i] = c + 1) === prof.threshold && (this.hotStop = true))) {
               budget = n; // stop before this block: pc is written back below
               break;
             }
