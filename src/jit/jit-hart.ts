@@ -140,8 +140,18 @@ export class JitHart extends InterpreterHart {
     this.imports = {
       env: {
         mem: opts.memory.memory,
-        load: (aLo: number, aHi: number, kind: number, dest: number, dp: number) => this.slowResult(this.loadSlow(aLo, aHi, kind, dest, dp)),
-        store: (aLo: number, aHi: number, f3: number, vLo: number, vHi: number, dp: number) => this.slowResult(this.storeSlow(aLo, aHi, f3, vLo, vHi, dp)),
+        load: (aLo: number, aHi: number, kind: number, dest: number, dp: number, pending: number) => {
+          this.retired += pending;
+          const status = this.loadSlow(aLo, aHi, kind, dest, dp);
+          this.retired -= pending;
+          return this.slowResult(status);
+        },
+        store: (aLo: number, aHi: number, f3: number, vLo: number, vHi: number, dp: number, pending: number) => {
+          this.retired += pending;
+          const status = this.storeSlow(aLo, aHi, f3, vLo, vHi, dp);
+          this.retired -= pending;
+          return this.slowResult(status);
+        },
         step: (pending: number) => this.helperStep(pending),
       },
     };
@@ -158,11 +168,11 @@ export class JitHart extends InterpreterHart {
    */
   private helperStep(pending: number): number {
     this.retired += pending;
-    const before = this.retired;
     const stop = this.runFast(1, true);
-    const executed = this.retired - before;
-    this.retired = before - pending;
-    this.helperLost += this.lastSteps - executed; // a trap uses a step of budget without retiring
+    const executed = this.lastSteps - this.lost;
+    // Relative, not restored: a write to minstret in this instruction must stand.
+    this.retired -= pending + executed;
+    this.helperLost += this.lost; // a trap uses a step of budget without retiring
     if (stop === StopReason.Stopped) this.stopRequested = true; // runFast consumed it: the dispatcher must see it
     if (executed === 0) return 1;
     return this.loopExit || stop !== StopReason.Budget ? 2 : 0;

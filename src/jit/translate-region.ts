@@ -54,8 +54,10 @@ type MemOp = (offset?: number, align?: number) => FunctionBuilder;
 export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayout, memory: { min: number; max: number; shared: boolean }, nextHost = -1): Uint8Array {
   const m = new ModuleBuilder();
   m.importMemory('env', 'mem', memory);
-  const fLoad = m.importFunction('env', 'load', m.type([I32, I32, I32, I32, I32], [I32]));
-  const fStore = m.importFunction('env', 'store', m.type([I32, I32, I32, I32, I32, I32], [I32]));
+  // The slow paths get the instructions retired so far in the region (`pending`, as the helper does):
+  // a device may read the time, which follows instret when the clock is deterministic.
+  const fLoad = m.importFunction('env', 'load', m.type([I32, I32, I32, I32, I32, I32], [I32]));
+  const fStore = m.importFunction('env', 'store', m.type([I32, I32, I32, I32, I32, I32, I32], [I32]));
   const fStep = m.importFunction('env', 'step', m.type([I32], [I32]));
   const f = m.function(m.type([I32, I32, I32, I32], [I32]), { export: 'run' });
   const PRIV = 0, DP = 1, ENTRY = 2, BUDGET = 3;
@@ -254,7 +256,8 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
           hostAddr();
           (f[LOAD_OPS[f3]] as MemOp)(0, 1);
           f.else();
-          f.localGet(lo).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Const(f3).i32Const(rd === 0 ? -1 : regAddr(rd) >> 2).localGet(DP).call(fLoad);
+          f.localGet(lo).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Const(f3).i32Const(rd === 0 ? -1 : regAddr(rd) >> 2).localGet(DP);
+          f.localGet(cnt).i32Const(k).i32Add().call(fLoad);
           slowStatus(k, o, len, exitDepth + 1, rd);
           if (rd === 0) f.i64Const(0); else f.i32Const(0).i64Load(regAddr(rd));
           f.end();
@@ -272,7 +275,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
           f.else();
           f.localGet(lo).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Const(f3);
           get(rs2); f.i32WrapI64(); get(rs2); f.i64Const(32).i64ShrU().i32WrapI64();
-          f.localGet(DP).call(fStore);
+          f.localGet(DP).localGet(cnt).i32Const(k).i32Add().call(fStore);
           slowStatus(k, o, len, exitDepth + 1);
           f.end();
           break;

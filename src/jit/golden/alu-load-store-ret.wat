@@ -1,6 +1,6 @@
 (module
-  (type 0 (func (param i32 i32 i32 i32 i32) (result i32)))
-  (type 1 (func (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (type 0 (func (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (type 1 (func (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (type 2 (func (param i32) (result i32)))
   (type 3 (func (param i32 i32 i32 i32) (result i32)))
   (import "env" "mem" (memory 17 17))
@@ -95,6 +95,9 @@
           i32.const 3
           i32.const 24
           local.get 1
+          local.get 10
+          i32.const 2
+          i32.add
           call 0
           local.tee 9
           if
@@ -177,6 +180,9 @@
           i64.shr_u
           i32.wrap_i64
           local.get 1
+          local.get 10
+          i32.const 3
+          i32.add
           call 1
           local.tee 9
           if

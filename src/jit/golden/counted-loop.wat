@@ -1,6 +1,6 @@
 (module
-  (type 0 (func (param i32 i32 i32 i32 i32) (result i32)))
-  (type 1 (func (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (type 0 (func (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (type 1 (func (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (type 2 (func (param i32) (result i32)))
   (type 3 (func (param i32 i32 i32 i32) (result i32)))
   (import "env" "mem" (memory 17 17))
