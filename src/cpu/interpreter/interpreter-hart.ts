@@ -84,9 +84,9 @@ export class InterpreterHart implements Hart, FpState {
 
   /**
    * Block profiling for a translating engine (null: the interpreter on its own). runFast counts
-   * every block start it reaches by a branch or jump (by host page and halfword) and
-   * stops before the block when its count reaches `threshold` (setting `hotStop`) or when it is
-   * marked as a translation's ENTRY: the engine takes over there.
+   * every block start it reaches by a branch or jump, or by entering another page (by host page and
+   * halfword), and stops before the block when its count reaches `threshold` (setting `hotStop`)
+   * or when it is marked as a translation's ENTRY: the engine takes over there.
    */
   protected profile: BlockProfile | null = null;
   protected hotStop = false;
