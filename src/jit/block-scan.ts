@@ -40,6 +40,49 @@ const endsBlock = (insn: number) => {
   return op === 0x63 || op === 0x6f || op === 0x67;
 };
 
+/** A block as the translator sees it: its offset from the start of a page and its instructions. */
+export interface BlockAt {
+  offset: number;
+  insns: readonly BlockInsn[];
+}
+
+/**
+ * The offset a conditional branch or JAL goes to, for an instruction `offset` bytes into a block at
+ * `blockStart` (undefined for other instructions).
+ */
+export function staticTarget({ insn, offset }: BlockInsn, blockStart: number): number | undefined {
+  const at = blockStart + offset;
+  switch (insn & 0x7f) {
+    case 0x63: return at + (((insn >> 31) << 12) | (((insn >>> 7) & 1) << 11) | (((insn >>> 25) & 63) << 5) | (((insn >>> 8) & 15) << 1));
+    case 0x6f: return at + (((insn >> 31) << 20) | (insn & 0xff000) | (((insn >>> 20) & 1) << 11) | (((insn >>> 21) & 0x3ff) << 1));
+    default: return undefined;
+  }
+}
+
+/** The offset after a block that ends without a branch or jump (cut short, or before an instruction it does not take). */
+export function fallThrough({ offset, insns }: BlockAt): number | undefined {
+  const last = insns[insns.length - 1];
+  return last === undefined || endsBlock(last.insn) ? undefined : offset + last.offset + last.len;
+}
+
+/**
+ * Where control can go after a block, as far as the code itself says: a branch's two ways, a jump's
+ * target, or the next instruction for a block that ends before an instruction it does not take.
+ * JALR's target is dynamic: none.
+ */
+export function staticSuccessors(b: BlockAt): number[] {
+  const last = b.insns[b.insns.length - 1];
+  if (last === undefined) return [];
+  const target = staticTarget(last, b.offset);
+  const next = b.offset + last.offset + last.len;
+  switch (last.insn & 0x7f) {
+    case 0x63: return [target!, next];
+    case 0x6f: return [target!];
+    case 0x67: return [];
+    default: return [next];
+  }
+}
+
 /**
  * Reads the straight-line run of translatable instructions starting at host byte offset `host` (a
  * block never leaves its 4 KiB page: the next page may map elsewhere). A branch or jump is included

@@ -4,9 +4,9 @@ import { COUNT_MAX, ENTRY, InterpreterHart, type BlockProfile, type InterpreterH
 import { Access } from '../cpu/trap.js';
 import type { MachineMemory } from '../memory/machine-memory.js';
 import { PC_OFFSET, RESERVATION_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
-import { scanBlock } from './block-scan.js';
+import { fallThrough, scanBlock, staticSuccessors } from './block-scan.js';
 import type { RegionBlock } from './translate-region.js';
-import { fallThrough, staticSuccessors, translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
+import { translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
 import { COUNT_MASK, createTrampoline, type RegionRun, type Trampoline } from './trampoline.js';
 
 /**
@@ -140,17 +140,14 @@ export class JitHart extends InterpreterHart {
     this.imports = {
       env: {
         mem: opts.memory.memory,
+        // The region's `pending` instructions count while the slow path runs; slowResult takes them back.
         load: (aLo: number, aHi: number, kind: number, dest: number, dp: number, pending: number) => {
           this.retired += pending;
-          const status = this.loadSlow(aLo, aHi, kind, dest, dp);
-          this.retired -= pending;
-          return this.slowResult(status);
+          return this.slowResult(pending, this.loadSlow(aLo, aHi, kind, dest, dp));
         },
         store: (aLo: number, aHi: number, f3: number, vLo: number, vHi: number, dp: number, pending: number) => {
           this.retired += pending;
-          const status = this.storeSlow(aLo, aHi, f3, vLo, vHi, dp);
-          this.retired -= pending;
-          return this.slowResult(status);
+          return this.slowResult(pending, this.storeSlow(aLo, aHi, f3, vLo, vHi, dp));
         },
         step: (pending: number) => this.helperStep(pending),
       },
@@ -181,8 +178,12 @@ export class JitHart extends InterpreterHart {
   /** Budget steps helper instructions used without retiring (they trapped) since the dispatcher last looked. */
   private helperLost = 0;
 
-  /** 0 done, 1 trapped, 2 done but a device or CSR wants the dispatcher's attention. */
-  private slowResult(status: number): number {
+  /**
+   * After a load or store slow path that ran with the region's `pending` instructions counted: 0 done,
+   * 1 trapped, 2 done but a device or CSR wants the dispatcher's attention.
+   */
+  private slowResult(pending: number, status: number): number {
+    this.retired -= pending;
     if (status !== 0) return 1;
     return this.loopExit ? 2 : 0;
   }
@@ -256,10 +257,15 @@ export class JitHart extends InterpreterHart {
 
   /** The host offset of pc from the fetch TLB, or -1. */
   private fetchHost(): number {
-    const i32 = this.i32, pci = this.layout.pc >> 2;
-    const pcLo = i32[pci];
-    const e = this.mmu.tlbIndex(Access.Fetch) + ((pcLo >>> 10) & 0xffc);
-    return i32[e] === ((pcLo & -4096) | this.csr.priv) && i32[e + 1] === i32[pci + 1] ? (pcLo + i32[e + 2]) >>> 0 : -1;
+    const pci = this.layout.pc >> 2;
+    return this.fetchTlbHost(this.i32[pci], this.i32[pci + 1]);
+  }
+
+  /** The host offset of virtual address (vLo, vHi) if the fetch TLB has it for this privilege, else -1. */
+  private fetchTlbHost(vLo: number, vHi: number): number {
+    const i32 = this.i32;
+    const e = this.mmu.tlbIndex(Access.Fetch) + ((vLo >>> 10) & 0xffc);
+    return i32[e] === ((vLo & -4096) | this.csr.priv) && i32[e + 1] === vHi ? (vLo + i32[e + 2]) >>> 0 : -1;
   }
 
   /** A block at host offset `host` has become hot: (re)translate its page, unless it was too often. */
@@ -386,9 +392,7 @@ export class JitHart extends InterpreterHart {
   private nextPageHost(): number {
     const i32 = this.i32, pci = this.layout.pc >> 2;
     const vLo = ((i32[pci] & -4096) + 4096) | 0;
-    const vHi = (i32[pci + 1] + (vLo === 0 ? 1 : 0)) | 0;
-    const e = this.mmu.tlbIndex(Access.Fetch) + ((vLo >>> 10) & 0xffc);
-    return i32[e] === (vLo | this.csr.priv) && i32[e + 1] === vHi ? (vLo + i32[e + 2]) >>> 0 : -1;
+    return this.fetchTlbHost(vLo, (i32[pci + 1] + (vLo === 0 ? 1 : 0)) | 0);
   }
 
   /** Host page `used` feeds the translation of page `user`: watch it (its stores must be seen). */

@@ -1,5 +1,5 @@
 import { BlockType, I32, I64, ModuleBuilder, type FunctionBuilder } from './wasm/index.js';
-import { translation, type BlockInsn } from './block-scan.js';
+import { staticTarget, translation, type BlockAt } from './block-scan.js';
 
 /** Where the generated code finds the hart's state in the machine memory (byte offsets). */
 export interface HartLayout {
@@ -21,10 +21,7 @@ export const LEAVE_FLAG = 0x2000_0000;
  * One block of the region: its offset from the start of the region's page (4096 and up: in the next
  * virtual page, see translateRegion) and its instructions.
  */
-export interface RegionBlock {
-  offset: number;
-  insns: readonly BlockInsn[];
-}
+export type RegionBlock = BlockAt;
 
 const LOAD_OPS = ['i64Load8S', 'i64Load16S', 'i64Load32S', 'i64Load', 'i64Load8U', 'i64Load16U', 'i64Load32U'] as const;
 const STORE_OPS = ['i64Store8', 'i64Store16', 'i64Store32', 'i64Store'] as const;
@@ -281,7 +278,6 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
           break;
         }
         case 0x63: {
-          const immB = ((insn >> 31) << 12) | (((insn >>> 7) & 1) << 11) | (((insn >>> 25) & 63) << 5) | (((insn >>> 8) & 15) << 1);
           get(rs1); get(rs2);
           switch (f3) {
             case 0: f.i64Eq(); break;
@@ -293,17 +289,16 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
           }
           retireUpTo(k + 1);
           f.if();
-          goTo(o + immB, 1);
+          goTo(staticTarget(b.insns[k], b.offset)!, 1);
           f.else();
           goTo(o + len, 1);
           f.end();
           return;
         }
         case 0x6f: {
-          const immJ = ((insn >> 31) << 20) | (insn & 0xff000) | (((insn >>> 20) & 1) << 11) | (((insn >>> 21) & 0x3ff) << 1);
           at(o + len); set(rd);
           retireUpTo(k + 1);
-          goTo(o + immJ, 0);
+          goTo(staticTarget(b.insns[k], b.offset)!, 0);
           return;
         }
         case 0x67: { // JALR: the target from rs1 before rd is written (they may be the same register)
@@ -535,40 +530,5 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     f.end();
     f.br(exitDepth + 1);
     f.end();
-  }
-}
-
-/**
- * Where control can go after a block at page offset `offset`, as far as the code itself says: a
- * branch's two ways, a jump's target, or the next instruction for a block that ends before an
- * instruction it does not take. JALR's target is dynamic: none.
- */
-export function staticSuccessors({ offset, insns }: RegionBlock): number[] {
-  const last = insns[insns.length - 1];
-  if (last === undefined) return [];
-  const fallThrough = offset + last.offset + last.len;
-  switch (last.insn & 0x7f) {
-    case 0x63: return [staticTarget(last, offset)!, fallThrough];
-    case 0x6f: return [staticTarget(last, offset)!];
-    case 0x67: return [];
-    default: return [fallThrough];
-  }
-}
-
-/** The offset after a block that ends without a branch or jump (cut short, or before an untranslated instruction). */
-export function fallThrough({ offset, insns }: RegionBlock): number | undefined {
-  const last = insns[insns.length - 1];
-  if (last === undefined) return undefined;
-  const op = last.insn & 0x7f;
-  return op === 0x63 || op === 0x6f || op === 0x67 ? undefined : offset + last.offset + last.len;
-}
-
-/** The page offset a conditional branch or JAL at page offset `blockStart + insn.offset` goes to (undefined for others). */
-function staticTarget({ insn, offset }: BlockInsn, blockStart: number): number | undefined {
-  const at = blockStart + offset;
-  switch (insn & 0x7f) {
-    case 0x63: return at + (((insn >> 31) << 12) | (((insn >>> 7) & 1) << 11) | (((insn >>> 25) & 63) << 5) | (((insn >>> 8) & 15) << 1));
-    case 0x6f: return at + (((insn >> 31) << 20) | (insn & 0xff000) | (((insn >>> 20) & 1) << 11) | (((insn >>> 21) & 0x3ff) << 1));
-    default: return undefined;
   }
 }
