@@ -21,7 +21,7 @@ const allowed = {
   guest: ['util', 'logger'],
   vmm: ['util', 'memory', 'cpu', 'jit', 'devices', 'platform', 'snapshot', 'guest', ...leaves],
   api: ['util', 'vmm', 'metrics', 'logger'],
-  cli: ['util', 'memory', 'cpu', 'jit', 'devices', 'platform', 'vmm', 'api', 'guest', ...leaves],
+  cli: ['util', 'memory', 'cpu', 'jit', 'devices', 'platform', 'vmm', 'api', 'guest', 'snapshot', ...leaves],
 };
 
 const problems = [];

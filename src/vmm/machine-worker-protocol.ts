@@ -3,13 +3,15 @@
  * (machine-worker.ts). The spec travels in workerData; after that the VMM sends requests, each answered
  * by one reply with the same id, and the worker announces its start and, once, its exit.
  */
-import type { MachineExit, MachineMetrics, MachineSpec } from './machine.js';
+import type { MachineExit, MachineMetrics, MachineSpec, RestoreSpec, SnapshotRequest, SnapshotTaken } from './machine.js';
 import type { RateLimiterConfig } from './vmm-config.js';
 
 export interface WorkerInit {
   spec: MachineSpec;
   /** Host fd for the console when the spec names no serial output path (the VMM's stdout). */
   consoleFd: number;
+  /** Build from a snapshot instead of booting. */
+  restore?: RestoreSpec;
 }
 
 export type WorkerRequest =
@@ -18,7 +20,8 @@ export type WorkerRequest =
   | { id: number; op: 'stop' }
   | { id: number; op: 'takeMetrics' }
   | { id: number; op: 'ctrlAltDel' }
-  | { id: number; op: 'updateDrive'; driveId: string; path?: string; rateLimiter?: RateLimiterConfig };
+  | { id: number; op: 'updateDrive'; driveId: string; path?: string; rateLimiter?: RateLimiterConfig }
+  | { id: number; op: 'createSnapshot'; snapshot: SnapshotRequest };
 
 /** Console input from the host (no reply). */
 export interface WorkerInput {
@@ -27,7 +30,7 @@ export interface WorkerInput {
 }
 
 export type WorkerReply =
-  | { type: 'reply'; id: number; ok: true; metrics?: MachineMetrics }
+  | { type: 'reply'; id: number; ok: true; metrics?: MachineMetrics; snapshot?: SnapshotTaken }
   | { type: 'reply'; id: number; ok: false; message: string };
 
 export type WorkerEvent =

@@ -7,7 +7,8 @@
 import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { Machine, type MachineExit as BoardExit } from '../platform/machine.js';
 import { FileBlockBackend, FileBlockError } from './backends/file-block-backend.js';
-import type { MachineExit, MachineMetrics } from './machine.js';
+import type { MachineExit, MachineMetrics, SnapshotRequest, SnapshotTaken } from './machine.js';
+import { FilePageSource, MemoryFileError, writeMemoryFile } from '../snapshot/memory-file.js';
 import { machineCounters, MetricsDeltas, type SerialSinkMetrics } from './machine-worker-metrics.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
 import { osErrorText } from './os-error.js';
@@ -28,18 +29,25 @@ export class MachineSession {
     private readonly blocks: AttachedBlock[],
     private readonly rng: VirtioRng | undefined,
     private readonly serial: ConsoleSink,
+    /** What each virtio slot holds, as a snapshot refusal names it ("block(id: rootfs)"). */
+    private readonly slotNames: string[],
   ) {}
 
-  /** Builds the machine; throws an Error whose message says what failed (the InstanceStart fault). */
+  /**
+   * Builds the machine (booting it, or from a snapshot with init.restore); throws an Error whose
+   * message says what failed (the InstanceStart or LoadSnapshot fault).
+   */
   static build(init: WorkerInit): MachineSession {
-    const { spec } = init;
+    const { spec, restore } = init;
     // One interpreter hart for now: SMP needs harts on worker threads over shared memory (DESIGN.md).
     if (spec.vcpuCount !== 1) {
       throw new Error(`Cannot start microvm with vcpu_count ${spec.vcpuCount}: wisp runs guests on one vCPU for now (set machine-config vcpu_count to 1)`);
     }
-    const kernel = readGuestFile('kernel image', spec.kernel.path);
-    const initrd = spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath) : undefined;
+    // A restored machine needs neither kernel nor initrd: its RAM holds what they became.
+    const kernel = restore ? new Uint8Array(0) : readGuestFile('kernel image', spec.kernel.path);
+    const initrd = !restore && spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath) : undefined;
     const opened: { close(): void }[] = [];
+    const slotNames: string[] = [];
     try {
       const serial = ConsoleSink.open(spec.serial.outPath, init.consoleFd);
       opened.push(serial);
@@ -49,10 +57,11 @@ export class MachineSession {
         try {
           b = attachBlock({ id: d.id, path: d.path, readOnly: d.readOnly, cacheType: d.cacheType, rateLimiter: d.rateLimiter });
         } catch (e) {
-          throw new Error(`Cannot attach drive "${d.id}": ${driveErrorText(e)}`, { cause: e });
+          throw new Error(`Cannot ${restore ? 'restore' : 'attach'} drive "${d.id}": ${driveErrorText(e)}`, { cause: e });
         }
         opened.push(b.backend);
         blocks.push(b);
+        slotNames.push(`block(id: ${d.id})`);
       }
       const virtio = blocks.map((b) => b.factory);
       let rng: VirtioRng | undefined;
@@ -60,6 +69,16 @@ export class MachineSession {
         const e = attachEntropy(spec.entropy.rateLimiter);
         rng = e.device;
         virtio.push(e.factory);
+        slotNames.push('entropy');
+      }
+      let memory: FilePageSource | null = null;
+      if (restore) {
+        try {
+          memory = FilePageSource.open(restore.memFilePath, spec.memSizeMib * 0x10_0000);
+        } catch (e) {
+          throw new Error(e instanceof MemoryFileError ? e.message : osErrorText(e), { cause: e });
+        }
+        opened.push(memory);
       }
       let machine: Machine;
       try {
@@ -72,11 +91,13 @@ export class MachineSession {
           cmdline: spec.kernel.cmdline,
           consoleOut: (bytes) => serial.write(bytes),
           virtio,
+          ...(restore && { restore: { state: restore.machine, memory } }),
         });
       } catch (e) {
-        throw new Error(`Cannot build the machine: ${osErrorText(e)}`, { cause: e });
+        throw new Error(`Cannot ${restore ? 'restore' : 'build'} the machine: ${osErrorText(e)}`, { cause: e });
       }
-      return new MachineSession(machine, blocks, rng, serial);
+      if (restore && !restore.resume) machine.pause();
+      return new MachineSession(machine, blocks, rng, serial, slotNames);
     } catch (e) {
       for (const o of opened) o.close();
       throw e;
@@ -137,7 +158,44 @@ export class MachineSession {
           return fail(osErrorText(e));
         }
         return ok();
+      case 'createSnapshot':
+        try {
+          return { type: 'reply', id: req.id, ok: true, snapshot: this.createSnapshot(req.snapshot) };
+        } catch (e) {
+          return fail(e instanceof Error ? e.message : String(e));
+        }
     }
+  }
+
+  /**
+   * Saves the paused machine: devices that cannot be snapshotted refuse it by name (Firecracker's
+   * words); disks are flushed so the files match the saved guest; the memory file is written; a new
+   * dirty-page epoch begins.
+   */
+  private createSnapshot(req: SnapshotRequest): SnapshotTaken {
+    const m = this.machine;
+    if (!m.isPaused) throw new Error('Cannot save the microVM state: the microVM is not Paused (PATCH /vm {"state": "Paused"} first)');
+    const bad = m.unsnapshottableSlots().map((n) => this.slotNames[n] ?? `virtio slot ${n}`);
+    if (bad.length > 0) throw new Error(`Cannot save the microVM state: Operation not allowed: Devices without snapshot support are present: ${bad.join(',')}`);
+    for (const b of this.blocks) {
+      try {
+        b.backend.flush();
+      } catch (e) {
+        throw new Error(`Cannot save the microVM state: flushing drive "${b.id}" failed: ${osErrorText(e)}`, { cause: e });
+      }
+    }
+    const t0 = performance.now();
+    const machine = m.save();
+    const t1 = performance.now();
+    let written;
+    try {
+      written = writeMemoryFile(req.memFilePath, m.memory, req.type, req.trackDirtyPages);
+    } catch (e) {
+      throw new Error(`Cannot write memory file: ${(e as Error).message}`, { cause: e });
+    }
+    m.startDirtyEpoch();
+    const t2 = performance.now();
+    return { machine, memory: { pages: written.pages, ...(written.pageMap !== undefined && { pageMap: written.pageMap }) }, saveMs: t1 - t0, memoryMs: t2 - t1 };
   }
 
   /**
@@ -181,6 +239,7 @@ export class MachineSession {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.machine.memory.detachSource();
     for (const b of this.blocks) b.backend.close();
     this.serial.close();
   }
