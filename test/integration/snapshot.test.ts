@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildInitramfs } from '../../src/guest/index.js';
 import { curl } from '../helpers/curl.js';
-import { checkRequest, checkResponse, loadFirecrackerSpec } from '../helpers/firecracker-spec.js';
+import { checkRequest, checkResponse, loadApiSpec } from '../helpers/api-spec.js';
 import { buildDisk, debugfsCat, ensureGuest, requireTool, runWisp, WispProcess } from '../helpers/guest-fixtures.js';
 
 /** A JIT boot with modules takes ~10 s on a quiet machine; these machines are shared (4x). */
@@ -51,7 +51,7 @@ let work = '';
 let kernel = '';
 let initrd = '';
 let disk = '';
-const spec = loadFirecrackerSpec();
+const spec = loadApiSpec();
 
 before(async () => {
   requireTool('curl', 'curl');
