@@ -101,8 +101,9 @@ export class DockerArchiveSource implements ImageSource {
       return { mediaType, digest, size: bytes.length };
     };
     const config = describe(entry.Config, 'config', MediaType.dockerConfig);
-    const layers = entry.Layers.map((l, i) => describe(l, `layer ${i + 1}`, 'application/vnd.docker.image.rootfs.diff.tar.gzip'));
-    // The media type is nominal: the layer applier goes by the bytes' magic number (gzip, zstd or a plain tar).
+    // `docker save` writes plain tars (newer Dockers may keep them compressed): described as plain,
+    // the layer applier then goes by the bytes' magic number (gzip, zstd or none).
+    const layers = entry.Layers.map((l, i) => describe(l, `layer ${i + 1}`, 'application/vnd.oci.image.layer.v1.tar'));
     this.manifestBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.dockerManifest, config, layers }));
     return { bytes: this.manifestBytes, mediaType: MediaType.dockerManifest };
   }

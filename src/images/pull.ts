@@ -24,6 +24,7 @@ import { buildRootfsImage } from './rootfs-image.js';
  */
 
 export interface PullOptions {
+  /** Where images/ lives; default $WISP_IMAGE_CACHE, else wisp's cache ($WISP_CACHE or ~/.cache/wisp). */
   cacheDir?: string;
   /** 'missing' (default): use the store when the reference was resolved before. */
   pull?: 'missing' | 'always' | 'never';
@@ -62,7 +63,8 @@ async function openSource(ref: ImageReference, text: string, tmp: string, opts: 
 
 export async function pullImage(text: string, opts: PullOptions = {}): Promise<PulledImage> {
   const ref = parseReference(text);
-  const store = new ImageStore(opts.cacheDir ?? wispCacheDir());
+  // $WISP_IMAGE_CACHE keeps images apart from the guest cache (tests use a private one).
+  const store = new ImageStore(opts.cacheDir ?? (process.env.WISP_IMAGE_CACHE || wispCacheDir()));
   const key = refKey(ref);
   const say = (line: string): void => { opts.progress?.write(`wisp: ${line}\n`); };
   if (opts.pull !== 'always' && key) {

@@ -29,6 +29,11 @@ export interface VmBuilderOptions {
   stdin?: ConsoleInput | null;
   /** Where the console goes when the spec names no serial output path. Default 1 (stdout). */
   consoleFd?: number;
+  /**
+   * Receives the console's output instead (when the spec names no serial output path): for programs
+   * that speak a protocol with the guest over the serial port. Input then comes from `stdin`.
+   */
+  consoleOut?: (bytes: Uint8Array) => void;
 }
 
 export function createVmBuilder(opts: VmBuilderOptions = {}): VmBuilder {
@@ -77,7 +82,7 @@ class WorkerMachine implements MachineHandle {
 
   /** Starts the worker and resolves once the guest runs; rejects with the build's failure. */
   static start(spec: MachineSpec, opts: VmBuilderOptions): Promise<MachineHandle> {
-    const worker = startWorker({ spec, consoleFd: opts.consoleFd ?? 1 });
+    const worker = startWorker({ spec, consoleFd: opts.consoleOut ? 'message' : (opts.consoleFd ?? 1) });
     const stdin = opts.stdin === undefined ? process.stdin : opts.stdin;
     const m = new WorkerMachine(worker, stdin);
     return new Promise<MachineHandle>((resolve, reject) => {
@@ -101,6 +106,9 @@ class WorkerMachine implements MachineHandle {
             return;
           case 'reply':
             m.settle(e);
+            return;
+          case 'console':
+            opts.consoleOut?.(e.bytes);
             return;
           case 'exit':
             m.announced = true;

@@ -8,8 +8,12 @@ import type { RateLimiterConfig } from './vmm-config.js';
 
 export interface WorkerInit {
   spec: MachineSpec;
-  /** Host fd for the console when the spec names no serial output path (the VMM's stdout). */
-  consoleFd: number;
+  /**
+   * Host fd for the console when the spec names no serial output path (the VMM's stdout), or
+   * 'message': the console's bytes go to the VMM's thread as 'console' events (a program that speaks
+   * a protocol with the guest over its serial port, as the container runtime does).
+   */
+  consoleFd: number | 'message';
 }
 
 export type WorkerRequest =
@@ -36,6 +40,8 @@ export type WorkerEvent =
   /** Building failed; the worker ends without running anything. */
   | { type: 'startFailed'; message: string }
   | WorkerReply
+  /** Console output, batched (consoleFd 'message' only). */
+  | { type: 'console'; bytes: Uint8Array }
   /**
    * The machine stopped (by itself, or after a stop request), with the counters not yet taken (for
    * the VMM's last metrics line); the worker ends after this.

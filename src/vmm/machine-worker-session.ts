@@ -31,7 +31,7 @@ export class MachineSession {
   ) {}
 
   /** Builds the machine; throws an Error whose message says what failed (the InstanceStart fault). */
-  static build(init: WorkerInit): MachineSession {
+  static build(init: WorkerInit, consoleMessage?: (bytes: Uint8Array) => void): MachineSession {
     const { spec } = init;
     // One interpreter hart for now: SMP needs harts on worker threads over shared memory (DESIGN.md).
     if (spec.vcpuCount !== 1) {
@@ -41,7 +41,7 @@ export class MachineSession {
     const initrd = spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath) : undefined;
     const opened: { close(): void }[] = [];
     try {
-      const serial = ConsoleSink.open(spec.serial.outPath, init.consoleFd);
+      const serial = ConsoleSink.open(spec.serial.outPath, init.consoleFd === 'message' ? -1 : init.consoleFd, consoleMessage);
       opened.push(serial);
       const blocks: AttachedBlock[] = [];
       for (const d of spec.drives) {
@@ -191,12 +191,12 @@ class ConsoleSink {
   readonly metrics: SerialSinkMetrics = { droppedWrites: 0 };
   private fd: number;
 
-  private constructor(fd: number, private readonly owned: boolean) {
+  private constructor(fd: number, private readonly owned: boolean, private readonly message?: (bytes: Uint8Array) => void) {
     this.fd = fd;
   }
 
-  static open(path: string | undefined, fallbackFd: number): ConsoleSink {
-    if (path === undefined) return new ConsoleSink(fallbackFd, false);
+  static open(path: string | undefined, fallbackFd: number, message?: (bytes: Uint8Array) => void): ConsoleSink {
+    if (path === undefined) return new ConsoleSink(fallbackFd, false, message);
     // Non-blocking, so a FIFO nobody reads fails here (ENXIO) or drops output, and never hangs the machine.
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK;
     try {
@@ -208,6 +208,7 @@ class ConsoleSink {
 
   /** Writes all of `bytes`, waiting briefly on a full pipe; what cannot be written is dropped and counted. */
   write(bytes: Uint8Array): void {
+    if (this.message) { this.message(bytes); return; }
     if (this.fd < 0) return;
     let done = 0;
     let retries = 0;
