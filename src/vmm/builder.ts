@@ -30,8 +30,8 @@ export interface VmBuilderOptions {
   /** Where the console goes when the spec names no serial output path. Default 1 (stdout). */
   consoleFd?: number;
   /**
-   * Receives the console's output instead (when the spec names no serial output path): for programs
-   * that speak a protocol with the guest over the serial port. Input then comes from `stdin`.
+   * Instead of a console fd: guest output handed to this callback on the VMM's thread (`wisp run`
+   * writes it to its terminal, beside its own Ctrl-A handling). Takes precedence over consoleFd.
    */
   consoleOut?: (bytes: Uint8Array) => void;
 }
@@ -82,7 +82,7 @@ class WorkerMachine implements MachineHandle {
 
   /** Starts the worker and resolves once the guest runs; rejects with the build's failure. */
   static start(spec: MachineSpec, opts: VmBuilderOptions): Promise<MachineHandle> {
-    const worker = startWorker({ spec, consoleFd: opts.consoleOut ? 'message' : (opts.consoleFd ?? 1) });
+    const worker = startWorker({ spec, console: opts.consoleOut ? { kind: 'port' } : { kind: 'fd', fd: opts.consoleFd ?? 1 } });
     const stdin = opts.stdin === undefined ? process.stdin : opts.stdin;
     const m = new WorkerMachine(worker, stdin);
     return new Promise<MachineHandle>((resolve, reject) => {
@@ -138,6 +138,10 @@ class WorkerMachine implements MachineHandle {
 
   sendCtrlAltDel(): Promise<void> {
     return this.call({ op: 'ctrlAltDel' });
+  }
+
+  sendInput(bytes: Uint8Array): void {
+    if (this.ended === undefined && bytes.length > 0) this.worker.postMessage({ op: 'input', bytes } satisfies WorkerInput);
   }
 
   updateDrive(id: string, update: { path?: string; rateLimiter?: RateLimiterConfig }): Promise<void> {

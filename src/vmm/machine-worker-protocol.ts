@@ -6,14 +6,16 @@
 import type { MachineExit, MachineMetrics, MachineSpec } from './machine.js';
 import type { RateLimiterConfig } from './vmm-config.js';
 
+/**
+ * Where the console goes when the spec names no serial output path: a host fd (the VMM's stdout, as
+ * Firecracker writes it), or 'port': 'console' events to the VMM's thread (`wisp run`, whose terminal
+ * handling lives there).
+ */
+export type WorkerConsole = { kind: 'fd'; fd: number } | { kind: 'port' };
+
 export interface WorkerInit {
   spec: MachineSpec;
-  /**
-   * Host fd for the console when the spec names no serial output path (the VMM's stdout), or
-   * 'message': the console's bytes go to the VMM's thread as 'console' events (a program that speaks
-   * a protocol with the guest over its serial port, as the container runtime does).
-   */
-  consoleFd: number | 'message';
+  console: WorkerConsole;
 }
 
 export type WorkerRequest =
@@ -40,7 +42,7 @@ export type WorkerEvent =
   /** Building failed; the worker ends without running anything. */
   | { type: 'startFailed'; message: string }
   | WorkerReply
-  /** Console output, batched (consoleFd 'message' only). */
+  /** Guest console output, when WorkerInit.console is 'port'. */
   | { type: 'console'; bytes: Uint8Array }
   /**
    * The machine stopped (by itself, or after a stop request), with the counters not yet taken (for

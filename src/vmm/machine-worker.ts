@@ -13,11 +13,8 @@ async function main(): Promise<void> {
   if (!port) throw new Error('machine-worker.ts runs as a worker thread started by builder.ts');
   const post = (e: WorkerEvent): void => port.postMessage(e);
   let session: MachineSession;
-  let console: { write(bytes: Uint8Array): void; flush(): void } | undefined;
   try {
-    const init = workerData as WorkerInit;
-    if (init.consoleFd === 'message') console = consoleMessages(post);
-    session = MachineSession.build(init, console?.write);
+    session = await MachineSession.build(workerData as WorkerInit, post);
   } catch (e) {
     post({ type: 'startFailed', message: e instanceof Error ? e.message : String(e) });
     port.close();
@@ -29,38 +26,8 @@ async function main(): Promise<void> {
   });
   post({ type: 'started' });
   const { exit, requested, metrics } = await session.run();
-  // The guest's last words go before the news of its end.
-  console?.flush();
   post({ type: 'exit', exit, requested, metrics });
   port.close();
-}
-
-/**
- * Console bytes as messages: the UART hands them over a byte at a time, so they are gathered and sent
- * when the machine next yields to the event loop (at most ~10 ms later) or once 64 KiB wait.
- */
-function consoleMessages(post: (e: WorkerEvent) => void): { write(bytes: Uint8Array): void; flush(): void } {
-  let parts: Uint8Array[] = [];
-  let size = 0;
-  let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
-    if (size === 0) return;
-    const bytes = Buffer.concat(parts, size);
-    parts = [];
-    size = 0;
-    post({ type: 'console', bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) });
-  };
-  const write = (bytes: Uint8Array): void => {
-    parts.push(bytes.slice());
-    size += bytes.length;
-    if (size >= 65536) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
-  };
-  return { write, flush };
 }
 
 void main();
