@@ -155,14 +155,30 @@ describe('VsockUnixBackend (Firecracker\'s hybrid model, real Unix sockets)', ()
     let echoed = 0;
     let seen = 0;
     let told = 0;
+    let hostBuf = 0;
+    let hostFwd = 0;
+    const backlog: Uint8Array[] = [];
     await until('echo complete', () => {
       const pkts = t.take();
       for (; seen < pkts.length; seen++) {
         const p = pkts[seen];
+        if (p.hdr.srcPort !== hp) continue;
+        hostBuf = p.hdr.bufAlloc;
+        hostFwd = p.hdr.fwdCnt;
         if (p.hdr.op !== OP_RW) continue;
         consumed += p.payload.length;
-        t.guest.send({ op: OP_RW, srcPort: 7, dstPort: hp, fwdCnt: consumed }, p.payload);
-        echoed += p.payload.length;
+        backlog.push(p.payload);
+      }
+      while (backlog.length > 0) {
+        const credit = hostBuf - (echoed - hostFwd);
+        if (credit <= 0) break;
+        const head = backlog[0];
+        const n = Math.min(head.length, credit);
+        t.guest.send({ op: OP_RW, srcPort: 7, dstPort: hp, fwdCnt: consumed }, head.subarray(0, n));
+        echoed += n;
+        told = consumed;
+        if (n === head.length) backlog.shift();
+        else backlog[0] = head.subarray(n);
       }
       if (consumed !== told) {
         t.guest.send({ op: OP_CREDIT_UPDATE, srcPort: 7, dstPort: hp, fwdCnt: consumed });
