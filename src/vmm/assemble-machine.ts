@@ -10,6 +10,13 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
+import { VirtioVsock } from '../devices/virtio/vsock/vsock.js';
+import { MmioTransport } from '../devices/virtio/mmio-transport.js';
+import type { VsockBackend } from '../devices/virtio/vsock/vsock-backend.js';
+import { MmdsDataStore } from '../mmds/data-store.js';
+import { newMmdsMetrics } from '../mmds/mmds-metrics.js';
+import type { MmdsService } from '../mmds/mmds-http.js';
+import { TokenAuthority } from '../mmds/token-authority.js';
 import { Machine, type MachineConfig, type VirtioFactory } from '../platform/machine.js';
 import { FileBlockError } from './backends/file-block-backend.js';
 import type { MachineSpec } from './machine.js';
@@ -23,6 +30,11 @@ export interface AssembleOptions {
   /** Where the guest's console output goes. */
   consoleOut: (bytes: Uint8Array) => void;
   board?: BoardOverrides;
+  /**
+   * Host backends that need asynchronous set-up, opened by the caller before assembling (the vsock
+   * socket is bound in MachineSession.build). Required when the spec has the device.
+   */
+  backends?: { vsock?: VsockBackend };
 }
 
 /** The board and the devices the VMM keeps talking to (metrics, PATCH updates, closing). */
@@ -30,6 +42,9 @@ export interface AssembledMachine {
   machine: Machine;
   blocks: AttachedBlock[];
   rng: VirtioRng | undefined;
+  vsock: VirtioVsock | undefined;
+  /** The metadata service the machine's MMDS network stacks answer from (spec.mmds). */
+  mmds: MmdsService | undefined;
   /** Closes the devices' host backends (files). Idempotent. */
   close(): void;
 }
@@ -69,6 +84,15 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
       rng = e.device;
       virtio.push(e.factory);
     }
+    const mmds = spec.mmds && mmdsService(spec.mmds, spec.instanceId);
+    let vsock: VirtioVsock | undefined;
+    if (spec.vsock) {
+      const backend = opts.backends?.vsock;
+      if (!backend) throw new Error('Cannot attach the vsock device: its host socket was not opened');
+      const device = new VirtioVsock({ guestCid: spec.vsock.guestCid, backend });
+      vsock = device;
+      virtio.push(({ memory, irq }) => new MmioTransport(device, memory, irq));
+    }
     let machine: Machine;
     try {
       machine = new Machine({
@@ -86,11 +110,20 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
     } catch (e) {
       throw new Error(`Cannot build the machine: ${osErrorText(e)}`, { cause: e });
     }
-    return { machine, blocks, rng, close };
+    return { machine, blocks, rng, vsock, mmds, close };
   } catch (e) {
     close();
     throw e;
   }
+}
+
+/** The machine's side of the MMDS: a replica of the API's data store, and the V2 token authority. */
+export function mmdsService(m: NonNullable<MachineSpec['mmds']>, instanceId: string): MmdsService {
+  const store = new MmdsDataStore(m.sizeLimit, m.imdsCompat);
+  store.replace(m.data, m.initialized);
+  const tokens = new TokenAuthority();
+  tokens.setInstanceId(instanceId);
+  return { store, version: m.version, tokens, metrics: newMmdsMetrics() };
 }
 
 function readGuestFile(what: string, path: string): Uint8Array {

@@ -9,6 +9,7 @@ import type { Machine, MachineExit as BoardExit } from '../platform/machine.js';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
 import { assembleMachine, driveErrorText, type AssembledMachine } from './assemble-machine.js';
 import { FileBlockBackend } from './backends/file-block-backend.js';
+import { VsockUnixBackend } from './backends/vsock-unix-backend.js';
 import type { MachineExit, MachineMetrics } from './machine.js';
 import { machineCounters, MetricsDeltas, type SerialSinkMetrics } from './machine-worker-metrics.js';
 import type { WorkerConsole, WorkerEvent, WorkerInit, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
@@ -30,6 +31,7 @@ export class MachineSession {
   private constructor(
     private readonly assembled: AssembledMachine,
     private readonly serial: ConsoleSink,
+    private readonly vsockBackend?: VsockUnixBackend,
   ) {
     this.machine = assembled.machine;
     this.blocks = assembled.blocks;
@@ -42,11 +44,20 @@ export class MachineSession {
    */
   static async build(init: WorkerInit, post?: (e: WorkerEvent) => void): Promise<MachineSession> {
     const serial = ConsoleSink.open(init.spec.serial.outPath, init.console, post);
+    let vsock: VsockUnixBackend | undefined;
     try {
-      const assembled = assembleMachine(init.spec, { consoleOut: (bytes) => serial.write(bytes) });
-      return new MachineSession(assembled, serial);
+      if (init.spec.vsock) {
+        try {
+          vsock = await VsockUnixBackend.open(init.spec.vsock.udsPath);
+        } catch (e) {
+          throw new Error(`Cannot create backend for vsock device: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        }
+      }
+      const assembled = assembleMachine(init.spec, { consoleOut: (bytes) => serial.write(bytes), backends: { vsock } });
+      return new MachineSession(assembled, serial, vsock);
     } catch (e) {
       serial.close();
+      await vsock?.close();
       throw e;
     }
   }
@@ -100,6 +111,12 @@ export class MachineSession {
         // Firecracker presses Ctrl+Alt+Del on x86's i8042; a RISC-V board has no keyboard controller,
         // and Linux on riscv has no other "please shut down" input that wisp's board provides.
         return fail("wisp's riscv64 machine has no keyboard controller to send Ctrl+Alt+Del to; power the guest off from inside it or stop the VMM");
+      case 'updateMmds': {
+        const mmds = this.assembled.mmds;
+        if (!mmds) return fail('the running machine does not serve the MMDS');
+        mmds.store.replace(req.data, req.initialized);
+        return ok();
+      }
       case 'updateDrive':
         try {
           this.updateDrive(req.driveId, req.path, req.rateLimiter);
@@ -144,6 +161,9 @@ export class MachineSession {
       uart: this.machine.uart.metrics,
       serial: this.serial.metrics,
       sbi: this.machine.sbi.metrics,
+      vsock: this.assembled.vsock?.metrics,
+      mmds: this.assembled.mmds?.metrics,
+      vsockHost: this.vsockBackend?.metrics,
       instret: [this.machine.hart.instret],
     });
   }
@@ -152,6 +172,8 @@ export class MachineSession {
     if (this.closed) return;
     this.closed = true;
     this.assembled.close();
+    // Closing the listener also removes the socket file (Firecracker leaves it behind).
+    void this.vsockBackend?.close();
     this.serial.close();
   }
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import { VsockGuest, type GuestPacket } from '../../../test/helpers/vsock-guest.js';
 import { makeRig } from '../../devices/virtio/virtio-device.case.js';
 import { CONN_TX_BUF_SIZE } from '../../devices/virtio/vsock/vsock-connection.js';
@@ -12,6 +12,11 @@ import { VirtioVsock } from '../../devices/virtio/vsock/vsock.js';
 import { parseConnectLine, UDS_PATH_MAX, VsockUnixBackend } from './vsock-unix-backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), `wisp-vsock-${process.pid}-`));
+/** Everything a test opened, closed even when it fails (a leftover socket would keep the file's process alive). */
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0)) await f();
+});
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
@@ -28,6 +33,7 @@ async function until<T>(what: string, f: () => T | undefined | false, ms = 10_00
 async function rig() {
   const path = join(dir, `v${n++}.sock`);
   const backend = await VsockUnixBackend.open(path);
+  cleanup.push(() => backend.close());
   const dev = new VirtioVsock({ guestCid: 3, backend });
   const guest = new VsockGuest(makeRig(dev, 128 << 20), 3);
   guest.init({ rxBuffers: 128 });
@@ -42,6 +48,7 @@ async function rig() {
 /** A host client: connects, says CONNECT, collects everything it reads. */
 function hostClient(path: string, line: string) {
   const s = connect(path);
+  cleanup.push(() => s.destroy());
   const chunks: Buffer[] = [];
   const state = { ended: false, closed: false };
   s.on('data', (b) => chunks.push(b));
@@ -121,6 +128,10 @@ describe('VsockUnixBackend (Firecracker\'s hybrid model, real Unix sockets)', ()
       s.on('end', () => s.end('bye'));
     });
     await new Promise<void>((r) => server.listen(`${t.path}_1234`, r));
+    cleanup.push(() => {
+      for (const a of accepted) a.destroy();
+      server.close();
+    });
     t.guest.send({ op: OP_REQUEST, srcPort: 40000, dstPort: 1234 });
     await until('RESPONSE', () => t.take().some((p) => p.hdr.op === OP_RESPONSE));
     t.guest.send({ op: OP_RW, srcPort: 40000, dstPort: 1234 }, Buffer.from('ping'));
@@ -195,8 +206,16 @@ describe('VsockUnixBackend (Firecracker\'s hybrid model, real Unix sockets)', ()
 
   it('a host that stops reading: what wisp buffers stays within the credit it advertised', async () => {
     const t = await rig();
-    const server = createServer((s) => s.pause());
+    const hostSockets: Socket[] = [];
+    const server = createServer((s) => {
+      hostSockets.push(s);
+      s.pause();
+    });
     await new Promise<void>((r) => server.listen(`${t.path}_99`, r));
+    cleanup.push(() => {
+      for (const h of hostSockets) h.destroy();
+      server.close();
+    });
     t.guest.send({ op: OP_REQUEST, srcPort: 50, dstPort: 99 });
     await until('RESPONSE', () => t.take().some((p) => p.hdr.op === OP_RESPONSE));
     let sent = 0;
