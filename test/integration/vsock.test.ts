@@ -91,15 +91,15 @@ test('vsock with socat in the guest: host and guest connections, megabytes byte-
   // The guest-initiated connection's host end, listening before the guest boots.
   const received = createHash('sha256');
   let receivedBytes = 0;
+  let server: Server | undefined;
   const gotAll = new Promise<void>((resolve) => {
-    const server: Server = createServer((s) => {
+    server = createServer((s) => {
       s.on('data', (b) => {
         received.update(b);
         receivedBytes += b.length;
       });
       s.on('end', () => {
         s.end();
-        server.close();
         resolve();
       });
     });
@@ -143,6 +143,8 @@ test('vsock with socat in the guest: host and guest connections, megabytes byte-
     assert.equal(r.code, 0, w.describe());
     assert.ok(!existsSync(uds), 'the socket file goes with the VMM');
   } finally {
+    // Whatever happened, nothing may keep this file's process alive.
+    server?.close();
     w.kill();
     await w.exited.catch(() => undefined);
   }
