@@ -13,6 +13,8 @@ import type {
   MetricsConfig,
   MmdsConfig,
   SerialConfig,
+  SnapshotCreateConfig,
+  SnapshotLoadConfig,
   VsockDeviceConfig,
 } from './vmm-config.js';
 import type { JsonValue } from '../mmds/json-value.js';
@@ -21,8 +23,6 @@ import type { JsonValue } from '../mmds/json-value.js';
 export type UnsupportedResource =
   | 'network-interfaces'
   | 'balloon'
-  | 'snapshot/create'
-  | 'snapshot/load'
   | 'pmem'
   | 'hotplug/memory'
   | 'cpu-config';
@@ -50,6 +50,10 @@ export type VmmAction =
   | { type: 'FlushMetrics' }
   | { type: 'SendCtrlAltDel' }
   | { type: 'Pause' }
+  /** PUT /snapshot/create: a Paused VM's state and memory to files. */
+  | { type: 'CreateSnapshot'; config: SnapshotCreateConfig }
+  /** PUT /snapshot/load: a fresh VMM becomes the snapshotted VM (Paused, or Running with resume_vm). */
+  | { type: 'LoadSnapshot'; config: SnapshotLoadConfig }
   | { type: 'Resume' }
   | { type: 'GetVmMachineConfig' }
   | { type: 'GetFullVmConfig' }

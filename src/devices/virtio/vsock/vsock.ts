@@ -162,6 +162,11 @@ export class VirtioVsock implements VirtioDevice {
   sendTransportReset(): boolean {
     const q = this.queues?.[EVQ];
     if (!q) return false;
+    if (this.pendingEventAck) {
+      // The guest has not taken the last reset yet; that one says the same.
+      this.muxer.dropConnections();
+      return true;
+    }
     const chain = q.pop();
     if (!chain || chain.error || chain.writer().total < EVENT_SIZE) {
       if (chain) q.addUsed(chain.head, 0);
@@ -185,13 +190,18 @@ export class VirtioVsock implements VirtioDevice {
 
   /**
    * Restores the device state after its transport (and queues) were restored and activated; a reset
-   * event the guest had not acknowledged yet is signalled again so the guest sees it.
+   * event the guest had not acknowledged yet is signalled again so the guest sees it. The state comes
+   * from a file: anything that is not a VsockState of this CID is refused with a clear error.
    */
-  restore(state: VsockState): void {
-    if (state.guestCid !== this.guestCid) {
-      throw new RangeError(`Cannot restore vsock state of guest CID ${state.guestCid} into a device with CID ${this.guestCid}`);
+  restore(state: unknown): void {
+    const s = state as Partial<VsockState> | null;
+    if (typeof s !== 'object' || s === null || typeof s.guestCid !== 'number' || typeof s.pendingEventAck !== 'boolean') {
+      throw new RangeError('Cannot restore the vsock device: its state is not { guestCid, pendingEventAck }');
     }
-    this.pendingEventAck = state.pendingEventAck;
+    if (s.guestCid !== this.guestCid) {
+      throw new RangeError(`Cannot restore vsock state of guest CID ${s.guestCid} into a device with CID ${this.guestCid}`);
+    }
+    this.pendingEventAck = s.pendingEventAck;
     if (this.pendingEventAck) this.interrupt?.signalUsedBuffer(EVQ);
   }
 
