@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ContainerConfig } from '../container-protocol.js';
 import { RuncError } from './runc-error.js';
@@ -9,7 +10,7 @@ import { RuncError } from './runc-error.js';
  * gives it a kernel of its own instead, so each part is one of:
  *
  * - honoured: process args/env/cwd/user (uid, gid, additionalGids)/umask/terminal/consoleSize, root
- *   path and readonly, hostname, mounts of proc, sysfs, devpts, tmpfs, mqueue and cgroup (type and
+ *   path and readonly, hostname (the host's when absent, as runc's new UTS namespace has), mounts of proc, sysfs, devpts, tmpfs, mqueue and cgroup (type and
  *   options; the standard /proc /sys /dev /dev/pts /dev/shm are the init's own), annotations (kept
  *   in the state), linux.resources.memory.limit (the VM's RAM);
  * - accepted without effect, because the VM is the boundary: linux namespaces without a path (the
@@ -259,7 +260,8 @@ export function specFromJson(json: unknown, bundle: string): BundleSpec {
       args, env, cwd, terminal,
       user: `${uid}:${gid}`,
       additionalGids,
-      hostname: hostname || undefined,
+      // Without one, runc's new UTS namespace starts as a copy of the host's: so does the VM's.
+      hostname: hostname || osHostname(),
       // The process's stdin is whatever runtime's own stdin is (a pipe from the shim, or /dev/null).
       stdin: true,
       waitStart: true,
