@@ -148,7 +148,16 @@ export class Machine {
     const slots: number[] = [];
     (cfg.virtio ?? []).forEach((make, n) => {
       const r = virtioSlot(n);
-      const dev = make({ memory: mem, irq: this.plic.line(r.irq!) });
+      // A device raises its line from outside the hart's run too (host data for vsock or net arrives
+      // on the event loop): the machine must stop sleeping in WFI then, not at the next timer.
+      const line = this.plic.line(r.irq!);
+      const irq: IrqLine = {
+        set: (level) => {
+          line.set(level);
+          if (level) this.wake?.();
+        },
+      };
+      const dev = make({ memory: mem, irq });
       this.bus.add(`virtio${n}`, r.base, r.size, dev);
       this.virtio.push(dev);
       slots.push(n);

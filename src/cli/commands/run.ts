@@ -31,6 +31,11 @@ Options:
                      ro = read-only, writeback = guest flushes reach the host file (fsync)
   --root             boot into the first disk: root=/dev/vda (the initramfs switch_roots to it)
   --no-entropy       do not attach the virtio-rng entropy device (attached by default)
+  --vsock PATH       attach virtio-vsock with its host side at the Unix socket PATH, as Firecracker's
+                     hybrid model: host programs connect to PATH and send "CONNECT <port>\\n"; the
+                     guest's connections to CID 2 port P go to PATH_P (the default guest loads the
+                     vsock modules)
+  --vsock-cid N      the guest's vsock CID (default 3)
   --init-cmd CMD     default guest only: run CMD in the initramfs instead of a shell, then power off
   --script FILE      default guest only: run FILE (sh) in the initramfs instead of a shell
   --engine NAME      execution engine: jit (default: hot code translated to WebAssembly) or
@@ -53,7 +58,11 @@ const INSTANCE_ID = 'wisp-run';
 type Flags = {
   kernel?: string; initrd?: string; append?: string; mem?: string; 'init-cmd'?: string; script?: string;
   reboot?: string; engine?: string; differential?: string; disk?: string[]; root?: boolean; 'no-entropy'?: boolean;
+  vsock?: string; 'vsock-cid'?: string;
 };
+
+/** The guest modules virtio-vsock needs (vsock.ko, the virtio transport and its common part). */
+const VSOCK_MODULES = ['vsock', 'vmw_vsock_virtio_transport_common', 'vmw_vsock_virtio_transport'];
 
 export async function run(argv: string[]): Promise<number> {
   const images = await import('./run-image.js');
@@ -75,6 +84,8 @@ export async function run(argv: string[]): Promise<number> {
         disk: { type: 'string', multiple: true },
         root: { type: 'boolean' },
         'no-entropy': { type: 'boolean' },
+        vsock: { type: 'string' },
+        'vsock-cid': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -135,6 +146,9 @@ function checkFlags(v: Flags, differential: boolean): void {
   for (const d of v.disk ?? []) parseDisk(d);
   if (differential && v.disk?.length) throw new CliError('--differential runs without disks (both engines would share them)');
   if (v.root && !v.disk?.length) throw new CliError('--root needs a --disk to boot into');
+  if (differential && v.vsock !== undefined) throw new CliError('--differential runs without vsock (host sockets would make the two runs differ)');
+  if (v['vsock-cid'] !== undefined && v.vsock === undefined) throw new CliError('--vsock-cid needs --vsock');
+  parseNumberFlag('--vsock-cid', v['vsock-cid'], 3);
 }
 
 /**
@@ -162,6 +176,7 @@ function describeVm(v: Flags, guest: GuestFiles, differential: boolean): VmResou
     });
   });
   if (!v['no-entropy'] && !differential) r.setEntropyDevice({});
+  if (v.vsock !== undefined) r.setVsockDevice({ guest_cid: parseNumberFlag('--vsock-cid', v['vsock-cid'], 3), uds_path: v.vsock });
   return r;
 }
 
@@ -289,6 +304,7 @@ async function loadGuest(v: Flags, scratch: string): Promise<GuestFiles> {
   const initrd = await buildInitramfs({
     busyboxPath: guest.busyboxPath, modulesDir: guest.modulesDir, kernelVersion: guest.kernelVersion,
     script: script !== undefined ? readScript(script) : undefined, initCmd: v['init-cmd'],
+    ...(v.vsock !== undefined && { extraModules: VSOCK_MODULES }),
   });
   const initrdPath = join(scratch, 'initramfs.cpio.gz');
   writeFileSync(initrdPath, initrd);
