@@ -11,12 +11,13 @@ import type {
   MachineConfig,
   MachineConfigUpdate,
   MetricsConfig,
+  NetworkInterfaceConfig,
+  NetworkInterfaceUpdateConfig,
   SerialConfig,
 } from './vmm-config.js';
 
 /** Resources whose devices wisp does not build yet; the controller refuses them by this name. */
 export type UnsupportedResource =
-  | 'network-interfaces'
   | 'vsock'
   | 'balloon'
   | 'mmds'
@@ -34,6 +35,8 @@ export type VmmAction =
   | { type: 'InsertBlockDevice'; config: BlockDeviceConfig }
   | { type: 'UpdateBlockDevice'; config: BlockDeviceUpdateConfig }
   | { type: 'SetEntropyDevice'; config: EntropyDeviceConfig }
+  | { type: 'InsertNetworkDevice'; config: NetworkInterfaceConfig }
+  | { type: 'UpdateNetworkInterface'; config: NetworkInterfaceUpdateConfig }
   /** PUT /machine-config: every field given (defaults filled in by the decoder). */
   | { type: 'PutMachineConfiguration'; config: MachineConfigUpdate }
   /** PATCH /machine-config: only the given fields change. */
@@ -69,7 +72,7 @@ export interface FullVmConfig {
   logger?: LoggerConfig;
   metrics?: MetricsConfig;
   entropy?: EntropyDeviceConfig;
-  'network-interfaces': never[];
+  'network-interfaces': NetworkInterfaceConfig[];
 }
 
 export type VmmData =

@@ -1,6 +1,7 @@
 /**
  * The one place a MachineSpec becomes a board with its devices (Firecracker's builder.rs and its
- * attach_* steps): kernel and initrd read, drives in slot order, then entropy, then the board. The
+ * attach_* steps): kernel and initrd read, drives in slot order, then entropy, then network
+ * interfaces, then the board. The
  * worker's MachineSession uses it for every VM (API, --config-file, `wisp run`), and `wisp run
  * --differential` uses it twice in-process (one machine per engine, deterministic time). A new device
  * is attached here, from its MachineSpec field; nowhere else.
@@ -14,7 +15,8 @@ import { Machine, type MachineConfig, type VirtioFactory } from '../platform/mac
 import { FileBlockError } from './backends/file-block-backend.js';
 import type { MachineSpec } from './machine.js';
 import { osErrorText } from './os-error.js';
-import { attachBlock, attachEntropy, type AttachedBlock } from './virtio-attach.js';
+import type { OpenedNetBackend } from './backends/net-backend.js';
+import { attachBlock, attachEntropy, attachNet, type AttachedBlock, type AttachedNet } from './virtio-attach.js';
 
 /** Board settings a lock-step run fixes (clock, wall clock, rng seed, synchronous JIT, engine). */
 export type BoardOverrides = Pick<MachineConfig, 'clock' | 'wallClock' | 'rngSeed' | 'jit' | 'engine'>;
@@ -23,6 +25,11 @@ export interface AssembleOptions {
   /** Where the guest's console output goes. */
   consoleOut: (bytes: Uint8Array) => void;
   board?: BoardOverrides;
+  /**
+   * The opened host side of each of spec.nets, in the same order (opening may be asynchronous, e.g.
+   * starting passt, so MachineSession does it first). Closed with the machine.
+   */
+  nets?: readonly OpenedNetBackend[];
 }
 
 /** The board and the devices the VMM keeps talking to (metrics, PATCH updates, closing). */
@@ -30,8 +37,11 @@ export interface AssembledMachine {
   machine: Machine;
   blocks: AttachedBlock[];
   rng: VirtioRng | undefined;
-  /** Closes the devices' host backends (files). Idempotent. */
+  nets: { attached: AttachedNet; backend: OpenedNetBackend }[];
+  /** Closes the devices' host backends (files, taps, passt). Idempotent. */
   close(): void;
+  /** Settles once every host backend is released (passt exited, taps closed). */
+  released(): Promise<void>;
 }
 
 export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): AssembledMachine {
@@ -42,6 +52,12 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
   const kernel = readGuestFile('kernel image', spec.kernel.path);
   const initrd = spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath) : undefined;
   const opened: { close(): void }[] = [];
+  const netSpecs = spec.nets ?? [];
+  if (netSpecs.length > 0 && opts.nets?.length !== netSpecs.length) {
+    throw new Error('Cannot build the machine: its network interfaces have no opened backends');
+  }
+  // The backends were opened by the caller; from here on this machine owns them.
+  for (const b of opts.nets ?? []) opened.push(b);
   let closed = false;
   const close = (): void => {
     if (closed) return;
@@ -69,6 +85,18 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
       rng = e.device;
       virtio.push(e.factory);
     }
+    const nets: AssembledMachine['nets'] = [];
+    netSpecs.forEach((n, i) => {
+      const backend = opts.nets![i]!;
+      let attached: AttachedNet;
+      try {
+        attached = attachNet(n, backend.port, backend.buildsOwnFrames);
+      } catch (e) {
+        throw new Error(`Cannot attach network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
+      }
+      nets.push({ attached, backend });
+      virtio.push(attached.factory);
+    });
     let machine: Machine;
     try {
       machine = new Machine({
@@ -86,7 +114,8 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
     } catch (e) {
       throw new Error(`Cannot build the machine: ${osErrorText(e)}`, { cause: e });
     }
-    return { machine, blocks, rng, close };
+    const released = () => Promise.all((opts.nets ?? []).map((b) => b.released())).then(() => undefined);
+    return { machine, blocks, rng, nets, close, released };
   } catch (e) {
     close();
     throw e;

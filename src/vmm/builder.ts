@@ -148,6 +148,10 @@ class WorkerMachine implements MachineHandle {
     return this.call({ op: 'updateDrive', driveId: id, path: update.path, rateLimiter: update.rateLimiter });
   }
 
+  updateNet(id: string, update: { rxRateLimiter?: RateLimiterConfig; txRateLimiter?: RateLimiterConfig }): Promise<void> {
+    return this.call({ op: 'updateNet', ifaceId: id, rxRateLimiter: update.rxRateLimiter, txRateLimiter: update.txRateLimiter });
+  }
+
   async takeMetrics(): Promise<MachineMetrics> {
     if (this.ended !== undefined) {
       // Once ended, the worker's last counters are reported once (the VMM's exit metrics line).

@@ -3,7 +3,7 @@
  * "logger", "metrics", "entropy", "serial", …) read into the ordered list of VmmActions that configures
  * the same VM through the API; the caller applies them and then starts the VM. Sections for devices
  * wisp does not build yet are refused by name rather than silently ignored (an empty list is fine, as
- * many config files carry `"network-interfaces": []`).
+ * many config files carry empty placeholders).
  */
 import type { VmmAction } from './actions.js';
 import { JsonBodyError, anyValue, arrayOf, decodeJson, opt, struct, str } from './json-body.js';
@@ -14,6 +14,7 @@ import {
   loggerConfig,
   machineConfigPut,
   metricsConfig,
+  networkInterface,
   serialConfig,
 } from './vmm-config.js';
 
@@ -39,7 +40,7 @@ const vmmConfig = struct('VmmConfig', {
   'machine-config': opt(machineConfigPut),
   metrics: opt(metricsConfig),
   'mmds-config': opt(anyValue),
-  'network-interfaces': opt(anyValue),
+  'network-interfaces': opt(arrayOf(networkInterface)),
   vsock: opt(anyValue),
   entropy: opt(entropyDevice),
   serial: opt(serialConfig),
@@ -48,7 +49,6 @@ const vmmConfig = struct('VmmConfig', {
 });
 
 const NOT_BUILT: Record<string, string> = {
-  'network-interfaces': 'network interfaces (virtio-net)',
   vsock: 'the vsock device',
   balloon: 'the balloon device',
   'mmds-config': 'the MMDS',
@@ -59,7 +59,7 @@ const NOT_BUILT: Record<string, string> = {
 
 /**
  * The actions that configure the VM described by `text`, in Firecracker's order (logger and metrics
- * first, so that the rest is logged and counted; then machine, boot source, drives, entropy, serial).
+ * first, so that the rest is logged and counted; then machine, boot source, drives, network interfaces, entropy, serial).
  * InstanceStart is not included.
  */
 export function configFileActions(text: string | Uint8Array): VmmAction[] {
@@ -81,6 +81,8 @@ export function configFileActions(text: string | Uint8Array): VmmAction[] {
   if (cfg['machine-config']) actions.push({ type: 'PutMachineConfiguration', config: cfg['machine-config'] });
   if (cfg['boot-source']) actions.push({ type: 'ConfigureBootSource', config: cfg['boot-source'] });
   for (const d of cfg.drives ?? []) actions.push({ type: 'InsertBlockDevice', config: d });
+  // Firecracker's build_microvm_from_json: net devices after the drives.
+  for (const n of cfg['network-interfaces'] ?? []) actions.push({ type: 'InsertNetworkDevice', config: n });
   if (cfg.entropy) actions.push({ type: 'SetEntropyDevice', config: cfg.entropy });
   if (cfg.serial) actions.push({ type: 'ConfigureSerial', config: cfg.serial });
   return actions;

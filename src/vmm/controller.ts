@@ -23,7 +23,6 @@ import { VmResources, VmResourcesError } from './vm-resources.js';
 export const APP_NAME = 'wisp';
 
 const UNSUPPORTED: Record<UnsupportedResource, string> = {
-  'network-interfaces': 'wisp does not build network interfaces (virtio-net) yet',
   vsock: 'wisp does not build the vsock device yet',
   balloon: 'wisp does not build the balloon device yet',
   mmds: 'wisp does not build the MMDS yet (it needs a network interface)',
@@ -93,6 +92,8 @@ export class VmmController {
         return this.config('DriveConfig', () => this.resources.insertBlockDevice(a.config));
       case 'SetEntropyDevice':
         return this.config('EntropyDevice', () => this.resources.setEntropyDevice(a.config));
+      case 'InsertNetworkDevice':
+        return this.config('NetworkConfig', () => this.resources.insertNetworkInterface(a.config));
       case 'ConfigureSerial':
         return this.config('SerialConfig', () => this.resources.setSerial(a.config));
       case 'PutMachineConfiguration':
@@ -112,6 +113,7 @@ export class VmmController {
       case 'Unsupported':
         throw new VmmActionError('NotSupported', `The requested operation is not supported: ${UNSUPPORTED[a.resource]}.`);
       case 'UpdateBlockDevice':
+      case 'UpdateNetworkInterface':
       case 'FlushMetrics':
       case 'SendCtrlAltDel':
       case 'Pause':
@@ -157,8 +159,18 @@ export class VmmController {
         this.resources.recordDriveUpdate(id, path, rateLimiter);
         return { type: 'Empty' };
       }
+      case 'UpdateNetworkInterface': {
+        const { iface_id: id, rx_rate_limiter: rx, tx_rate_limiter: tx } = a.config;
+        this.config('NetworkConfig', () => this.resources.checkNetUpdate(id));
+        const update = m.updateNet;
+        if (!update) throw new VmmActionError('NetworkConfig', `Unable to update the net device: this machine cannot update "${id}"`);
+        await this.machineCall(`update network interface "${id}"`, () => update.call(m, id, { rxRateLimiter: rx, txRateLimiter: tx }), 'NetworkConfig');
+        this.resources.recordNetUpdate(id, rx, tx);
+        return { type: 'Empty' };
+      }
       case 'Unsupported':
         throw new VmmActionError('NotSupported', `The requested operation is not supported: ${UNSUPPORTED[a.resource]}.`);
+      case 'InsertNetworkDevice':
       case 'ConfigureBootSource':
       case 'InsertBlockDevice':
       case 'SetEntropyDevice':
@@ -271,7 +283,7 @@ export class VmmController {
 
   private fullConfig(): FullVmConfig {
     const r = this.resources;
-    const cfg: FullVmConfig = { drives: r.blockDevices, 'machine-config': r.machineConfig, 'network-interfaces': [] };
+    const cfg: FullVmConfig = { drives: r.blockDevices, 'machine-config': r.machineConfig, 'network-interfaces': r.networkInterfaces };
     const boot = r.bootSourceConfig;
     if (boot) cfg['boot-source'] = boot;
     if (this.loggerConfig) cfg.logger = { ...this.loggerConfig };

@@ -24,7 +24,8 @@ export type WorkerRequest =
   | { id: number; op: 'stop' }
   | { id: number; op: 'takeMetrics' }
   | { id: number; op: 'ctrlAltDel' }
-  | { id: number; op: 'updateDrive'; driveId: string; path?: string; rateLimiter?: RateLimiterConfig };
+  | { id: number; op: 'updateDrive'; driveId: string; path?: string; rateLimiter?: RateLimiterConfig }
+  | { id: number; op: 'updateNet'; ifaceId: string; rxRateLimiter?: RateLimiterConfig; txRateLimiter?: RateLimiterConfig };
 
 /** Console input from the host (no reply). */
 export interface WorkerInput {

@@ -9,6 +9,7 @@ import type { Machine, MachineExit as BoardExit } from '../platform/machine.js';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
 import { assembleMachine, driveErrorText, type AssembledMachine } from './assemble-machine.js';
 import { FileBlockBackend } from './backends/file-block-backend.js';
+import { openNetBackend, type OpenedNetBackend } from './backends/net-backend.js';
 import type { MachineExit, MachineMetrics } from './machine.js';
 import { machineCounters, MetricsDeltas, type SerialSinkMetrics } from './machine-worker-metrics.js';
 import type { WorkerConsole, WorkerEvent, WorkerInit, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
@@ -42,10 +43,21 @@ export class MachineSession {
    */
   static async build(init: WorkerInit, post?: (e: WorkerEvent) => void): Promise<MachineSession> {
     const serial = ConsoleSink.open(init.spec.serial.outPath, init.console, post);
+    const nets: OpenedNetBackend[] = [];
     try {
-      const assembled = assembleMachine(init.spec, { consoleOut: (bytes) => serial.write(bytes) });
+      // Backends first (passt takes a moment to start); the machine then owns them.
+      for (const n of init.spec.nets ?? []) {
+        try {
+          nets.push(await openNetBackend(n.backend, n.mtu));
+        } catch (e) {
+          throw new Error(`Cannot attach network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
+        }
+      }
+      const assembled = assembleMachine(init.spec, { consoleOut: (bytes) => serial.write(bytes), nets });
       return new MachineSession(assembled, serial);
     } catch (e) {
+      for (const b of nets) b.close();
+      await Promise.all(nets.map((b) => b.released()));
       serial.close();
       throw e;
     }
@@ -65,6 +77,8 @@ export class MachineSession {
     }
     const metrics = this.deltas.take(this.counters());
     this.close();
+    // A restarted guest opens its backends again: passt must have let go of its ports, the tap its fd.
+    await this.assembled.released();
     return { exit, requested: this.stopRequested, metrics };
   }
 
@@ -107,6 +121,14 @@ export class MachineSession {
           return fail(osErrorText(e));
         }
         return ok();
+      case 'updateNet': {
+        const n = this.assembled.nets.find((x) => x.attached.id === req.ifaceId);
+        if (!n) return fail(`the running machine has no network interface "${req.ifaceId}"`);
+        // Firecracker's PATCH semantics, as for drives; held-back frames are retried on the next slice.
+        if (req.rxRateLimiter) n.attached.rxRateLimiter.update(req.rxRateLimiter);
+        if (req.txRateLimiter) n.attached.txRateLimiter.update(req.txRateLimiter);
+        return ok();
+      }
     }
   }
 
@@ -145,6 +167,7 @@ export class MachineSession {
       serial: this.serial.metrics,
       sbi: this.machine.sbi.metrics,
       instret: [this.machine.hart.instret],
+      nets: this.assembled.nets.map((n) => ({ id: n.attached.id, metrics: n.attached.device.metrics, backend: n.backend.counters() })),
     });
   }
 

@@ -167,6 +167,8 @@ export class VirtioNet implements VirtioDevice {
   private heldCap = 0;
   private rxThrottled = false;
   private txThrottled = false;
+  /** The port said it is congested: transmit chains stay in the ring until it drains. */
+  private txBlocked = false;
   private delivering = false;
 
   constructor(
@@ -175,7 +177,7 @@ export class VirtioNet implements VirtioDevice {
   ) {
     if (opts.mac && opts.mac.length !== 6) throw new RangeError('a MAC address is 6 bytes');
     if (opts.mtu !== undefined && (!Number.isInteger(opts.mtu) || opts.mtu < 68 || opts.mtu > 65535)) {
-      throw new RangeError(`MTU ${opts.mtu} is outside 68…65535`);
+      throw new RangeError(`MTU ${opts.mtu} is outside 68 to 65535`);
     }
     this.mac = opts.mac && Uint8Array.from(opts.mac);
     let f = F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX | NET_F_MRG_RXBUF | NET_F_STATUS;
@@ -188,7 +190,7 @@ export class VirtioNet implements VirtioDevice {
     this.config.setU16(CFG_STATUS, NET_S_LINK_UP);
     this.config.setU16(CFG_MAX_VIRTQUEUE_PAIRS, 1);
     if (opts.mtu !== undefined) this.config.setU16(CFG_MTU, opts.mtu);
-    port.attach({ receive: (frame) => this.receive(frame), linkDown: () => this.linkDown() });
+    port.attach({ receive: (frame) => this.receive(frame), drained: () => this.drained(), linkDown: () => this.linkDown() });
   }
 
   readConfig(offset: number, size: 1 | 2 | 4): number {
@@ -226,6 +228,7 @@ export class VirtioNet implements VirtioDevice {
     this.held = [];
     this.heldCap = 0;
     this.rxThrottled = this.txThrottled = false;
+    this.txBlocked = false;
   }
 
   processQueue(index: number): void {
@@ -414,9 +417,16 @@ export class VirtioNet implements VirtioDevice {
 
   // ---- transmit: guest → port ----
 
-  private transmit(): void {
+  private drained(): void {
+    if (!this.txBlocked) return;
+    this.txBlocked = false;
+    if (this.txQueue && this.transmit()) this.wake();
+  }
+
+  /** Sends what the guest queued, until the ring is empty, a limiter throttles or the port is congested. Returns whether the guest was notified. */
+  private transmit(): boolean {
     const q = this.txQueue;
-    if (!q || this.txThrottled) return;
+    if (!q || this.txThrottled || this.txBlocked) return false;
     let any = false;
     for (let chain = q.pop(); chain; chain = q.pop()) {
       any = true;
@@ -447,10 +457,15 @@ export class VirtioNet implements VirtioDevice {
       this.metrics.txBytesCount += frame.length;
       this.metrics.txPacketsCount++;
       this.metrics.txCount++;
-      this.port.send(frame);
+      if (!this.port.send(frame)) {
+        this.txBlocked = true;
+        break;
+      }
     }
     if (!any) this.metrics.noTxAvailBuffer++;
-    if (q.needsNotification()) this.interrupt!.signalUsedBuffer(TX_QUEUE);
+    if (!q.needsNotification()) return false;
+    this.interrupt!.signalUsedBuffer(TX_QUEUE);
+    return true;
   }
 
   /**
