@@ -16,6 +16,8 @@ command -v gcc >/dev/null || need+=(gcc)
 command -v xz >/dev/null || need+=(xz-utils)
 command -v zstd >/dev/null || need+=(zstd)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
+command -v passt >/dev/null || need+=(passt)
+command -v ip >/dev/null || need+=(iproute2)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
