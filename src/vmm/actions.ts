@@ -14,6 +14,8 @@ import type {
   NetworkInterfaceConfig,
   NetworkInterfaceUpdateConfig,
   SerialConfig,
+  SnapshotCreateConfig,
+  SnapshotLoadConfig,
 } from './vmm-config.js';
 
 /** Resources whose devices wisp does not build yet; the controller refuses them by this name. */
@@ -21,8 +23,6 @@ export type UnsupportedResource =
   | 'vsock'
   | 'balloon'
   | 'mmds'
-  | 'snapshot/create'
-  | 'snapshot/load'
   | 'pmem'
   | 'hotplug/memory'
   | 'cpu-config';
@@ -45,6 +45,10 @@ export type VmmAction =
   | { type: 'FlushMetrics' }
   | { type: 'SendCtrlAltDel' }
   | { type: 'Pause' }
+  /** PUT /snapshot/create: a Paused VM's state and memory to files. */
+  | { type: 'CreateSnapshot'; config: SnapshotCreateConfig }
+  /** PUT /snapshot/load: a fresh VMM becomes the snapshotted VM (Paused, or Running with resume_vm). */
+  | { type: 'LoadSnapshot'; config: SnapshotLoadConfig }
   | { type: 'Resume' }
   | { type: 'GetVmMachineConfig' }
   | { type: 'GetFullVmConfig' }
