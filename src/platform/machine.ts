@@ -27,12 +27,8 @@ import { planBoot, type BootLayout } from './boot/kernel-loader.js';
 /** What wisp's harts implement, as the device tree tells the kernel. */
 export const GUEST_ISA = 'rv64imafdc_zicsr_zifencei_zicntr_zihintpause_sstc';
 
-/**
- * A device for a virtio-mmio slot, built once the machine's memory and the slot's IRQ line exist.
- * `wake` ends the machine's idle sleep: a device that raises its interrupt from outside the hart's run
- * (a frame arriving from the network) calls it so the guest takes the interrupt now.
- */
-export type VirtioFactory = (ctx: { memory: GuestMemory; irq: IrqLine; wake: () => void }) => MmioDevice;
+/** A device for a virtio-mmio slot, built once the machine's memory and the slot's IRQ line exist. */
+export type VirtioFactory = (ctx: { memory: GuestMemory; irq: IrqLine }) => MmioDevice;
 
 export interface MachineConfig {
   memMiB: number;
@@ -152,7 +148,16 @@ export class Machine {
     const slots: number[] = [];
     (cfg.virtio ?? []).forEach((make, n) => {
       const r = virtioSlot(n);
-      const dev = make({ memory: mem, irq: this.plic.line(r.irq!), wake: () => this.wake?.() });
+      // A device raises its line from outside the hart's run too (host data for vsock or net arrives
+      // on the event loop): the machine must stop sleeping in WFI then, not at the next timer.
+      const line = this.plic.line(r.irq!);
+      const irq: IrqLine = {
+        set: (level) => {
+          line.set(level);
+          if (level) this.wake?.();
+        },
+      };
+      const dev = make({ memory: mem, irq });
       this.bus.add(`virtio${n}`, r.base, r.size, dev);
       this.virtio.push(dev);
       slots.push(n);

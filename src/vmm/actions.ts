@@ -13,16 +13,17 @@ import type {
   MetricsConfig,
   NetworkInterfaceConfig,
   NetworkInterfaceUpdateConfig,
+  MmdsConfig,
   SerialConfig,
   SnapshotCreateConfig,
   SnapshotLoadConfig,
+  VsockDeviceConfig,
 } from './vmm-config.js';
+import type { JsonValue } from '../mmds/json-value.js';
 
 /** Resources whose devices wisp does not build yet; the controller refuses them by this name. */
 export type UnsupportedResource =
-  | 'vsock'
   | 'balloon'
-  | 'mmds'
   | 'pmem'
   | 'hotplug/memory'
   | 'cpu-config';
@@ -37,6 +38,13 @@ export type VmmAction =
   | { type: 'SetEntropyDevice'; config: EntropyDeviceConfig }
   | { type: 'InsertNetworkDevice'; config: NetworkInterfaceConfig }
   | { type: 'UpdateNetworkInterface'; config: NetworkInterfaceUpdateConfig }
+  | { type: 'SetVsockDevice'; config: VsockDeviceConfig }
+  /** PUT /mmds/config (pre-boot). */
+  | { type: 'SetMmdsConfiguration'; config: MmdsConfig }
+  /** PUT /mmds: the whole data store; PATCH /mmds: an RFC 7396 merge patch; GET /mmds. */
+  | { type: 'PutMmds'; value: JsonValue }
+  | { type: 'PatchMmds'; value: JsonValue }
+  | { type: 'GetMmds' }
   /** PUT /machine-config: every field given (defaults filled in by the decoder). */
   | { type: 'PutMachineConfiguration'; config: MachineConfigUpdate }
   /** PATCH /machine-config: only the given fields change. */
@@ -77,6 +85,8 @@ export interface FullVmConfig {
   metrics?: MetricsConfig;
   entropy?: EntropyDeviceConfig;
   'network-interfaces': NetworkInterfaceConfig[];
+  vsock?: VsockDeviceConfig;
+  'mmds-config'?: MmdsConfig;
 }
 
 export type VmmData =
@@ -84,4 +94,6 @@ export type VmmData =
   | { type: 'MachineConfiguration'; config: MachineConfig }
   | { type: 'FullVmConfig'; config: FullVmConfig }
   | { type: 'InstanceInformation'; info: InstanceInfo }
-  | { type: 'VmmVersion'; version: string };
+  | { type: 'VmmVersion'; version: string }
+  /** GET /mmds: the data store as compact JSON (serde_json's form; "{}" when empty, as Firecracker answers). */
+  | { type: 'MmdsValue'; json: string };

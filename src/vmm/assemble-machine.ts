@@ -11,6 +11,17 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
+import { VirtioVsock } from '../devices/virtio/vsock/vsock.js';
+import { MmioTransport } from '../devices/virtio/mmio-transport.js';
+import type { VsockBackend } from '../devices/virtio/vsock/vsock-backend.js';
+import { MmdsDataStore } from '../mmds/data-store.js';
+import { newMmdsMetrics } from '../mmds/mmds-metrics.js';
+import type { MmdsService } from '../mmds/mmds-http.js';
+import { TokenAuthority } from '../mmds/token-authority.js';
+import { ipv4FromString } from '../mmds/frames.js';
+import { DEFAULT_MMDS_IPV4, MmdsNetworkStack } from '../mmds/mmds-stack.js';
+import { filterPort } from '../devices/virtio/net/frame-port.js';
+import { MmdsFrameFilter } from './mmds-frame-filter.js';
 import { Machine, type MachineConfig, type MachineState, type VirtioFactory } from '../platform/machine.js';
 import { FilePageSource, MemoryFileError } from '../snapshot/memory-file.js';
 import { FileBlockError } from './backends/file-block-backend.js';
@@ -32,6 +43,11 @@ export interface AssembleOptions {
    */
   nets?: readonly OpenedNetBackend[];
   /**
+   * Host backends that need asynchronous set-up, opened by the caller before assembling (the vsock
+   * socket is bound in MachineSession.build). Required when the spec has the device.
+   */
+  backends?: { vsock?: VsockBackend };
+  /**
    * Build the board as a snapshot left it (PUT /snapshot/load): same devices from the spec, their host
    * files reopened; RAM from the memory file, read as the guest touches it. No kernel is read.
    */
@@ -44,6 +60,9 @@ export interface AssembledMachine {
   blocks: AttachedBlock[];
   rng: VirtioRng | undefined;
   nets: { attached: AttachedNet; backend: OpenedNetBackend }[];
+  vsock: VirtioVsock | undefined;
+  /** The metadata service the machine's MMDS network stacks answer from (spec.mmds). */
+  mmds: MmdsService | undefined;
   /** What each virtio slot holds, as a snapshot refusal names it ("block(id: rootfs)", "entropy"). */
   slotNames: string[];
   /** Closes the devices' host backends (files, taps, passt). Idempotent. */
@@ -107,15 +126,33 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
       }
       opened.push(memory);
     }
+    const mmds = spec.mmds && mmdsService(spec.mmds, spec.instanceId);
+    let vsock: VirtioVsock | undefined;
+    if (spec.vsock) {
+      const backend = opts.backends?.vsock;
+      if (!backend) throw new Error('Cannot attach the vsock device: its host socket was not opened');
+      const device = new VirtioVsock({ guestCid: spec.vsock.guestCid, backend });
+      vsock = device;
+      virtio.push(({ memory, irq }) => new MmioTransport(device, memory, irq));
+      slotNames.push('vsock');
+    }
     const nets: AssembledMachine['nets'] = [];
     netSpecs.forEach((n, i) => {
       const backend = opts.nets![i]!;
+      // The MMDS answers on the interfaces mmds-config names, as a filter in front of the backend.
+      let port = backend.port;
+      if (mmds && spec.mmds!.networkInterfaces.includes(n.id)) {
+        const stack = new MmdsNetworkStack(mmds, ipv4FromString(spec.mmds!.ipv4Address) ?? DEFAULT_MMDS_IPV4);
+        port = filterPort(port, new MmdsFrameFilter(stack));
+      }
       let attached: AttachedNet;
       try {
-        attached = attachNet(n, backend.port, backend.buildsOwnFrames);
+        attached = attachNet(n, port, backend.buildsOwnFrames);
       } catch (e) {
         throw new Error(`Cannot attach network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
       }
+      // Closing the (filtered) port closes the filter and the backend's port; the backend closes too.
+      opened.push({ close: () => port.close() });
       nets.push({ attached, backend });
       virtio.push(attached.factory);
       slotNames.push(`net(id: ${n.id})`);
@@ -139,11 +176,20 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
       throw new Error(`Cannot ${restore ? 'restore' : 'build'} the machine: ${osErrorText(e)}`, { cause: e });
     }
     const released = () => Promise.all((opts.nets ?? []).map((b) => b.released())).then(() => undefined);
-    return { machine, blocks, rng, nets, slotNames, close, released };
+    return { machine, blocks, rng, vsock, mmds, nets, slotNames, close, released };
   } catch (e) {
     close();
     throw e;
   }
+}
+
+/** The machine's side of the MMDS: a replica of the API's data store, and the V2 token authority. */
+export function mmdsService(m: NonNullable<MachineSpec['mmds']>, instanceId: string): MmdsService {
+  const store = new MmdsDataStore(m.sizeLimit, m.imdsCompat);
+  store.replace(m.data, m.initialized);
+  const tokens = new TokenAuthority();
+  tokens.setInstanceId(instanceId);
+  return { store, version: m.version, tokens, metrics: newMmdsMetrics() };
 }
 
 function readGuestFile(what: string, path: string): Uint8Array {

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { MachineExit, MachineHandle, MachineMetrics, MachineSpec, RestoreSpec, SnapshotRequest, SnapshotTaken, VmBuilder } from './machine.js';
 import type { WorkerEvent, WorkerInit, WorkerInput, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
 import type { RateLimiterConfig } from './vmm-config.js';
+import type { JsonValue } from '../mmds/json-value.js';
 
 /** How long stop() waits for the worker to wind down (close files, end) before terminating it. */
 const STOP_GRACE_MS = 5_000;
@@ -142,6 +143,10 @@ class WorkerMachine implements MachineHandle {
 
   sendInput(bytes: Uint8Array): void {
     if (this.ended === undefined && bytes.length > 0) this.worker.postMessage({ op: 'input', bytes } satisfies WorkerInput);
+  }
+
+  updateMmds(data: JsonValue, initialized: boolean): Promise<void> {
+    return this.call({ op: 'updateMmds', data, initialized });
   }
 
   updateDrive(id: string, update: { path?: string; rateLimiter?: RateLimiterConfig }): Promise<void> {

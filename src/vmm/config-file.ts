@@ -14,8 +14,11 @@ import {
   loggerConfig,
   machineConfigPut,
   metricsConfig,
+  mmdsConfig,
+  mmdsValue,
   networkInterface,
   serialConfig,
+  vsockDevice,
 } from './vmm-config.js';
 
 export type ConfigFileErrorCode = 'invalid-json' | 'unsupported-section';
@@ -39,9 +42,9 @@ const vmmConfig = struct('VmmConfig', {
   logger: opt(loggerConfig),
   'machine-config': opt(machineConfigPut),
   metrics: opt(metricsConfig),
-  'mmds-config': opt(anyValue),
+  'mmds-config': opt(mmdsConfig),
   'network-interfaces': opt(arrayOf(networkInterface)),
-  vsock: opt(anyValue),
+  vsock: opt(vsockDevice),
   entropy: opt(entropyDevice),
   serial: opt(serialConfig),
   pmem: opt(anyValue),
@@ -49,13 +52,21 @@ const vmmConfig = struct('VmmConfig', {
 });
 
 const NOT_BUILT: Record<string, string> = {
-  vsock: 'the vsock device',
   balloon: 'the balloon device',
-  'mmds-config': 'the MMDS',
   pmem: 'virtio-pmem devices',
   'memory-hotplug': 'memory hotplug (virtio-mem)',
   'cpu-config': 'custom CPU templates',
 };
+
+/** Firecracker's `--metadata <file>`: the file's JSON becomes the MMDS data store (PUT /mmds). */
+export function metadataAction(text: string | Uint8Array): VmmAction {
+  try {
+    return { type: 'PutMmds', value: decodeJson(text, mmdsValue) };
+  } catch (err) {
+    if (err instanceof JsonBodyError) throw new ConfigFileError('invalid-json', err.message, { cause: err });
+    throw err;
+  }
+}
 
 /**
  * The actions that configure the VM described by `text`, in Firecracker's order (logger and metrics
@@ -83,6 +94,8 @@ export function configFileActions(text: string | Uint8Array): VmmAction[] {
   for (const d of cfg.drives ?? []) actions.push({ type: 'InsertBlockDevice', config: d });
   // Firecracker's build_microvm_from_json: net devices after the drives.
   for (const n of cfg['network-interfaces'] ?? []) actions.push({ type: 'InsertNetworkDevice', config: n });
+  if (cfg.vsock) actions.push({ type: 'SetVsockDevice', config: cfg.vsock });
+  if (cfg['mmds-config']) actions.push({ type: 'SetMmdsConfiguration', config: cfg['mmds-config'] });
   if (cfg.entropy) actions.push({ type: 'SetEntropyDevice', config: cfg.entropy });
   if (cfg.serial) actions.push({ type: 'ConfigureSerial', config: cfg.serial });
   return actions;

@@ -22,13 +22,13 @@ import { WISP_VERSION } from './version.js';
 import { VmmActionError, type VmmActionErrorCode } from './vmm-action-error.js';
 import type { LoggerConfig, MetricsConfig, SnapshotCreateConfig, SnapshotLoadConfig } from './vmm-config.js';
 import { VmResources, VmResourcesError } from './vm-resources.js';
+import { MmdsError } from '../mmds/mmds-error.js';
+import { stringify, type JsonValue } from '../mmds/json-value.js';
 
 export const APP_NAME = 'wisp';
 
 const UNSUPPORTED: Record<UnsupportedResource, string> = {
-  vsock: 'wisp does not build the vsock device yet',
   balloon: 'wisp does not build the balloon device yet',
-  mmds: 'wisp does not build the MMDS yet (it needs a network interface)',
   pmem: 'wisp does not build virtio-pmem devices yet',
   'hotplug/memory': 'wisp does not build memory hotplug (virtio-mem) yet',
   'cpu-config': 'custom CPU templates do not apply to riscv64',
@@ -36,7 +36,7 @@ const UNSUPPORTED: Record<UnsupportedResource, string> = {
 
 /** Configuration only a fresh boot uses: after any of it, a snapshot can no longer be loaded. */
 const BOOT_PATH_ACTIONS: ReadonlySet<VmmAction['type']> = new Set([
-  'ConfigureBootSource', 'InsertBlockDevice', 'SetEntropyDevice', 'PutMachineConfiguration', 'UpdateMachineConfiguration',
+  'ConfigureBootSource', 'InsertBlockDevice', 'SetEntropyDevice', 'PutMachineConfiguration', 'UpdateMachineConfiguration', 'InsertNetworkDevice',
 ]);
 
 export interface ControllerOptions {
@@ -48,6 +48,8 @@ export interface ControllerOptions {
   openWriter?: (path: string) => LineWriter;
   /** `--boot-timer`. */
   bootTimer?: boolean;
+  /** `--mmds-size-limit` (bytes); Firecracker's default is the API's payload limit. */
+  mmdsSizeLimit?: number;
 }
 
 export class VmmController {
@@ -56,6 +58,8 @@ export class VmmController {
   private bootPath = false;
   readonly flusher: MetricsFlusher;
   private machine: MachineHandle | undefined;
+  /** The running machine serves the MMDS (it has to hear of PUT/PATCH /mmds). */
+  private servesMmds = false;
   private paused = false;
   private queue: Promise<unknown> = Promise.resolve();
   private loggerConfig: LoggerConfig | undefined;
@@ -67,6 +71,7 @@ export class VmmController {
 
   constructor(private readonly opts: ControllerOptions) {
     this.openWriter = opts.openWriter ?? ((p) => FileLineWriter.open(p));
+    if (opts.mmdsSizeLimit !== undefined) this.resources.setMmdsSizeLimit(opts.mmdsSizeLimit);
     this.flusher = new MetricsFlusher(opts.metrics, opts.logger, async () => this.machine?.takeMetrics?.());
   }
 
@@ -109,6 +114,15 @@ export class VmmController {
         return this.config('NetworkConfig', () => this.vmResources.insertNetworkInterface(a.config));
       case 'ConfigureSerial':
         return this.config('SerialConfig', () => this.vmResources.setSerial(a.config));
+      case 'SetVsockDevice':
+        return this.config('VsockConfig', () => this.vmResources.setVsockDevice(a.config));
+      case 'SetMmdsConfiguration':
+        return this.config('MmdsConfig', () => this.vmResources.setMmdsConfig(a.config));
+      case 'PutMmds':
+      case 'PatchMmds':
+        return this.writeMmds(a.type, a.value, undefined);
+      case 'GetMmds':
+        return this.getMmds();
       case 'PutMachineConfiguration':
       case 'UpdateMachineConfiguration':
         return this.config('MachineConfig', () => this.vmResources.updateMachineConfig(a.config));
@@ -184,12 +198,19 @@ export class VmmController {
         this.vmResources.recordNetUpdate(id, rx, tx);
         return { type: 'Empty' };
       }
+      case 'PutMmds':
+      case 'PatchMmds':
+        return this.writeMmds(a.type, a.value, m);
+      case 'GetMmds':
+        return this.getMmds();
       case 'CreateSnapshot':
         return this.createSnapshot(a.config, m);
       case 'Unsupported':
         throw new VmmActionError('NotSupported', `The requested operation is not supported: ${UNSUPPORTED[a.resource]}.`);
       case 'InsertNetworkDevice':
       case 'LoadSnapshot':
+      case 'SetVsockDevice':
+      case 'SetMmdsConfiguration':
       case 'ConfigureBootSource':
       case 'InsertBlockDevice':
       case 'SetEntropyDevice':
@@ -211,6 +232,29 @@ export class VmmController {
       throw err;
     }
     return { type: 'Empty' };
+  }
+
+  /**
+   * PUT / PATCH /mmds, before or after the start. The store changes first (a refusal changes nothing);
+   * a running machine that serves the MMDS gets the new contents before the answer goes out, so the
+   * guest sees a PATCH at once.
+   */
+  private async writeMmds(kind: 'PutMmds' | 'PatchMmds', value: JsonValue, m: MachineHandle | undefined): Promise<VmmData> {
+    const store = this.resources.mmds;
+    try {
+      if (kind === 'PutMmds') store.put(value);
+      else store.patch(value);
+    } catch (err) {
+      if (err instanceof MmdsError) throw new VmmActionError(err.code === 'limit-exceeded' ? 'MmdsLimitExceeded' : 'Mmds', err.message, { cause: err });
+      throw err;
+    }
+    if (m && this.servesMmds && m.updateMmds) await this.machineCall('update the MMDS', () => m.updateMmds!(store.value, store.isInitialized), 'Mmds');
+    return { type: 'Empty' };
+  }
+
+  private getMmds(): VmmData {
+    const v = this.resources.mmds.value;
+    return { type: 'MmdsValue', json: v === null ? '{}' : stringify(v) };
   }
 
   private async machineCall(what: string, call: () => Promise<void>, code: VmmActionErrorCode = 'InternalVmm'): Promise<void> {
@@ -274,6 +318,7 @@ export class VmmController {
       throw new VmmActionError('StartMicrovm', err instanceof Error ? err.message : String(err), { cause: err });
     }
     this.machine = handle;
+    this.servesMmds = spec.mmds !== undefined;
     this.paused = false;
     this.opts.logger.info('vmm::controller', 'Successfully started microvm.');
     void handle.exited.then((e) => {
@@ -418,6 +463,10 @@ export class VmmController {
     if (this.metricsConfig) cfg.metrics = { ...this.metricsConfig };
     const entropy = r.entropyConfig;
     if (entropy) cfg.entropy = entropy;
+    const vsock = r.vsockConfig;
+    if (vsock) cfg.vsock = vsock;
+    const mmds = r.mmdsConfig;
+    if (mmds) cfg['mmds-config'] = mmds;
     return cfg;
   }
 

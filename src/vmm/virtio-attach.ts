@@ -78,9 +78,6 @@ export function attachNet(n: NetSpec, port: FramePort, buildsOwnFrames: boolean,
     device,
     rxRateLimiter,
     txRateLimiter,
-    factory: ({ memory, irq, wake }) => {
-      device.wake = wake;
-      return new MmioTransport(device, memory, irq);
-    },
+    factory: ({ memory, irq }) => new MmioTransport(device, memory, irq),
   };
 }

@@ -13,6 +13,11 @@ export type VmmActionErrorCode =
   | 'EntropyDevice'
   | 'NetworkConfig'
   | 'SerialConfig'
+  | 'VsockConfig'
+  | 'MmdsConfig'
+  | 'Mmds'
+  /** A data store write past --mmds-size-limit: 413, as Firecracker answers it. */
+  | 'MmdsLimitExceeded'
   | 'Logger'
   | 'Metrics'
   | 'StartMicrovm'

@@ -41,6 +41,11 @@ Options:
                      with --net user: connections to HOST on this machine reach GUEST in the
                      guest (TCP, or UDP with /udp; repeatable)
   --mac MAC          the guest MAC of the interfaces, in --net order (default: a random one)
+  --vsock PATH       attach virtio-vsock with its host side at the Unix socket PATH, as Firecracker's
+                     hybrid model: host programs connect to PATH and send "CONNECT <port>\\n"; the
+                     guest's connections to CID 2 port P go to PATH_P (the default guest loads the
+                     vsock modules)
+  --vsock-cid N      the guest's vsock CID (default 3)
   --init-cmd CMD     default guest only: run CMD in the initramfs instead of a shell, then power off
   --script FILE      default guest only: run FILE (sh) in the initramfs instead of a shell
   --engine NAME      execution engine: jit (default: hot code translated to WebAssembly) or
@@ -64,7 +69,11 @@ type Flags = {
   kernel?: string; initrd?: string; append?: string; mem?: string; 'init-cmd'?: string; script?: string;
   reboot?: string; engine?: string; differential?: string; disk?: string[]; root?: boolean; 'no-entropy'?: boolean;
   net?: string[]; publish?: string[]; mac?: string[];
+  vsock?: string; 'vsock-cid'?: string;
 };
+
+/** The guest modules virtio-vsock needs (vsock.ko, the virtio transport and its common part). */
+const VSOCK_MODULES = ['vsock', 'vmw_vsock_virtio_transport_common', 'vmw_vsock_virtio_transport'];
 
 export async function run(argv: string[]): Promise<number> {
   const images = await import('./run-image.js');
@@ -89,6 +98,8 @@ export async function run(argv: string[]): Promise<number> {
         net: { type: 'string', multiple: true },
         publish: { type: 'string', multiple: true },
         mac: { type: 'string', multiple: true },
+        vsock: { type: 'string' },
+        'vsock-cid': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -154,6 +165,9 @@ function checkFlags(v: Flags, differential: boolean): void {
   const publish = (v.publish ?? []).map(parsePublish);
   if (publish.length && !nets.some((n) => n.kind === 'user')) throw new CliError('--publish needs a user-mode interface: add --net user');
   if ((v.mac?.length ?? 0) > nets.length) throw new CliError(`--mac was given ${v.mac!.length} times for ${nets.length} --net interface${nets.length === 1 ? '' : 's'}`);
+  if (differential && v.vsock !== undefined) throw new CliError('--differential runs without vsock (host sockets would make the two runs differ)');
+  if (v['vsock-cid'] !== undefined && v.vsock === undefined) throw new CliError('--vsock-cid needs --vsock');
+  parseNumberFlag('--vsock-cid', v['vsock-cid'], 3);
 }
 
 type NetFlag = { kind: 'user' } | { kind: 'tap'; name: string };
@@ -210,6 +224,7 @@ function describeVm(v: Flags, guest: GuestFiles, differential: boolean): VmResou
     });
     if (n.kind === 'user') publish = [];
   });
+  if (v.vsock !== undefined) r.setVsockDevice({ guest_cid: parseNumberFlag('--vsock-cid', v['vsock-cid'], 3), uds_path: v.vsock });
   return r;
 }
 
@@ -337,6 +352,7 @@ async function loadGuest(v: Flags, scratch: string): Promise<GuestFiles> {
   const initrd = await buildInitramfs({
     busyboxPath: guest.busyboxPath, modulesDir: guest.modulesDir, kernelVersion: guest.kernelVersion,
     script: script !== undefined ? readScript(script) : undefined, initCmd: v['init-cmd'],
+    ...(v.vsock !== undefined && { extraModules: VSOCK_MODULES }),
   });
   const initrdPath = join(scratch, 'initramfs.cpio.gz');
   writeFileSync(initrdPath, initrd);

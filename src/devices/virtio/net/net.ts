@@ -145,9 +145,6 @@ export class VirtioNet implements VirtioDevice {
   readonly metrics: NetMetrics = newMetrics();
   readonly mac: Uint8Array | undefined;
 
-  /** Called when the device raised an interrupt from outside the hart's run (a frame arrived). */
-  wake: () => void = () => {};
-
   private readonly config = new ConfigSpace(CFG_SIZE);
   private rxQueue: Queue | null = null;
   private txQueue: Queue | null = null;
@@ -287,9 +284,9 @@ export class VirtioNet implements VirtioDevice {
     this.pending.push(frame);
     this.pendingBytes += frame.length;
     if (this.pendingFrames >= RX_PENDING_MAX_FRAMES / 2 || this.pendingBytes >= RX_PENDING_MAX_BYTES / 2) this.pausePort();
-    if (this.rxQueue && !this.delivering) {
-      if (this.deliver()) this.wake();
-    }
+    // (An interrupt raised here, outside the hart's run, also wakes an idle machine: the board's IRQ
+    // lines do that for every virtio slot.)
+    if (this.rxQueue && !this.delivering) this.deliver();
   }
 
   /**
@@ -409,10 +406,7 @@ export class VirtioNet implements VirtioDevice {
   private linkDown(): void {
     this.config.setU16(CFG_STATUS, 0);
     this.metrics.eventFails++;
-    if (this.interrupt && (this.features & NET_F_STATUS) !== 0n) {
-      this.interrupt.signalConfigChange();
-      this.wake();
-    }
+    if (this.interrupt && (this.features & NET_F_STATUS) !== 0n) this.interrupt.signalConfigChange();
   }
 
   // ---- transmit: guest → port ----
@@ -420,7 +414,7 @@ export class VirtioNet implements VirtioDevice {
   private drained(): void {
     if (!this.txBlocked) return;
     this.txBlocked = false;
-    if (this.txQueue && this.transmit()) this.wake();
+    if (this.txQueue) this.transmit();
   }
 
   /** Sends what the guest queued, until the ring is empty, a limiter throttles or the port is congested. Returns whether the guest was notified. */
