@@ -20,6 +20,9 @@ const suites = {
   disk: async () => (await import('../bench/disk.mjs')).benchDisk(root),
   api: async () => (await import('../bench/api.mjs')).benchApi(root),
   net: async () => (await import('../bench/net.mjs')).benchNet(root),
+  containers: async () => (await import('../bench/containers.mjs')).benchContainers(root),
+  snapshot: async () => (await import('../bench/snapshot.mjs')).benchSnapshot(root),
+  vsock: async () => (await import('../bench/vsock.mjs')).benchVsock(root),
 };
 const results = {};
 for (const [name, fn] of Object.entries(suites)) {

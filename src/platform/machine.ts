@@ -52,10 +52,11 @@ export interface MachineConfig {
   rngSeed?: Uint8Array;
   /**
    * Resume a snapshot instead of booting: the board is built as configured (same devices in the
-   * same slots), then takes `state`; RAM comes from `memory`, page by page as the guest touches it
-   * (null: the caller has filled RAM). The kernel, initrd and command line are then not used.
+   * same slots), then takes `state`; RAM comes from `memory`, page by page as the guest touches it,
+   * or all at once first with `eager` (null: the caller has filled RAM). The kernel, initrd and
+   * command line are then not used.
    */
-  restore?: { state: MachineState; memory: PageSource | null };
+  restore?: { state: MachineState; memory: PageSource | null; eager?: boolean };
 }
 
 /**
@@ -178,7 +179,10 @@ export class Machine {
     if (restoring) {
       this.layout = undefined;
       this.fdt = undefined;
-      if (cfg.restore!.memory) mem.attachSource(cfg.restore!.memory);
+      if (cfg.restore!.memory) {
+        mem.attachSource(cfg.restore!.memory);
+        if (cfg.restore!.eager) mem.loadAll();
+      }
       try {
         this.restore(restoring);
       } catch (e) {

@@ -170,7 +170,7 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
         virtio,
         engine: spec.engine,
         ...opts.board,
-        ...(restore && { restore: { state: restore.state, memory } }),
+        ...(restore && { restore: { state: restore.state, memory, eager: eagerRestore(spec.memSizeMib) } }),
       });
     } catch (e) {
       throw new Error(`Cannot ${restore ? 'restore' : 'build'} the machine: ${osErrorText(e)}`, { cause: e });
@@ -181,6 +181,19 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
     close();
     throw e;
   }
+}
+
+/**
+ * Whether a restore reads the whole memory file before the guest runs, rather than page by page as
+ * the guest touches memory. Lazy by default: see the README ("Snapshots") for the measurements.
+ * WISP_RESTORE=eager|lazy overrides it (for measuring).
+ */
+const EAGER_RESTORE_MAX_MIB = 0;
+function eagerRestore(memMiB: number): boolean {
+  const forced = process.env.WISP_RESTORE;
+  if (forced === 'eager') return true;
+  if (forced === 'lazy') return false;
+  return memMiB <= EAGER_RESTORE_MAX_MIB;
 }
 
 /** The machine's side of the MMDS: a replica of the API's data store, and the V2 token authority. */

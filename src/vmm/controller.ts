@@ -14,8 +14,7 @@ import type { Logger } from '../logger/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { FullVmConfig, InstanceInfo, InstanceState, UnsupportedResource, VmmAction, VmmData } from './actions.js';
 import type { MachineExit, MachineHandle, VmBuilder } from './machine.js';
-import { readSnapshot, SnapshotError, type SnapshotBody } from './snapshot.js';
-import { writeStateFile } from '../snapshot/snapshot-file.js';
+import { prepareRestore, saveSnapshot, SnapshotError } from './snapshot.js';
 import { MetricsFlusher } from './metrics-flusher.js';
 import { osErrorText } from './os-error.js';
 import { WISP_VERSION } from './version.js';
@@ -335,27 +334,13 @@ export class VmmController {
   private async createSnapshot(cfg: SnapshotCreateConfig, m: MachineHandle): Promise<VmmData> {
     const fail = (msg: string, cause?: unknown) => new VmmActionError('CreateSnapshot', `Create snapshot error: ${msg}`, { cause });
     if (!this.paused) throw fail('Cannot save the microVM state: the microVM is not Paused (PATCH /vm {"state": "Paused"} first).');
-    if (!m.createSnapshot) throw fail('Cannot save the microVM state: this machine has no snapshot support.');
     const t0 = performance.now();
-    const resources = this.vmResources;
     let taken;
     try {
-      taken = await m.createSnapshot({ type: cfg.snapshot_type, memFilePath: cfg.mem_file_path, trackDirtyPages: resources.machineConfig.track_dirty_pages });
+      taken = await saveSnapshot(m, this.vmResources, { type: cfg.snapshot_type, statePath: cfg.snapshot_path, memPath: cfg.mem_file_path });
     } catch (err) {
-      throw fail(err instanceof Error ? err.message : String(err), err);
-    }
-    const body: SnapshotBody = {
-      wisp_version: WISP_VERSION,
-      snapshot_type: cfg.snapshot_type,
-      created_at_ns: String(BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n),
-      vm_config: resources.snapshotConfig(),
-      machine: taken.machine,
-      memory: { size_bytes: resources.machineConfig.mem_size_mib * 0x10_0000, ...(taken.memory.pageMap !== undefined && { page_map: taken.memory.pageMap }) },
-    };
-    try {
-      writeStateFile(cfg.snapshot_path, body);
-    } catch (err) {
-      throw fail(`Cannot perform write on the snapshot backing file: ${err instanceof Error ? err.message : String(err)}`, err);
+      if (err instanceof SnapshotError) throw fail(err.message, err);
+      throw err;
     }
     const us = Math.round((performance.now() - t0) * 1000);
     const l = this.opts.metrics.latencies_us;
@@ -384,46 +369,25 @@ export class VmmController {
     if (cfg.huge_pages === '2M' || cfg.huge_pages === 'Transparent') {
       throw fail(`huge pages (${cfg.huge_pages}) are not supported by wisp: guest memory is a WebAssembly.Memory`);
     }
-    let snap: SnapshotBody;
+    let prepared;
     try {
-      snap = readSnapshot(cfg.snapshot_path);
+      prepared = prepareRestore(cfg.snapshot_path, {
+        memPath: cfg.mem_backend.backend_path, trackDirtyPages: cfg.track_dirty_pages, resume: cfg.resume_vm,
+        networkOverrides: cfg.network_overrides, vsockOverride: cfg.vsock_override, clockRealtime: cfg.clock_realtime,
+        instanceId: this.opts.instanceId, bootTimer: this.opts.bootTimer,
+      });
     } catch (err) {
       if (err instanceof SnapshotError) throw fail(err.message, err);
       throw err;
     }
-    const nets = snap.vm_config['network-interfaces'];
-    for (const o of cfg.network_overrides) {
-      const iface = nets.find((n) => n.iface_id === o.iface_id);
-      if (!iface) throw fail(`Failed to get snapshot state from file: Unknown Network Device. (no interface "${o.iface_id}" in the snapshot)`);
-      iface.host_dev_name = o.host_dev_name;
-    }
-    if (cfg.vsock_override) {
-      if (!snap.vm_config.vsock) throw fail('Failed to get snapshot state from file: Unknown Vsock Device.');
-      snap.vm_config.vsock.uds_path = cfg.vsock_override.uds_path;
-    }
-    let resources: VmResources;
-    let spec;
-    try {
-      resources = VmResources.fromSnapshot(snap.vm_config, cfg.track_dirty_pages);
-      spec = resources.machineSpec(this.opts.instanceId, this.opts.bootTimer ?? false);
-    } catch (err) {
-      throw fail(err instanceof Error ? err.message : String(err), err);
-    }
-    let machine = snap.machine;
-    if (cfg.clock_realtime) {
-      // The guest's timebase jumps forward by the wall-clock time the snapshot spent saved.
-      const savedMs = Number(BigInt(snap.created_at_ns) / 1_000_000n);
-      const elapsed = Math.max(0, Date.now() - savedMs);
-      machine = { ...machine, mtimeTicks: machine.mtimeTicks + Math.floor(elapsed * 10_000) };
-    }
     let handle: MachineHandle;
     try {
-      handle = await this.opts.builder.build(spec, { machine, memFilePath: cfg.mem_backend.backend_path, resume: cfg.resume_vm });
+      handle = await this.opts.builder.build(prepared.spec, prepared.restore);
     } catch (err) {
       this.opts.logger.error('vmm::builder', `Failed to restore microVM: ${err instanceof Error ? err.message : String(err)}`);
       throw fail(err instanceof Error ? err.message : String(err), err);
     }
-    this.vmResources = resources;
+    this.vmResources = prepared.resources;
     this.machine = handle;
     this.paused = !cfg.resume_vm;
     const us = Math.round((performance.now() - t0) * 1000);
@@ -473,6 +437,7 @@ export class VmmController {
   /** Ends the machine (if any) and writes a last metrics line, as Firecracker does on exit. */
   async shutdown(): Promise<void> {
     await this.queue;
+    this.opts.builder.dispose?.();
     if (this.machine) {
       await this.machine.stop().catch(() => undefined);
     }

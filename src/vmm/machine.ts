@@ -186,4 +186,6 @@ export interface VmBuilder {
    * and must leave nothing running behind.
    */
   build(spec: MachineSpec, restore?: RestoreSpec): Promise<MachineHandle>;
+  /** Releases what the builder holds ahead of a build (a machine thread started in advance). */
+  dispose?(): void;
 }

@@ -119,8 +119,9 @@ function logLevel(v: string): LogLevel {
 async function defaultBuilder(): Promise<VmBuilder> {
   const spec = '../../vmm/builder.js';
   try {
-    const mod = (await import(spec)) as { createVmBuilder(): VmBuilder };
-    return mod.createVmBuilder();
+    const mod = (await import(spec)) as { createVmBuilder(opts?: { prestart?: boolean }): VmBuilder };
+    // The machine's thread starts with the VMM: an InstanceStart or snapshot load then finds it ready.
+    return mod.createVmBuilder({ prestart: true });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     return {
