@@ -4,7 +4,7 @@
  * its own root, state, socket and config in a temp dir (and its own namespace and container ids, so
  * parallel runs never meet), pulls with `ctr` and runs with `ctr run --runc-binary wisp-runc` through
  * containerd's runc v2 shim. Shown: the container's output reaches ctr, ctr exits with the
- * container's status, `ctr task ls` / `kill` / `delete` drive a detached container, and a bundle
+ * container's status, `ctr task ls` / `ps` / `pause` / `resume` / `kill` / `delete` drive a detached container, and a bundle
  * feature a VM cannot honour (a bind mount) fails `ctr run` with wisp-runc's reason.
  */
 import assert from 'node:assert/strict';
@@ -128,7 +128,7 @@ test('ctr run --runc-binary wisp-runc: the output appears and ctr exits with the
   assert.equal(ctr(['container', 'ls', '-q'], 60_000).stdout, '');
 });
 
-test('a detached container: ctr task ls, kill and delete', { timeout: 600_000 }, async () => {
+test('a detached container: ctr task ls, ps, pause, resume, kill and delete', { timeout: 600_000 }, async () => {
   const name = id('detached');
   const r = ctr(['run', '-d', '--platform', 'linux/riscv64', '--runc-binary', 'wisp-runc', image, name,
     '/bin/busybox', 'sh', '-c', 'trap "exit 7" TERM; while :; do /bin/busybox sleep 1; done']);
@@ -144,6 +144,10 @@ test('a detached container: ctr task ls, kill and delete', { timeout: 600_000 },
   const ps = ctr(['task', 'ps', name], 60_000);
   assert.match(ps.stdout, new RegExp(`^${pid}\\b`, 'm'), describe(ps));
 
+  assert.equal(ctr(['task', 'pause', name], 60_000).code, 0);
+  assert.equal(tasks()[0]?.[2], 'PAUSED');
+  assert.equal(ctr(['task', 'resume', name], 60_000).code, 0);
+  assert.equal(tasks()[0]?.[2], 'RUNNING');
   const del = ctr(['task', 'delete', name], 60_000);
   assert.notEqual(del.code, 0, 'a running task cannot be deleted');
   assert.equal(ctr(['task', 'kill', name], 60_000).code, 0); // SIGTERM

@@ -76,7 +76,7 @@ async function until(what: string, cond: () => boolean, ms: number): Promise<voi
   }
 }
 
-test('create, start, state, ps, kill, delete: the lifecycle the shim drives', { timeout: 600_000 }, async () => {
+test('create, start, state, ps, pause, resume, kill, delete: the lifecycle the shim drives', { timeout: 600_000 }, async () => {
   const bundle = makeBundle('life', {
     args: ['/bin/busybox', 'sh', '-c', 'echo started; trap "echo got TERM; exit 3" TERM; while :; do /bin/busybox sleep 1; done'],
   });
@@ -98,6 +98,13 @@ test('create, start, state, ps, kill, delete: the lifecycle the shim drives', { 
   const again = runc('start', 'life');
   assert.equal(again.code, 1);
   assert.match(again.stderr, /cannot start an already running container/);
+  assert.equal(runc('pause', 'life').code, 0);
+  assert.equal(state('life').status, 'paused');
+  assert.match(runc('pause', 'life').stderr, /container already paused/);
+  assert.match(runc('delete', 'life').stderr, /cannot delete container life that is not stopped: paused/);
+  assert.equal(runc('resume', 'life').code, 0);
+  assert.equal(state('life').status, 'running');
+  assert.match(runc('resume', 'life').stderr, /container not paused/);
   const del = runc('delete', 'life');
   assert.equal(del.code, 1);
   assert.match(del.stderr, /cannot delete container life that is not stopped: running/);
