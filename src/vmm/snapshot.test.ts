@@ -222,6 +222,9 @@ test('snapshot with network interfaces: saved with the MMDS config; a load rebui
     assert.deepEqual(cfg.config['network-interfaces'], [eth0, { iface_id: 'net1', host_dev_name: 'wisptapB' }]);
     assert.deepEqual(cfg.config['mmds-config']?.network_interfaces, ['eth0']);
   }
+  // The restored machine serves the MMDS: its data store (not saved) is filled again through the API.
+  await r.c.handle({ type: 'PutMmds', value: new Map([['latest', 'x']]) });
+  assert.deepEqual(r.builder.calls.filter((x) => x.startsWith('update-mmds')), ['update-mmds {"latest":"x"}']);
 
   // The same interface twice cannot be rebuilt into the saved slots.
   const twice = join(dir, 'net-twice.state');

@@ -168,6 +168,8 @@ export interface RestoreOptions {
   bootTimer?: boolean;
   /** wisp's own choice of execution engine (`wisp run --engine`); the default otherwise. */
   engine?: 'jit' | 'interpreter';
+  /** `--mmds-size-limit` of the VMM loading the snapshot. */
+  mmdsSizeLimit?: number;
 }
 
 /**
@@ -194,7 +196,7 @@ export function prepareRestore(statePath: string, o: RestoreOptions): { resource
   let resources: VmResources;
   let spec: MachineSpec;
   try {
-    resources = VmResources.fromSnapshot(snap.vm_config, o.trackDirtyPages);
+    resources = VmResources.fromSnapshot(snap.vm_config, o.trackDirtyPages, o.mmdsSizeLimit);
     if (o.engine) resources.setEngine(o.engine);
     spec = resources.machineSpec(o.instanceId, o.bootTimer ?? false);
   } catch (err) {

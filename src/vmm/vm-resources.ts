@@ -486,8 +486,9 @@ export class VmResources {
    * the drives as it is restored (a missing one fails the load, by name). `trackDirtyPages` is the
    * load's own setting, as on Firecracker.
    */
-  static fromSnapshot(cfg: SnapshotVmConfig, trackDirtyPages: boolean): VmResources {
+  static fromSnapshot(cfg: SnapshotVmConfig, trackDirtyPages: boolean, mmdsSizeLimit?: number): VmResources {
     const r = new VmResources();
+    if (mmdsSizeLimit !== undefined) r.setMmdsSizeLimit(mmdsSizeLimit);
     r.updateMachineConfig({ ...cfg['machine-config'], track_dirty_pages: trackDirtyPages });
     const boot = cfg['boot-source'];
     if (boot) {
