@@ -26,6 +26,7 @@ import type {
   NetworkInterfaceConfig,
   RateLimiterConfig,
   SerialConfig,
+  UserModeIpv4Config,
 } from './vmm-config.js';
 
 export type VmResourcesErrorCode =
@@ -55,6 +56,7 @@ export type VmResourcesErrorCode =
   | 'host-dev-in-use'
   | 'tap-open-failed'
   | 'publish-conflict'
+  | 'invalid-user-mode-ipv4'
   | 'unknown-iface'
   | 'invalid-vsock-cid'
   | 'invalid-vsock-path'
@@ -338,6 +340,11 @@ export class VmResources {
         if (taken.has(key)) fail('publish-conflict', `Cannot attach network interface "${id}": host ${(p.protocol ?? 'tcp').toUpperCase()} port ${p.host_port} is published twice`);
         taken.add(key);
       }
+      const v4 = cfg.user_mode.ipv4;
+      if (v4 !== undefined) {
+        const bad = userModeIpv4Problem(v4);
+        if (bad) fail('invalid-user-mode-ipv4', `Cannot attach network interface "${id}": user_mode.ipv4 ${bad}`);
+      }
     }
     const index = this.nets.findIndex((n) => n.iface_id === id);
     if (index < 0 && this.deviceCount() >= VIRTIO_MMIO_SLOTS) {
@@ -550,7 +557,16 @@ export class VmResources {
         ...(n.mtu !== undefined && { mtu: n.mtu }),
         backend: n.host_dev_name !== undefined
           ? { kind: 'tap', hostDevName: n.host_dev_name }
-          : { kind: 'user', publish: (n.user_mode?.publish ?? []).map((p) => ({ protocol: p.protocol ?? 'tcp', hostPort: p.host_port, guestPort: p.guest_port })) },
+          : {
+            kind: 'user',
+            publish: (n.user_mode?.publish ?? []).map((p) => ({ protocol: p.protocol ?? 'tcp', hostPort: p.host_port, guestPort: p.guest_port })),
+            ...(n.user_mode?.ipv4 && {
+              ipv4: {
+                address: n.user_mode.ipv4.address, prefixLength: n.user_mode.ipv4.prefix_length, gateway: n.user_mode.ipv4.gateway,
+                ...(n.user_mode.ipv4.dns_forward !== undefined && { dnsForward: n.user_mode.ipv4.dns_forward }),
+              },
+            }),
+          },
         ...(n.rx_rate_limiter !== undefined && { rxRateLimiter: n.rx_rate_limiter }),
         ...(n.tx_rate_limiter !== undefined && { txRateLimiter: n.tx_rate_limiter }),
       })),
@@ -592,4 +608,30 @@ function definedBuckets(r: RateLimiterConfig): RateLimiterConfig {
   if (r.bandwidth !== undefined) out.bandwidth = r.bandwidth;
   if (r.ops !== undefined) out.ops = r.ops;
   return out;
+}
+
+/**
+ * What is wrong with a user-mode interface's chosen IPv4 set-up, or undefined: the guest's address,
+ * its gateway and the DNS forwarding address must be distinct hosts of one subnet (prefix 8 to 30).
+ */
+function userModeIpv4Problem(v4: UserModeIpv4Config): string | undefined {
+  const bits = v4.prefix_length;
+  if (!Number.isInteger(bits) || bits < 8 || bits > 30) return `prefix_length must be 8 to 30, got ${bits}`;
+  const mask = (~0 << (32 - bits)) >>> 0;
+  const addrs: [string, string | undefined][] = [['address', v4.address], ['gateway', v4.gateway], ['dns_forward', v4.dns_forward]];
+  const seen = new Map<number, string>();
+  let net: number | undefined;
+  for (const [name, text] of addrs) {
+    if (text === undefined) continue;
+    const a = ipv4FromString(text);
+    if (a === null) return `${name} is not an IPv4 address: "${text}"`;
+    const host = a & ~mask;
+    if (host === 0 || host === (~mask >>> 0)) return `${name} ${text} is the network or broadcast address of its /${bits}`;
+    if (net === undefined) net = (a & mask) >>> 0;
+    else if (((a & mask) >>> 0) !== net) return `${name} ${text} is outside ${v4.address}/${bits}`;
+    const dup = seen.get(a);
+    if (dup) return `${name} and ${dup} are both ${text}`;
+    seen.set(a, name);
+  }
+  return undefined;
 }
