@@ -4,13 +4,14 @@
  * the VMM's requests between run slices. Everything that can fail in building does so before the
  * machine exists and closes what it had opened, so a failed start leaves nothing behind.
  */
-import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { Machine, type MachineExit as BoardExit } from '../platform/machine.js';
 import { FileBlockBackend, FileBlockError } from './backends/file-block-backend.js';
 import type { MachineExit, MachineMetrics } from './machine.js';
 import { machineCounters, MetricsDeltas, type SerialSinkMetrics } from './machine-worker-metrics.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
 import { osErrorText } from './os-error.js';
+import { openSerialOut, readInitrdFile, readKernelFile } from './guest-files.js';
 import { attachBlock, attachEntropy, type AttachedBlock } from './virtio-attach.js';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
 import type { RateLimiterConfig } from './vmm-config.js';
@@ -37,8 +38,10 @@ export class MachineSession {
     if (spec.vcpuCount !== 1) {
       throw new Error(`Cannot start microvm with vcpu_count ${spec.vcpuCount}: wisp runs guests on one vCPU for now (set machine-config vcpu_count to 1)`);
     }
-    const kernel = readGuestFile('kernel image', spec.kernel.path);
-    const initrd = spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath) : undefined;
+    // At most the guest's RAM of either: a file larger than that could not be loaded anyway.
+    const ramBytes = spec.memSizeMib * 0x10_0000;
+    const kernel = readGuestFile('kernel image', spec.kernel.path, (p) => readKernelFile(p, ramBytes));
+    const initrd = spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath, (p) => readInitrdFile(p, ramBytes)) : undefined;
     const opened: { close(): void }[] = [];
     try {
       const serial = ConsoleSink.open(spec.serial.outPath, init.consoleFd);
@@ -197,10 +200,10 @@ class ConsoleSink {
 
   static open(path: string | undefined, fallbackFd: number): ConsoleSink {
     if (path === undefined) return new ConsoleSink(fallbackFd, false);
-    // Non-blocking, so a FIFO nobody reads fails here (ENXIO) or drops output, and never hangs the machine.
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK;
+    // Non-blocking (guest-files.ts), so a FIFO nobody reads fails here (ENXIO) or drops output, and
+    // never hangs the machine.
     try {
-      return new ConsoleSink(openSync(path, flags, 0o644), true);
+      return new ConsoleSink(openSerialOut(path).fd, true);
     } catch (e) {
       throw new Error(`Cannot open serial output "${path}": ${osErrorText(e)}`, { cause: e });
     }
@@ -235,10 +238,9 @@ class ConsoleSink {
 /** A cell to Atomics.wait on: a synchronous 1 ms sleep for the console's EAGAIN retry. */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
-function readGuestFile(what: string, path: string): Uint8Array {
+function readGuestFile(what: string, path: string, read: (path: string) => Uint8Array): Uint8Array {
   try {
-    if (!statSync(path).isFile()) throw new Error('it is not a regular file');
-    return readFileSync(path);
+    return read(path);
   } catch (e) {
     throw new Error(`Cannot read ${what} "${path}": ${osErrorText(e)}`, { cause: e });
   }

@@ -4,13 +4,13 @@
  * and starts the VM from the file. Returns the exit status (Firecracker's FcExitCode values) when the
  * VMM ends: the guest powered off, a signal, or a bad configuration.
  */
-import { readFileSync } from 'node:fs';
 import { ApiServer } from '../../api/api-server.js';
 import { DEFAULT_MAX_PAYLOAD } from '../../api/http-parser.js';
 import { FileLineWriter, StreamLineWriter } from '../../logger/line-writer.js';
 import { DEFAULT_INSTANCE_ID, Logger, type LogLevel } from '../../logger/logger.js';
 import { createMetrics } from '../../metrics/metrics.js';
 import { configFileActions } from '../../vmm/config-file.js';
+import { readConfigFile } from '../../vmm/guest-files.js';
 import { VmmController } from '../../vmm/controller.js';
 import type { VmBuilder } from '../../vmm/machine.js';
 import { WISP_VERSION } from '../../vmm/version.js';
@@ -227,7 +227,7 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
 
   if (typeof args['config-file'] === 'string') {
     try {
-      for (const action of configFileActions(readFileSync(args['config-file']))) await controller.handle(action);
+      for (const action of configFileActions(await readConfigFile(args['config-file']))) await controller.handle(action);
       await controller.handle({ type: 'StartMicroVm' });
       logger.info('main', 'Successfully started microvm that was configured from one single json');
     } catch (err) {
