@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { wispCacheDir } from './cache-dir.js';
 import { hostDebianMirror } from './debian-mirror.js';
 import { writeModulesDep } from './depmod.js';
+import { withDirLock } from './dir-lock.js';
 import { GuestError } from './guest-error.js';
 import { runTool } from './host-tool.js';
 import { detectKernelFormat, rawImageFrom, type KernelFormat } from './kernel-image.js';
@@ -78,7 +79,7 @@ export async function ensureDefaultGuest(opts: EnsureDefaultGuestOptions = {}): 
     throw new GuestError('not-found', `The default guest is not in the cache ${guestDir}; run "wisp guest fetch" first`);
   }
   mkdirSync(guestDir, { recursive: true });
-  return withFetchLock(guestDir, say, async () => {
+  return withDirLock(guestDir, 'fetch.lock', say, async () => {
     // Another process may have completed the cache while we waited for the lock.
     const cached = opts.refresh ? undefined : readManifest(guestDir);
     return cached ?? fetchInto(guestDir, suite, arch, opts, say);
@@ -178,51 +179,6 @@ async function fetchInto(guestDir: string, suite: string, arch: string, opts: En
   };
   writeAtomic(join(guestDir, MANIFEST), JSON.stringify({ version: MANIFEST_VERSION, ...guest }, null, 2) + '\n');
   return guest;
-}
-
-/**
- * One fetch at a time per cache directory (test files run in parallel processes, and two shells may
- * run `wisp guest fetch` at once): an exclusive lock file holding the owner's pid; a lock whose
- * owner is gone is taken over.
- */
-async function withFetchLock<T>(guestDir: string, say: (line: string) => void, fn: () => Promise<T>): Promise<T> {
-  const lock = join(guestDir, 'fetch.lock');
-  let told = false;
-  for (;;) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    let owner: number;
-    try {
-      owner = Number(readFileSync(lock, 'utf8').trim());
-    } catch {
-      continue; // released between our attempt and this read
-    }
-    if (!Number.isInteger(owner) || owner <= 0 || !alive(owner)) {
-      rmSync(lock, { force: true });
-      continue;
-    }
-    if (!told) say(`waiting for another fetch into ${guestDir} (pid ${owner})`);
-    told = true;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The cached guest if its manifest is readable and every file it names still exists. */

@@ -98,6 +98,48 @@ export class PrivateApt {
       throw new GuestError('fetch-failed', `Cannot download ${pkgs.join(', ')} from ${this.opts.mirror}: ${(e as Error).message}`, { cause: e });
     }
   }
+  /**
+   * The packages `apt-get install pkgs` would unpack into an empty system (the private status file lists
+   * nothing installed): the whole dependency closure without Recommends, in apt's order.
+   */
+  async closure(pkgs: readonly string[]): Promise<PackageVersion[]> {
+    let text: string;
+    try {
+      text = (await runTool('apt-get', [...this.options(), '--simulate', '--no-install-recommends', 'install', ...pkgs], { env: { LC_ALL: 'C' } })).stdout.toString('utf8');
+    } catch (e) {
+      if (e instanceof GuestError && e.code === 'missing-tool') throw e;
+      throw new GuestError('fetch-failed', `Cannot resolve ${pkgs.join(', ')} in Debian ${this.opts.suite} for ${this.opts.arch}: ${(e as Error).message}`, { cause: e });
+    }
+    return parseSimulatedInstalls(text);
+  }
+
+  /** Downloads every package of `closure(pkgs)` into the private archive cache (`archivesDir`). */
+  async downloadClosure(pkgs: readonly string[]): Promise<void> {
+    try {
+      await runTool('apt-get', [...this.options(), '--download-only', '--no-install-recommends', '--yes', 'install', ...pkgs],
+        { progress: this.opts.progress, stdoutIsProgress: true, env: { LC_ALL: 'C' } });
+    } catch (e) {
+      if (e instanceof GuestError && e.code === 'missing-tool') throw e;
+      throw new GuestError('fetch-failed', `Cannot download ${pkgs.join(', ')} from ${this.opts.mirror}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Where downloadClosure leaves the .deb files. */
+  get archivesDir(): string {
+    return join(this.dir, 'cache', 'archives');
+  }
+}
+
+export interface PackageVersion {
+  name: string;
+  version: string;
+}
+
+/** The `Inst name (version …)` lines of `apt-get --simulate install` (apt-get(8) "-s"). */
+export function parseSimulatedInstalls(text: string): PackageVersion[] {
+  const out: PackageVersion[] = [];
+  for (const m of text.matchAll(/^Inst (\S+?)(?::\S+)? (?:\[[^\]]*\] )?\((\S+)/gm)) out.push({ name: m[1]!, version: m[2]! });
+  return out;
 }
 
 /** The first stanza of Debian control-file text (deb-control(5)) as lower-cased field → value. */
