@@ -20,6 +20,7 @@ import { Uart16550 } from './uart16550.js';
 import { Sbi } from './sbi/sbi.js';
 import { buildFdt } from './fdt/build-fdt.js';
 import { planBoot, type BootLayout } from './boot/kernel-loader.js';
+import { DEFAULT_WATCHDOG, findPanicMessage, ProgressWatchdog, type WatchdogLimits } from './progress-watchdog.js';
 
 /** What wisp's harts implement, as the device tree tells the kernel. */
 export const GUEST_ISA = 'rv64imafdc_zicsr_zifencei_zicntr_zihintpause_sstc';
@@ -47,6 +48,8 @@ export interface MachineConfig {
   /** Wall-clock time for the RTC (default: the host's) and the device tree's rng-seed (default: random); fixed for reproducible runs. */
   wallClock?: WallClock;
   rngSeed?: Uint8Array;
+  /** When a guest that makes no progress counts as stalled (progress-watchdog.ts); false: never. */
+  watchdog?: WatchdogLimits | false;
 }
 
 export type MachineExit =
@@ -54,7 +57,9 @@ export type MachineExit =
   | { kind: 'reboot' }
   | { kind: 'panic'; message: string }
   | { kind: 'fail'; code: number }
-  | { kind: 'stopped' };
+  | { kind: 'stopped' }
+  /** The guest stopped making progress (progress-watchdog.ts); `message` says what was seen. */
+  | { kind: 'stalled'; message: string };
 
 /** Instructions per hart.run() call: ~0.5 ms of guest time, the granularity of timer checks. */
 const SLICE = 50_000;
@@ -94,10 +99,14 @@ export class Machine {
   private readonly clock: Clock;
   /** Virtio devices that may hold requests back; run() retries them once their delay has passed. */
   private readonly deferring: DeferringDevice[] = [];
+  private readonly watchdog: ProgressWatchdog | undefined;
+  /** Console bytes the guest wrote (UART and SBI debug console). */
+  consoleBytes = 0;
 
   constructor(private readonly cfg: MachineConfig) {
     const clock = cfg.clock ?? new PausableClock();
     this.clock = clock;
+    if (cfg.watchdog !== false) this.watchdog = new ProgressWatchdog(cfg.watchdog ?? DEFAULT_WATCHDOG);
     this.memory = new MachineMemory(cfg.memMiB * 1024 * 1024);
     const mem = this.memory;
     let hart!: InterpreterHart;
@@ -202,6 +211,8 @@ export class Machine {
 
   private console(bytes: Uint8Array): void {
     this.cfg.consoleOut(bytes);
+    this.consoleBytes += bytes.length;
+    this.watchdog?.progress();
     if (this.panicked === undefined) {
       // A rolling window of the output, enough to see the panic banner across write boundaries.
       this.panicTail = (this.panicTail + Buffer.from(bytes).toString('latin1')).slice(-512);
@@ -215,7 +226,44 @@ export class Machine {
   }
 
   private rebootExit(): MachineExit {
-    return this.panicked !== undefined ? { kind: 'panic', message: this.panicked } : { kind: 'reboot' };
+    if (this.panicked !== undefined) return { kind: 'panic', message: this.panicked };
+    // A kernel that panics before its console is up (with panic=N it then reboots) said why only in its
+    // log buffer. Looked for only while no program has run: later, user memory may hold old log text.
+    if (this.watchdog && !this.watchdog.reachedUserSpace) {
+      const logged = findPanicMessage(this.ram());
+      if (logged) return { kind: 'panic', message: `${logged} (from the kernel's log in guest memory${this.consoleBytes === 0 ? '; nothing reached the console' : ''})` };
+    }
+    return { kind: 'reboot' };
+  }
+
+  private ram(): Uint8Array {
+    const m = this.memory;
+    const at = m.hostOffset(m.ramBase, m.ramSize);
+    return m.bytes.subarray(at, at + m.ramSize);
+  }
+
+  /** Feeds the watchdog one sample of the hart; ends the run with 'stalled' when it says so. */
+  private checkProgress(budget: number): void {
+    const w = this.watchdog;
+    if (!w) return;
+    const h = this.hart;
+    const sstatus = Number(h.readCsr(Csr.sstatus) ?? 0n);
+    const stuckMs = w.sample({
+      priv: h.getPrivilege(),
+      sie: (sstatus & 2) !== 0,
+      sepc: Number((h.readCsr(Csr.sepc) ?? 0n) & 0xffff_ffffn),
+      scause: Number((h.readCsr(Csr.scause) ?? 0n) & 0xffffn),
+    }, budget);
+    if (stuckMs === undefined) return;
+    const pc = h.getPc();
+    const logged = findPanicMessage(this.ram());
+    const parts = [
+      `the guest stopped making progress: for ${Math.round(stuckMs / 1000)} s (${(w.budgetStuck / 1e9).toFixed(1)} G instructions) ` +
+        `it ran in ${h.getPrivilege() === Priv.M ? 'M' : 'S'}-mode with interrupts off, taking no trap, never idle, printing nothing (pc 0x${pc.toString(16)})`,
+    ];
+    if (this.consoleBytes === 0) parts.push('nothing ever reached its console');
+    if (logged) parts.push(`its kernel logged "${logged}"`);
+    this.finish({ kind: 'stalled', message: parts.join('; ') });
   }
 
   private finish(e: MachineExit): void {
@@ -251,16 +299,19 @@ export class Machine {
   async run(): Promise<MachineExit> {
     const hart = this.hart;
     while (this.exit === undefined) {
-      if (this.paused) { await this.sleep(1000); continue; }
+      if (this.paused) { await this.sleep(1000); this.watchdog?.restart(); continue; }
       const until = performance.now() + YIELD_MS;
       let sleepMs = 0;
+      let budget = 0;
       while (this.exit === undefined && !this.paused && performance.now() < until) {
         this.clint.update();
         this.rtc.update();
         if (this.input.length > 0) this.feedUart();
         if (this.deferring.length > 0) this.retryDeferred();
         const r = hart.run(SLICE);
+        if (r === StopReason.Budget) budget += SLICE;
         if (r === StopReason.Wfi) {
+          this.watchdog?.progress();
           const deadline = Math.min(this.clint.nextDeadline(), hart.timerDeadline());
           sleepMs = Math.min(100, (deadline - this.clint.mtime()) / (TIMEBASE_HZ / 1000), this.rtc.nextAlarmDelayNs() / 1e6, this.deferredDelayMs());
           if (sleepMs > 0.05) break;
@@ -268,6 +319,8 @@ export class Machine {
         }
         if (hart.hasBackgroundWork()) break; // let finished translations arrive (one turn of the event loop)
       }
+      if (this.exit !== undefined) break;
+      this.checkProgress(budget);
       if (this.exit !== undefined) break;
       if (sleepMs > 0) await this.sleep(sleepMs);
       else await new Promise<void>((r) => setImmediate(r));

@@ -246,7 +246,10 @@ export class VmmController {
     this.paused = false;
     this.opts.logger.info('vmm::controller', 'Successfully started microvm.');
     void handle.exited.then((e) => {
-      this.opts.logger.info('vmm::controller', `Vmm is stopping (${e.reason}${e.message ? `: ${e.message}` : ''}).`);
+      const line = `Vmm is stopping (${e.reason}${e.message ? `: ${e.message}` : ''}).`;
+      // A guest that died (stalled, crashed, panicked) is an error in the log, not news.
+      if (e.exitCode !== 0) this.opts.logger.error('vmm::controller', line);
+      else this.opts.logger.info('vmm::controller', line);
       this.resolveExit(e);
     });
     return { type: 'Empty' };

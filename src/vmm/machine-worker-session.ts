@@ -260,6 +260,8 @@ export function vmmExit(e: BoardExit): MachineExit {
       return { reason: 'shutdown', exitCode: e.code & 0xff || 1, message: `the guest reported failure ${e.code} through the test finisher` };
     case 'stopped':
       return { reason: 'shutdown', exitCode: 0, message: 'stopped by the VMM' };
+    case 'stalled':
+      return { reason: 'stalled', exitCode: 1, message: e.message };
   }
 }
 

@@ -49,8 +49,11 @@ export interface MachineSpec {
 
 /** Why a machine stopped on its own (not through MachineHandle.stop()). */
 export interface MachineExit {
-  /** 'shutdown': SBI SRST or the test finisher; 'reboot': reset requested; 'crash': VMM-side failure. */
-  reason: 'shutdown' | 'reboot' | 'crash';
+  /**
+   * 'shutdown': SBI SRST or the test finisher; 'reboot': reset requested; 'crash': VMM-side failure;
+   * 'stalled': the guest stopped making progress (a panic loop with interrupts off, a trap loop).
+   */
+  reason: 'shutdown' | 'reboot' | 'crash' | 'stalled';
   /** Exit status the VMM process should end with (0 for a clean guest poweroff). */
   exitCode: number;
   message?: string;

@@ -212,5 +212,6 @@ function report(exit: MachineExit): number {
     case 'panic': process.stderr.write(`wisp: guest kernel panic: ${exit.message}\n`); return 1;
     case 'fail': process.stderr.write(`wisp: guest reported failure ${exit.code} through the test finisher\n`); return exit.code & 0xff || 1;
     case 'stopped': return 0;
+    case 'stalled': process.stderr.write(`wisp: ${exit.message}\n`); return 1;
   }
 }
