@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { checkRequest, checkResponse, loadFirecrackerSpec } from '../../test/helpers/firecracker-spec.js';
+import { checkRequest, checkResponse, loadApiSpec } from '../../test/helpers/api-spec.js';
 import { RecordingVmBuilder } from '../../test/helpers/recording-vm-builder.js';
 import { exchange, request, type RawResponse } from '../../test/helpers/unix-http-client.js';
 import { MemoryLineWriter } from '../logger/line-writer.js';
@@ -16,7 +16,7 @@ import { createMetrics } from '../metrics/metrics.js';
 import { VmmController } from '../vmm/controller.js';
 import { ApiServer, MAX_CONNECTIONS } from './api-server.js';
 
-const spec = loadFirecrackerSpec();
+const spec = loadApiSpec();
 const dir = mkdtempSync(join(tmpdir(), 'wisp-api-'));
 const kernel = join(dir, 'vmlinux');
 const disk = join(dir, 'rootfs.ext4');

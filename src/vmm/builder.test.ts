@@ -167,7 +167,7 @@ test('builder: guest time stands still while paused', async () => {
 test('builder: a guest poweroff resolves exited with status 0; a reboot is reported as such', async () => {
   const s = spec(POWEROFF);
   const m = await builder.build(s);
-  assert.deepEqual(await m.exited, { reason: 'shutdown', exitCode: 0 });
+  assert.deepEqual(await m.exited, { reason: 'shutdown', exitCode: 0, guest: 'poweroff' });
   assert.equal(serialText(s), 'bye\n');
   await assert.rejects(m.pause(), /the machine has stopped/);
   // The counters up to the end are still reported, once (the VMM's exit metrics line).
@@ -178,7 +178,7 @@ test('builder: a guest poweroff resolves exited with status 0; a reboot is repor
   await m.stop();
 
   const r = await builder.build(spec(REBOOT));
-  assert.deepEqual(await r.exited, { reason: 'reboot', exitCode: 0, message: 'the guest rebooted' });
+  assert.deepEqual(await r.exited, { reason: 'reboot', exitCode: 0, message: 'the guest rebooted', guest: 'reboot' });
   await r.stop();
 });
 
@@ -230,6 +230,26 @@ test('builder: console to the VMM stdout fd and console input from the host', as
   assert.equal(stdin.listenerCount('data'), 0, 'input is detached when the machine stops');
   assert.equal(stdin.paused, true, 'and the host input is no longer read');
   closeSync(fd);
+});
+
+test("builder: console to the VMM's thread and input through the handle (wisp run's terminal)", async () => {
+  const chunks: Uint8Array[] = [];
+  const m = await createVmBuilder({ stdin: null, consoleOut: (b) => chunks.push(b) }).build(spec(LISTEN, { serial: {} }));
+  try {
+    const text = () => Buffer.concat(chunks).toString('latin1');
+    await until('the greeting through consoleOut', () => text() === 'hello\n');
+    assert.ok(chunks.length < 6, `output is gathered, not one message per byte (${chunks.length} messages)`);
+    m.sendInput!(Uint8Array.from([0x61, 0x62, 0x63]));
+    let rx = 0;
+    for (let i = 0; i < 100 && rx < 3; i++) {
+      rx += (await m.takeMetrics!())['uart']!['read_count']!;
+      if (rx < 3) await sleep(10);
+    }
+    assert.equal(rx, 3, 'the three input bytes reached the UART receive FIFO');
+  } finally {
+    await m.stop();
+  }
+  m.sendInput!(Uint8Array.of(0x64)); // after the end: ignored, no throw
 });
 
 test('builder: a bad spec rejects with a clear message and leaves nothing running', async () => {

@@ -29,6 +29,11 @@ export interface VmBuilderOptions {
   stdin?: ConsoleInput | null;
   /** Where the console goes when the spec names no serial output path. Default 1 (stdout). */
   consoleFd?: number;
+  /**
+   * Instead of a console fd: guest output handed to this callback on the VMM's thread (`wisp run`
+   * writes it to its terminal, beside its own Ctrl-A handling). Takes precedence over consoleFd.
+   */
+  consoleOut?: (bytes: Uint8Array) => void;
 }
 
 export function createVmBuilder(opts: VmBuilderOptions = {}): VmBuilder {
@@ -77,7 +82,7 @@ class WorkerMachine implements MachineHandle {
 
   /** Starts the worker and resolves once the guest runs; rejects with the build's failure. */
   static start(spec: MachineSpec, opts: VmBuilderOptions): Promise<MachineHandle> {
-    const worker = startWorker({ spec, consoleFd: opts.consoleFd ?? 1 });
+    const worker = startWorker({ spec, console: opts.consoleOut ? { kind: 'port' } : { kind: 'fd', fd: opts.consoleFd ?? 1 } });
     const stdin = opts.stdin === undefined ? process.stdin : opts.stdin;
     const m = new WorkerMachine(worker, stdin);
     return new Promise<MachineHandle>((resolve, reject) => {
@@ -101,6 +106,9 @@ class WorkerMachine implements MachineHandle {
             return;
           case 'reply':
             m.settle(e);
+            return;
+          case 'console':
+            opts.consoleOut?.(e.bytes);
             return;
           case 'exit':
             m.announced = true;
@@ -130,6 +138,10 @@ class WorkerMachine implements MachineHandle {
 
   sendCtrlAltDel(): Promise<void> {
     return this.call({ op: 'ctrlAltDel' });
+  }
+
+  sendInput(bytes: Uint8Array): void {
+    if (this.ended === undefined && bytes.length > 0) this.worker.postMessage({ op: 'input', bytes } satisfies WorkerInput);
   }
 
   updateDrive(id: string, update: { path?: string; rateLimiter?: RateLimiterConfig }): Promise<void> {

@@ -6,10 +6,16 @@
 import type { MachineExit, MachineMetrics, MachineSpec } from './machine.js';
 import type { RateLimiterConfig } from './vmm-config.js';
 
+/**
+ * Where the console goes when the spec names no serial output path: a host fd (the VMM's stdout, as
+ * Firecracker writes it), or 'port': 'console' events to the VMM's thread (`wisp run`, whose terminal
+ * handling lives there).
+ */
+export type WorkerConsole = { kind: 'fd'; fd: number } | { kind: 'port' };
+
 export interface WorkerInit {
   spec: MachineSpec;
-  /** Host fd for the console when the spec names no serial output path (the VMM's stdout). */
-  consoleFd: number;
+  console: WorkerConsole;
 }
 
 export type WorkerRequest =
@@ -36,6 +42,8 @@ export type WorkerEvent =
   /** Building failed; the worker ends without running anything. */
   | { type: 'startFailed'; message: string }
   | WorkerReply
+  /** Guest console output, when WorkerInit.console is 'port'. */
+  | { type: 'console'; bytes: Uint8Array }
   /**
    * The machine stopped (by itself, or after a stop request), with the counters not yet taken (for
    * the VMM's last metrics line); the worker ends after this.

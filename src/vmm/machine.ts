@@ -45,6 +45,11 @@ export interface MachineSpec {
   bootTimer: boolean;
   /** The ns16550a console: to this file/FIFO when given, else to the VMM's stdout. */
   serial: { outPath?: string; rateLimiter?: TokenBucketConfig };
+  /**
+   * wisp's extension: the execution engine (default 'jit'; `wisp run --engine interpreter` runs the
+   * reference interpreter).
+   */
+  engine?: 'jit' | 'interpreter';
 }
 
 /** Why a machine stopped on its own (not through MachineHandle.stop()). */
@@ -57,6 +62,12 @@ export interface MachineExit {
   /** Exit status the VMM process should end with (0 for a clean guest poweroff). */
   exitCode: number;
   message?: string;
+  /**
+   * What the guest did, when it stopped by itself: powered off, rebooted, panicked (with panic=-1 the
+   * kernel reboots after a panic) or reported a failure through the test finisher. `wisp run` tells a
+   * reboot to restart from a panic with it.
+   */
+  guest?: 'poweroff' | 'reboot' | 'panic' | 'fail' | 'stalled';
 }
 
 /** Per-device counters, keyed like Firecracker's metrics groups ("block_rootfs", "uart", "vcpu", ...). */
@@ -79,6 +90,11 @@ export interface MachineHandle {
    * the next metrics line. Optional: a machine without device metrics leaves it out.
    */
   takeMetrics?(): Promise<MachineMetrics>;
+  /**
+   * Console input for the guest's UART (what a terminal typed). Optional: the API's VMM feeds the
+   * console from its own stdin through the builder.
+   */
+  sendInput?(bytes: Uint8Array): void;
   /** Settles once when the machine stops by itself; never rejects. */
   readonly exited: Promise<MachineExit>;
   /** Tears the machine down (VMM exit). Idempotent. */

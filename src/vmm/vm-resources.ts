@@ -90,6 +90,8 @@ export class VmResources {
   private vmConfig: MachineConfig = defaultMachineConfig();
   private entropy: EntropyDeviceConfig | undefined;
   private serial: SerialConfig = {};
+  /** wisp's extension (not in Firecracker's API): `wisp run --engine`. */
+  private engine: 'jit' | 'interpreter' | undefined;
 
   get machineConfig(): MachineConfig {
     return { ...this.vmConfig };
@@ -259,6 +261,11 @@ export class VmResources {
     this.serial = { ...cfg };
   }
 
+  /** `wisp run --engine`: which execution engine runs the guest (default: the JIT). */
+  setEngine(engine: 'jit' | 'interpreter'): void {
+    this.engine = engine;
+  }
+
   private deviceCount(): number {
     return this.drives.length + (this.entropy ? 1 : 0);
   }
@@ -298,6 +305,7 @@ export class VmResources {
       entropy: this.entropy && { rateLimiter: this.entropy.rate_limiter },
       bootTimer,
       serial: { outPath: this.serial.serial_out_path, rateLimiter: this.serial.rate_limiter },
+      ...(this.engine !== undefined && { engine: this.engine }),
     };
   }
 }

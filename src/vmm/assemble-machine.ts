@@ -1,0 +1,112 @@
+/**
+ * The one place a MachineSpec becomes a board with its devices (Firecracker's builder.rs and its
+ * attach_* steps): kernel and initrd read, drives in slot order, then entropy, then the board. The
+ * worker's MachineSession uses it for every VM (API, --config-file, `wisp run`), and `wisp run
+ * --differential` uses it twice in-process (one machine per engine, deterministic time). A new device
+ * is attached here, from its MachineSpec field; nowhere else.
+ *
+ * Everything that can fail does so before the board exists, and closes what it had opened, so a failed
+ * build leaves nothing behind.
+ */
+import type { VirtioRng } from '../devices/virtio/rng/rng.js';
+import { Machine, type MachineConfig, type VirtioFactory } from '../platform/machine.js';
+import { FileBlockError } from './backends/file-block-backend.js';
+import type { MachineSpec } from './machine.js';
+import { osErrorText } from './os-error.js';
+import { readInitrdFile, readKernelFile } from './guest-files.js';
+import { attachBlock, attachEntropy, type AttachedBlock } from './virtio-attach.js';
+
+/** Board settings a lock-step run fixes (clock, wall clock, rng seed, synchronous JIT, engine). */
+export type BoardOverrides = Pick<MachineConfig, 'clock' | 'wallClock' | 'rngSeed' | 'jit' | 'engine'>;
+
+export interface AssembleOptions {
+  /** Where the guest's console output goes. */
+  consoleOut: (bytes: Uint8Array) => void;
+  board?: BoardOverrides;
+}
+
+/** The board and the devices the VMM keeps talking to (metrics, PATCH updates, closing). */
+export interface AssembledMachine {
+  machine: Machine;
+  blocks: AttachedBlock[];
+  rng: VirtioRng | undefined;
+  /** Closes the devices' host backends (files). Idempotent. */
+  close(): void;
+}
+
+export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): AssembledMachine {
+  // One hart for now: SMP needs harts on worker threads over shared memory (DESIGN.md).
+  if (spec.vcpuCount !== 1) {
+    throw new Error(`Cannot start microvm with vcpu_count ${spec.vcpuCount}: wisp runs guests on one vCPU for now (set machine-config vcpu_count to 1)`);
+  }
+  // At most the guest's RAM of either (guest-files.ts): a larger file could not be loaded anyway.
+  const ramBytes = spec.memSizeMib * 0x10_0000;
+  const kernel = readGuestFile('kernel image', spec.kernel.path, (p) => readKernelFile(p, ramBytes));
+  const initrd = spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath, (p) => readInitrdFile(p, ramBytes)) : undefined;
+  const opened: { close(): void }[] = [];
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    for (const o of opened.reverse()) o.close();
+  };
+  try {
+    const virtio: VirtioFactory[] = [];
+    const blocks: AttachedBlock[] = [];
+    for (const d of spec.drives) {
+      let b: AttachedBlock;
+      try {
+        b = attachBlock({ id: d.id, path: d.path, readOnly: d.readOnly, cacheType: d.cacheType, rateLimiter: d.rateLimiter });
+      } catch (e) {
+        throw new Error(`Cannot attach drive "${d.id}": ${driveErrorText(e)}`, { cause: e });
+      }
+      // The backend may be swapped by a drive update: close whichever is current.
+      opened.push({ close: () => b.backend.close() });
+      blocks.push(b);
+      virtio.push(b.factory);
+    }
+    let rng: VirtioRng | undefined;
+    if (spec.entropy) {
+      const e = attachEntropy(spec.entropy.rateLimiter);
+      rng = e.device;
+      virtio.push(e.factory);
+    }
+    let machine: Machine;
+    try {
+      machine = new Machine({
+        memMiB: spec.memSizeMib,
+        kernel,
+        kernelName: spec.kernel.path,
+        initrd,
+        initrdName: spec.kernel.initrdPath,
+        cmdline: spec.kernel.cmdline,
+        consoleOut: opts.consoleOut,
+        virtio,
+        engine: spec.engine,
+        ...opts.board,
+      });
+    } catch (e) {
+      throw new Error(`Cannot build the machine: ${osErrorText(e)}`, { cause: e });
+    }
+    return { machine, blocks, rng, close };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
+
+function readGuestFile(what: string, path: string, read: (path: string) => Uint8Array): Uint8Array {
+  try {
+    return read(path);
+  } catch (e) {
+    throw new Error(`Cannot read ${what} "${path}": ${osErrorText(e)}`, { cause: e });
+  }
+}
+
+/** A drive backend's failure, its errno worded as Firecracker does ("No such file or directory (os error 2)"). */
+export function driveErrorText(e: unknown): string {
+  if (e instanceof FileBlockError && e.code === 'open-failed' && e.cause !== undefined) {
+    return e.message.replace(/: [A-Z0-9]+$/, `: ${osErrorText(e.cause)}`);
+  }
+  return osErrorText(e);
+}
