@@ -31,6 +31,12 @@ export type ParseEvent =
 export const MAX_HEAD_BYTES = 8192;
 /** Firecracker's default --http-api-max-payload-size. */
 export const DEFAULT_MAX_PAYLOAD = 51200;
+/**
+ * The largest --http-api-max-payload-size wisp takes: a body is held whole in memory, on each of up to
+ * ten connections, so the limit bounds the API's memory; 16 MiB is far beyond any configuration body
+ * (Firecracker's MMDS data store defaults to 51200 bytes too).
+ */
+export const MAX_PAYLOAD_LIMIT = 16 << 20;
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

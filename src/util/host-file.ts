@@ -248,16 +248,29 @@ export function probeHostFile(path: string, rule: HostFileRule): { kind: HostFil
   return { kind: f.kind, size: f.size };
 }
 
-/** Reads at most `max` bytes from an open regular file or block device, from `position`. */
-export function readAtMost(fd: number, max: number, position = 0): Buffer {
-  const out = Buffer.allocUnsafe(max);
-  let done = 0;
-  while (done < max) {
-    const n = readSync(fd, out, done, max - done, position + done);
-    if (n === 0) break;
-    done += n;
+/**
+ * Reads at most `max` bytes from an open regular file or block device, from `position`, until its end.
+ * `sizeHint` (st_size) sizes the first read; a file that grew since, or reports no size (procfs), is
+ * read on in chunks, never past `max`.
+ */
+export function readAtMost(fd: number, max: number, position = 0, sizeHint = 0): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let want = Math.min(max, Math.max(sizeHint, 0) + 1, 1 << 30);
+  while (total < max) {
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(want, max - total)));
+    let filled = 0;
+    while (filled < buf.length) {
+      const n = readSync(fd, buf, filled, buf.length - filled, position + total + filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    chunks.push(buf.subarray(0, filled));
+    total += filled;
+    if (filled < buf.length) break; // end of file
+    want = 1 << 20;
   }
-  return out.subarray(0, done);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 /**
@@ -272,7 +285,7 @@ export function readHostFile(path: string, rule: Omit<HostFileRule, 'access'> & 
   try {
     let bytes: Buffer;
     try {
-      bytes = readAtMost(f.fd, Math.min(rule.maxBytes + 1, f.kind === 'file' ? f.size + 1 : rule.maxBytes + 1));
+      bytes = readAtMost(f.fd, rule.maxBytes + 1, 0, f.size);
     } catch (e) {
       throw osError(path, e);
     }
@@ -291,7 +304,7 @@ export async function readHostFileAsync(path: string, rule: Omit<HostFileRule, '
   const f = openHostFile(path, { ...rule, access: 'read' });
   if (f.kind !== 'fifo') {
     try {
-      const bytes = readAtMost(f.fd, Math.min(rule.maxBytes + 1, f.kind === 'file' ? f.size + 1 : rule.maxBytes + 1));
+      const bytes = readAtMost(f.fd, rule.maxBytes + 1, 0, f.size);
       if (bytes.length > rule.maxBytes) throw tooLarge(path, bytes.length, rule);
       return bytes;
     } catch (e) {

@@ -39,10 +39,10 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
   if (spec.vcpuCount !== 1) {
     throw new Error(`Cannot start microvm with vcpu_count ${spec.vcpuCount}: wisp runs guests on one vCPU for now (set machine-config vcpu_count to 1)`);
   }
-  // At most the guest's RAM of either (guest-files.ts): a larger file could not be loaded anyway.
-  const ramBytes = spec.memSizeMib * 0x10_0000;
-  const kernel = readGuestFile('kernel image', spec.kernel.path, (p) => readKernelFile(p, ramBytes));
-  const initrd = spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath, (p) => readInitrdFile(p, ramBytes)) : undefined;
+  // Regular files only, never more than any guest's RAM (guest-files.ts); whether they fit this
+  // guest's RAM is the boot loader's to say, with the sizes in its message.
+  const kernel = readGuestFile('kernel image', spec.kernel.path, readKernelFile);
+  const initrd = spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath, readInitrdFile) : undefined;
   const opened: { close(): void }[] = [];
   let closed = false;
   const close = (): void => {

@@ -38,7 +38,7 @@ export function probeKernelFile(path: string): void {
   try {
     let head: Buffer;
     try {
-      head = readAtMost(f.fd, KERNEL_HEAD_BYTES);
+      head = readAtMost(f.fd, KERNEL_HEAD_BYTES, 0, KERNEL_HEAD_BYTES);
     } catch (e) {
       throw new HostFileError('os', path, (e as Error).message, { cause: e });
     }
@@ -56,13 +56,13 @@ export function probeInitrdFile(path: string): void {
   probeHostFile(path, { ...INITRD, access: 'read' });
 }
 
-/** The whole kernel (InstanceStart), at most `maxBytes` (the guest's RAM) of it. */
-export function readKernelFile(path: string, maxBytes = MAX_RAM_BYTES): Buffer {
-  return readHostFile(path, { ...KERNEL, maxBytes: Math.min(maxBytes, KERNEL.maxBytes) });
+/** The whole kernel (InstanceStart). */
+export function readKernelFile(path: string): Buffer {
+  return readHostFile(path, KERNEL);
 }
 
-export function readInitrdFile(path: string, maxBytes = MAX_RAM_BYTES): Buffer {
-  return readHostFile(path, { ...INITRD, maxBytes: Math.min(maxBytes, INITRD.maxBytes) });
+export function readInitrdFile(path: string): Buffer {
+  return readHostFile(path, INITRD);
 }
 
 /** A drive's backing file: a regular file or a block device, with the drive's access. */

@@ -5,7 +5,8 @@
  * VMM ends: the guest powered off, a signal, or a bad configuration.
  */
 import { ApiServer } from '../../api/api-server.js';
-import { DEFAULT_MAX_PAYLOAD } from '../../api/http-parser.js';
+import { DEFAULT_MAX_PAYLOAD, MAX_PAYLOAD_LIMIT } from '../../api/http-parser.js';
+import { parseWholeNumber, WholeNumberError } from '../../util/whole-number.js';
 import { FileLineWriter, StreamLineWriter } from '../../logger/line-writer.js';
 import { DEFAULT_INSTANCE_ID, Logger, type LogLevel } from '../../logger/logger.js';
 import { createMetrics } from '../../metrics/metrics.js';
@@ -158,8 +159,12 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
     level = typeof args['level'] === 'string' ? logLevel(args['level']) : 'Info';
     const mp = args['http-api-max-payload-size'];
     if (typeof mp === 'string') {
-      if (!/^\d+$/.test(mp) || Number(mp) === 0) throw new ArgError(`Invalid value for --http-api-max-payload-size: "${mp}"`);
-      maxPayload = Number(mp);
+      try {
+        maxPayload = parseWholeNumber('--http-api-max-payload-size', mp, { min: 1, max: MAX_PAYLOAD_LIMIT, unit: 'bytes' });
+      } catch (e) {
+        if (e instanceof WholeNumberError) throw new ArgError(`Invalid value: ${e.message}`);
+        throw e;
+      }
     }
   } catch (err) {
     if (err instanceof ArgError) {
