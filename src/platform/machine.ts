@@ -194,7 +194,11 @@ export class Machine {
     if (!this.uart.listening) return;
     while (this.input.length > 0) {
       const head = this.input[0];
-      const n = this.uart.receive(head);
+      // Offer only what fits: the UART flags an overrun for bytes it cannot take, and the guest's
+      // driver then inserts a NUL into the stream (in raw mode), though the bytes wait here, not lost.
+      const room = this.uart.rxSpace();
+      if (room === 0) return;
+      const n = this.uart.receive(room < head.length ? head.subarray(0, room) : head);
       if (n < head.length) { this.input[0] = head.subarray(n); return; }
       this.input.shift();
     }

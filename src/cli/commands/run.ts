@@ -40,6 +40,8 @@ Options:
   --reboot MODE      on guest reboot: "restart" the guest (default) or "exit" with status 3
   -h, --help         show this help
 
+wisp run [options] IMAGE [COMMAND...] runs an OCI image instead; its options follow.
+
 Exit status: 0 when the guest powers off, 1 on a kernel panic or error, 3 on reboot with
 --reboot exit, 130/143 when interrupted.
 `;
@@ -54,6 +56,8 @@ type Flags = {
 };
 
 export async function run(argv: string[]): Promise<number> {
+  const images = await import('./run-image.js');
+  if (images.isImageRun(argv)) return images.runImage(argv);
   let args;
   try {
     args = parseArgs({
@@ -79,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const v = args.values;
-  if (v.help) { process.stdout.write(HELP); return 0; }
+  if (v.help) { process.stdout.write(HELP + '\n' + images.IMAGE_HELP); return 0; }
   const console = new Console();
   let scratch: string | undefined;
   try {
