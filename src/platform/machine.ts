@@ -54,7 +54,8 @@ export interface MachineConfig {
 
 export type MachineExit =
   | { kind: 'poweroff' }
-  | { kind: 'reboot' }
+  /** `early`: before the guest ran any program (U-mode) and with nothing on its console. */
+  | { kind: 'reboot'; early?: boolean }
   | { kind: 'panic'; message: string }
   | { kind: 'fail'; code: number }
   | { kind: 'stopped' }
@@ -236,6 +237,7 @@ export class Machine {
     if (this.watchdog && !this.watchdog.reachedUserSpace) {
       const logged = findPanicMessage(this.ram());
       if (logged) return { kind: 'panic', message: `${logged} (from the kernel's log in guest memory${this.consoleBytes === 0 ? '; nothing reached the console' : ''})` };
+      if (this.consoleBytes === 0) return { kind: 'reboot', early: true };
     }
     return { kind: 'reboot' };
   }
@@ -251,19 +253,18 @@ export class Machine {
     const w = this.watchdog;
     if (!w) return;
     const h = this.hart;
-    const sstatus = Number(h.readCsr(Csr.sstatus) ?? 0n);
     const stuckMs = w.sample({
       priv: h.getPrivilege(),
-      sie: (sstatus & 2) !== 0,
       sepc: Number((h.readCsr(Csr.sepc) ?? 0n) & 0xffff_ffffn),
       scause: Number((h.readCsr(Csr.scause) ?? 0n) & 0xffffn),
+      timer: h.timerDeadline(),
     }, budget);
     if (stuckMs === undefined) return;
     const pc = h.getPc();
     const logged = findPanicMessage(this.ram());
     const parts = [
       `the guest stopped making progress: for ${Math.round(stuckMs / 1000)} s (${(w.budgetStuck / 1e9).toFixed(1)} G instructions) ` +
-        `it ran in ${h.getPrivilege() === Priv.M ? 'M' : 'S'}-mode with interrupts off, taking no trap, never idle, printing nothing (pc 0x${pc.toString(16)})`,
+        `it ran in ${h.getPrivilege() === Priv.M ? 'M' : 'S'}-mode without taking a trap, setting its timer, idling or printing (pc 0x${pc.toString(16)})`,
     ];
     if (this.consoleBytes === 0) parts.push('nothing ever reached its console');
     if (logged) parts.push(`its kernel logged "${logged}"`);

@@ -3,8 +3,10 @@
  * guest forever in silence (issue 15: a kernel that panics before its console is up spins in panic()'s
  * delay loop with interrupts off; a kernel jumped into zeroes traps on itself forever).
  *
- * Progress is anything only a live guest does: console output, WFI (idle), running in U-mode, running
- * with S-mode interrupts enabled, or taking a trap (seen as a change of sepc/scause between samples).
+ * Progress is anything only a live guest does: console output, WFI (idle), running in U-mode, taking
+ * a trap (seen as a change of sepc/scause between samples) or reprogramming its timer (stimecmp). Having
+ * interrupts enabled is not enough: since Linux 6.x panic() enables them before its final delay loop,
+ * and a kernel that panicked before time_init has no interrupt that could ever come.
  * A guest is stalled when none of that happened for `stallMs` of wall time *and* at least
  * `stallInstructions` of instruction budget were spent meanwhile, so a slow, loaded or paused host
  * never makes a healthy guest look stuck; the longest stretch a healthy Linux boot runs without any
@@ -27,11 +29,11 @@ export const DEFAULT_WATCHDOG: WatchdogLimits = { stallMs: 20_000, stallInstruct
 export interface HartSample {
   /** Current privilege (0 U, 1 S, 3 M). */
   priv: number;
-  /** sstatus.SIE. */
-  sie: boolean;
   /** sepc and scause as numbers (low 32 bits are enough to see a change). */
   sepc: number;
   scause: number;
+  /** The armed timer deadline (stimecmp), Infinity if none. */
+  timer: number;
 }
 
 export class ProgressWatchdog {
@@ -64,9 +66,9 @@ export class ProgressWatchdog {
    * Returns how long the guest has been stuck (ms) once it counts as stalled, else undefined.
    */
   sample(s: HartSample, budget: number): number | undefined {
-    const trap = `${s.sepc}:${s.scause}`;
+    const trap = `${s.sepc}:${s.scause}:${s.timer}`;
     if (s.priv === 0) this.reachedUserSpace = true;
-    if (s.priv === 0 || (s.priv === 1 && s.sie) || trap !== this.lastTrap) {
+    if (s.priv === 0 || trap !== this.lastTrap) {
       this.lastTrap = trap;
       this.progress();
       return undefined;
@@ -85,19 +87,31 @@ export class ProgressWatchdog {
 
 /**
  * The panic message a kernel logged in RAM, if it did: a kernel that panics before its console is up
- * still writes the message into its printk ring buffer, so a VMM can say why a silent guest died. The
- * format string in the kernel's rodata ("...not syncing: %s") is skipped.
+ * still writes "Kernel panic - not syncing: <message>" into its printk ring buffer, so a VMM can say why
+ * a silent guest died. The ring holds the text without an end mark (its length is kept elsewhere), so
+ * the exact message is taken from panic()'s own NUL-terminated copy (kernel/panic.c formats it into a
+ * static buffer first) when it is found. The format string in the kernel's rodata ("%s") is skipped.
  */
 export function findPanicMessage(ram: Uint8Array): string | undefined {
   const mark = Buffer.from('Kernel panic - not syncing: ', 'latin1');
   const buf = Buffer.from(ram.buffer, ram.byteOffset, ram.byteLength);
+  const printable = (b: number) => b >= 0x20 && b < 0x7f;
   for (let at = buf.indexOf(mark); at >= 0; at = buf.indexOf(mark, at + 1)) {
-    let end = at + mark.length;
-    if (buf[end] === 0x25 /* % */) continue;
-    const limit = Math.min(buf.length, end + 200);
-    while (end < limit && buf[end]! >= 0x20 && buf[end]! < 0x7f) end++;
-    const text = buf.toString('latin1', at, end).trim();
-    if (text.length > mark.length) return text;
+    const start = at + mark.length;
+    if (buf[start] === 0x25 /* % */ || !printable(buf[start] ?? 0)) continue;
+    let end = start;
+    const limit = Math.min(buf.length, start + 256);
+    while (end < limit && printable(buf[end]!)) end++;
+    const rough = buf.toString('latin1', start, end);
+    const key = buf.subarray(start, Math.min(end, start + 24));
+    for (let j = buf.indexOf(key); j >= 0; j = buf.indexOf(key, j + 1)) {
+      if (j === start) continue;
+      const nul = buf.indexOf(0, j);
+      if (nul < 0 || nul - j > 1024) continue;
+      const exact = buf.toString('latin1', j, nul);
+      if (rough.startsWith(exact) && [...exact].every((c) => printable(c.charCodeAt(0)))) return `Kernel panic - not syncing: ${exact.trim()}`;
+    }
+    return `Kernel panic - not syncing: ${rough.trim()}`;
   }
   return undefined;
 }

@@ -250,7 +250,9 @@ export function vmmExit(e: BoardExit): MachineExit {
     case 'poweroff':
       return { reason: 'shutdown', exitCode: 0, guest: 'poweroff' };
     case 'reboot':
-      return { reason: 'reboot', exitCode: 0, message: 'the guest rebooted', guest: 'reboot' };
+      return e.early
+        ? { reason: 'reboot', exitCode: 0, message: 'the guest rebooted before its console came up or any program ran', guest: 'reboot', early: true }
+        : { reason: 'reboot', exitCode: 0, message: 'the guest rebooted', guest: 'reboot' };
     case 'panic':
       // With panic=-1 the kernel reboots after a panic; wisp says so and exits non-zero.
       return { reason: 'reboot', exitCode: 1, message: `guest kernel panic: ${e.message}`, guest: 'panic' };

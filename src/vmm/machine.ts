@@ -68,6 +68,8 @@ export interface MachineExit {
    * reboot to restart from a panic with it.
    */
   guest?: 'poweroff' | 'reboot' | 'panic' | 'fail' | 'stalled';
+  /** A reboot before the guest's console came up or any program ran: a restart would most likely do the same. */
+  early?: boolean;
 }
 
 /** Per-device counters, keyed like Firecracker's metrics groups ("block_rootfs", "uart", "vcpu", ...). */
