@@ -19,11 +19,13 @@ export interface WatchdogLimits {
 }
 
 /**
- * Debian's kernel runs ~0.2-0.4 G instructions with interrupts off at the start of its boot (with
- * 2 GiB of RAM, where struct pages take longest); 4 G is ten times that and, in a panic loop, about
- * 5-10 s of the JIT or a minute of the interpreter.
+ * A healthy boot of Debian's kernel goes at most ~0.1 G instructions without any sign of progress
+ * (measured: 99 M at --mem 256 and 101 M at --mem 2048, both at the very start of the kernel, before
+ * its first trap), so 0.5 G is five times that; 15 s keeps a fast JIT from calling a short stretch a
+ * stall. A panic loop is then reported after 15-50 s (its delay loop ran at 10-35 M instructions per
+ * second on a loaded machine).
  */
-export const DEFAULT_WATCHDOG: WatchdogLimits = { stallMs: 20_000, stallInstructions: 4_000_000_000 };
+export const DEFAULT_WATCHDOG: WatchdogLimits = { stallMs: 15_000, stallInstructions: 500_000_000 };
 
 /** What the machine samples from its hart between run slices (every few ms). */
 export interface HartSample {
