@@ -23,7 +23,7 @@ const allowed = {
   vmm: ['util', 'memory', 'cpu', 'jit', 'devices', 'platform', 'snapshot', 'guest', ...leaves],
   api: ['util', 'vmm', 'metrics', 'logger'],
   runtime: ['util', 'vmm', 'guest', 'images', ...leaves],
-  cli: ['util', 'memory', 'cpu', 'jit', 'devices', 'platform', 'vmm', 'api', 'guest', 'images', 'runtime', ...leaves],
+  cli: ['util', 'memory', 'cpu', 'jit', 'devices', 'platform', 'vmm', 'api', 'guest', 'images', 'runtime', 'snapshot', ...leaves],
 };
 
 const problems = [];

@@ -1,6 +1,7 @@
 import { Bus } from '../memory/bus.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { MachineMemory } from '../memory/machine-memory.js';
+import type { PageSource } from '../memory/page-source.js';
 import type { MmioDevice } from '../memory/mmio-device.js';
 import { StopReason } from '../cpu/hart.js';
 import type { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
@@ -9,14 +10,16 @@ import type { JitOptions } from '../jit/jit-hart.js';
 import { Csr } from '../cpu/csr/csr-numbers.js';
 import { Interrupt, Priv } from '../cpu/trap.js';
 import type { IrqLine } from '../devices/irq-line.js';
-import { MmioTransport } from '../devices/virtio/mmio-transport.js';
-import { Clint, type Clock } from './clint.js';
+import { MmioTransport, type MmioTransportState } from '../devices/virtio/mmio-transport.js';
+import type { HartState } from '../cpu/hart-state.js';
+import { checkArray, checkInt, checkObject, StateError } from '../util/plain-state.js';
+import { Clint, type Clock, type ClintState } from './clint.js';
 import { PausableClock } from './pausable-clock.js';
-import { GoldfishRtc, systemWallClock, type WallClock } from './goldfish-rtc.js';
+import { GoldfishRtc, systemWallClock, type GoldfishRtcState, type WallClock } from './goldfish-rtc.js';
 import { CLINT, PLIC, RTC, SYSCON, UART, virtioSlot, TIMEBASE_HZ } from './memory-map.js';
-import { Plic } from './plic.js';
+import { Plic, type PlicState } from './plic.js';
 import { Syscon } from './syscon.js';
-import { Uart16550 } from './uart16550.js';
+import { Uart16550, type UartState } from './uart16550.js';
 import { Sbi } from './sbi/sbi.js';
 import { buildFdt } from './fdt/build-fdt.js';
 import { planBoot, type BootLayout } from './boot/kernel-loader.js';
@@ -50,6 +53,29 @@ export interface MachineConfig {
   rngSeed?: Uint8Array;
   /** When a guest that makes no progress counts as stalled (progress-watchdog.ts); false: never. */
   watchdog?: WatchdogLimits | false;
+  /**
+   * Resume a snapshot instead of booting: the board is built as configured (same devices in the
+   * same slots), then takes `state`; RAM comes from `memory`, page by page as the guest touches it
+   * (null: the caller has filled RAM). The kernel, initrd and command line are then not used.
+   */
+  restore?: { state: MachineState; memory: PageSource | null };
+}
+
+/**
+ * The board's part of a snapshot, as plain data: every hart, the CLINT, PLIC, UART and RTC, each
+ * virtio-mmio slot (transport and device), and the timebase. RAM is saved apart (snapshot/).
+ */
+export interface MachineState {
+  version: 1;
+  /** mtime when saved, in timebase ticks: a restored machine's clock goes on from here. */
+  mtimeTicks: number;
+  harts: HartState[];
+  clint: ClintState;
+  plic: PlicState;
+  uart: UartState;
+  rtc: GoldfishRtcState;
+  /** virtio-mmio slots 0, 1, … in order. */
+  virtio: MmioTransportState[];
 }
 
 export type MachineExit =
@@ -89,8 +115,11 @@ export class Machine {
   readonly uart: Uart16550;
   readonly rtc: GoldfishRtc;
   readonly sbi: Sbi;
-  readonly layout: BootLayout;
-  readonly fdt: Uint8Array;
+  /** Where the kernel, initrd and device tree went (undefined for a restored snapshot). */
+  readonly layout: BootLayout | undefined;
+  readonly fdt: Uint8Array | undefined;
+  /** The virtio-mmio slots in order (what the factories built). */
+  readonly virtio: MmioDevice[] = [];
   private exit: MachineExit | undefined;
   private input: Uint8Array[] = [];
   private wake: (() => void) | undefined;
@@ -105,9 +134,13 @@ export class Machine {
   consoleBytes = 0;
 
   constructor(private readonly cfg: MachineConfig) {
-    const clock = cfg.clock ?? new PausableClock();
+    const restoring = cfg.restore && checkMachineState(cfg.restore.state);
+    const clock = cfg.clock ?? new PausableClock(undefined, restoring ? restoring.mtimeTicks : 0);
     this.clock = clock;
     if (cfg.watchdog !== false) this.watchdog = new ProgressWatchdog(cfg.watchdog ?? DEFAULT_WATCHDOG);
+    // A restored guest booted in an earlier life: its RAM may hold any old text, so it is never
+    // searched for a panic message, and a reboot of it is not an early one.
+    if (this.watchdog && restoring) this.watchdog.reachedUserSpace = true;
     this.memory = new MachineMemory(cfg.memMiB * 1024 * 1024);
     const mem = this.memory;
     let hart!: InterpreterHart;
@@ -130,6 +163,7 @@ export class Machine {
       const r = virtioSlot(n);
       const dev = make({ memory: mem, irq: this.plic.line(r.irq!) });
       this.bus.add(`virtio${n}`, r.base, r.size, dev);
+      this.virtio.push(dev);
       slots.push(n);
       const v = dev instanceof MmioTransport ? dev.device : null;
       if (v?.retryDelayMs && v.retry) this.deferring.push(v as DeferringDevice);
@@ -145,6 +179,19 @@ export class Machine {
     hart = createHart(cfg.engine ?? 'jit', hartOpts, { background: true, ...cfg.jit });
     this.hart = hart;
 
+    if (restoring) {
+      this.layout = undefined;
+      this.fdt = undefined;
+      if (cfg.restore!.memory) mem.attachSource(cfg.restore!.memory);
+      try {
+        this.restore(restoring);
+      } catch (e) {
+        mem.detachSource();
+        throw e;
+      }
+      return;
+    }
+
     // The device tree's size barely depends on the addresses in it: build once to size it, plan, rebuild.
     const fdtFor = (initrd?: { start: number; end: number }) => buildFdt({
       harts: 1, isa: GUEST_ISA, mmuType: 'riscv,sv57', memBytes: mem.ramSize, bootargs: cfg.cmdline,
@@ -159,6 +206,72 @@ export class Machine {
     plan.place();
     mem.write(plan.dtbAddress, this.fdt);
     this.resetHart(plan);
+  }
+
+  /** Virtio slots whose device cannot be snapshotted (the vmm names them in its refusal). */
+  unsnapshottableSlots(): number[] {
+    const out: number[] = [];
+    this.virtio.forEach((d, n) => {
+      if (!(d instanceof MmioTransport) || !d.snapshottable) out.push(n);
+    });
+    return out;
+  }
+
+  /**
+   * The board's state for a snapshot. Call while paused (between run slices), after checking
+   * unsnapshottableSlots(). RAM is not part of it (snapshot/memory-file.ts writes that).
+   */
+  save(): MachineState {
+    const bad = this.unsnapshottableSlots();
+    if (bad.length > 0) throw new Error(`virtio slots ${bad.join(', ')} hold devices that cannot be snapshotted`);
+    return {
+      version: 1,
+      mtimeTicks: this.clock.now(),
+      harts: [this.hart.save()],
+      clint: this.clint.save(),
+      plic: this.plic.save(),
+      uart: this.uart.save(),
+      rtc: this.rtc.save(),
+      virtio: this.virtio.map((d) => (d as MmioTransport).save()),
+    };
+  }
+
+  /**
+   * A new dirty-page epoch (after a snapshot): no page is dirty, and every hart's write TLB is empty so
+   * the next store to each page marks it again.
+   */
+  startDirtyEpoch(): void {
+    this.memory.clearDirty();
+    this.hart.mmu.flushWrites();
+  }
+
+  /**
+   * Takes a saved state into this freshly built board. Harts first (their interrupt lines start low),
+   * then the devices, then the PLIC (its saved gateway levels and pending bits win over what the
+   * devices drove) and the CLINT, which drive the harts' lines again. Anything that does not fit
+   * throws; the caller discards the machine.
+   */
+  private restore(s: MachineState): void {
+    if (s.virtio.length !== this.virtio.length) {
+      throw new StateError(`the snapshot has ${s.virtio.length} virtio devices, the restored configuration ${this.virtio.length}`);
+    }
+    const part = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (e) {
+        throw new StateError(`Cannot restore ${what}: ${(e as Error).message}`);
+      }
+    };
+    part('hart 0', () => this.hart.restore(s.harts[0]));
+    part('the UART', () => this.uart.restore(s.uart));
+    part('the RTC', () => this.rtc.restore(s.rtc));
+    this.virtio.forEach((d, n) => part(`virtio slot ${n}`, () => {
+      if (!(d instanceof MmioTransport)) throw new StateError('its device has no snapshot support');
+      d.restore(s.virtio[n], `virtio slot ${n}`);
+    }));
+    part('the PLIC', () => this.plic.restore(s.plic));
+    part('the CLINT', () => this.clint.restore(s.clint));
+    for (const d of this.virtio) (d as MmioTransport).kick();
   }
 
   /** The state firmware would leave: S-mode at the entry, a0 = hartid, a1 = DTB, satp = 0 (boot contract). */
@@ -353,4 +466,15 @@ export class Machine {
       this.wake = () => { this.wake = undefined; done(); };
     });
   }
+}
+
+/** The outer shape of a MachineState (each part checks its own fields as it is restored). */
+function checkMachineState(state: unknown): MachineState {
+  const s = checkObject(state, 'machine');
+  if (s.version !== 1) throw new StateError(`machine state version ${JSON.stringify(s.version)} is not one this wisp reads (1)`);
+  checkInt(s.mtimeTicks, 'machine.mtimeTicks', 0, Number.MAX_SAFE_INTEGER);
+  checkArray(s.harts, 'machine.harts', 1);
+  for (const k of ['clint', 'plic', 'uart', 'rtc']) checkObject(s[k], `machine.${k}`);
+  if (!Array.isArray(s.virtio)) throw new StateError('machine.virtio must be a list');
+  return s as unknown as MachineState;
 }

@@ -13,14 +13,18 @@ export class PausableClock implements Clock {
   /** Host time the current pause began, or -1 when running. */
   private pausedAt = -1;
 
-  /** `hostMs` is the host's monotonic millisecond clock; injectable for tests. */
-  constructor(private readonly hostMs: () => number = () => performance.now()) {
+  /**
+   * `hostMs` is the host's monotonic millisecond clock; injectable for tests. `startTicks` is where
+   * the timebase begins: 0 for a boot, the saved mtime for a restored snapshot (guest time then goes
+   * on from where it stopped, never back).
+   */
+  constructor(private readonly hostMs: () => number = () => performance.now(), private readonly startTicks = 0) {
     this.start = hostMs();
   }
 
   now(): number {
     const host = this.pausedAt >= 0 ? this.pausedAt : this.hostMs();
-    return Math.floor((host - this.start - this.pausedMs) * (TIMEBASE_HZ / 1000));
+    return this.startTicks + Math.floor((host - this.start - this.pausedMs) * (TIMEBASE_HZ / 1000));
   }
 
   get paused(): boolean {

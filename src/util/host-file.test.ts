@@ -70,7 +70,7 @@ test('a pipe is read on the event loop, up to its end or the cap', async () => {
 
 test('outputs: created when allowed, the directory must exist, an existing path must be of an accepted type', () => {
   const out = join(dir, 'serial.out');
-  const rule = { what: 'serial output', access: 'write' as const, create: true, kinds: ['file', 'fifo', 'char-device'] as const };
+  const rule = { what: 'serial output', access: 'write' as const, create: true, append: true, kinds: ['file', 'fifo', 'char-device'] as const };
   assert.deepEqual(checkHostPath(out, { ...rule, kinds: [...rule.kinds] }), { kind: 'missing' });
   assert.throws(() => checkHostPath(join(dir, 'no-dir', 'x'), { ...rule, kinds: [...rule.kinds] }), isErr('os', /the directory ".*no-dir" of the serial output does not exist/));
   assert.throws(() => checkHostPath(dir, { ...rule, kinds: [...rule.kinds] }), isErr('wrong-type', /is a directory/));

@@ -17,7 +17,7 @@
  *   const bytes = readHostFile(path, { what: 'snapshot file', kinds: ['file'], maxBytes: 64 << 20 });
  *   const text = await readHostFileAsync(path, { what: 'config file', kinds: ['file', 'fifo'], maxBytes: 1 << 20 });
  *   probeHostFile(path, rule);        // open + close now (PUT time), so a bad path fails at configuration
- *   openHostFile(path, { what: 'snapshot file', access: 'write', create: true, truncate: true, kinds: ['file'] });
+ *   openHostFile(path, { what: 'state file', access: 'write', create: true, truncate: true, mode: 0o600, kinds: ['file'] });
  *   checkUnixSocketPath(path, 'bind' | 'connect');   // sun_path's 107 bytes, the directory exists, ...
  *
  * The fd stays non-blocking: regular files and block devices ignore O_NONBLOCK; a FIFO or terminal
@@ -67,7 +67,7 @@ export class HostFileError extends Error {
  * - read: O_RDONLY. read-write: O_RDWR (a writable drive).
  * - append: O_RDWR | O_APPEND, for log and metrics destinations: O_RDWR so that a FIFO with no reader
  *   neither fails (ENXIO) nor blocks, and a full pipe makes a write fail with EAGAIN.
- * - write: O_WRONLY (| O_APPEND unless truncate), for outputs such as the serial console or a snapshot.
+ * - write: O_WRONLY, for outputs such as the serial console (append) or a snapshot (create, truncate).
  */
 export type HostFileAccess = 'read' | 'read-write' | 'append' | 'write';
 
@@ -81,6 +81,10 @@ export interface HostFileRule {
   create?: boolean;
   /** 'write' only: truncate a regular file to 0 (a snapshot being written). */
   truncate?: boolean;
+  /** 'write' only: O_APPEND (a console or log written line by line; never for positioned writes). */
+  append?: boolean;
+  /** Permission bits of a file `create` makes (less the umask); 0o644 by default. */
+  mode?: number;
   /** Refuse a regular file larger than this many bytes. */
   maxBytes?: number;
 }
@@ -154,7 +158,7 @@ function flagsFor(rule: HostFileRule): number {
     case 'append':
       return base | constants.O_RDWR | constants.O_APPEND | (rule.create ? constants.O_CREAT : 0);
     case 'write':
-      return base | constants.O_WRONLY | (rule.truncate ? constants.O_TRUNC : constants.O_APPEND) | (rule.create ? constants.O_CREAT : 0);
+      return base | constants.O_WRONLY | (rule.truncate ? constants.O_TRUNC : 0) | (rule.append ? constants.O_APPEND : 0) | (rule.create ? constants.O_CREAT : 0);
   }
 }
 
@@ -179,7 +183,7 @@ export function openHostFile(path: string, rule: HostFileRule): HostFile {
   }
   let fd: number;
   try {
-    fd = openSync(path, flagsFor(rule), 0o644);
+    fd = openSync(path, flagsFor(rule), rule.mode ?? 0o644);
   } catch (e) {
     throw osError(path, e);
   }

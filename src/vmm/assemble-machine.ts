@@ -9,7 +9,8 @@
  * build leaves nothing behind.
  */
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
-import { Machine, type MachineConfig, type VirtioFactory } from '../platform/machine.js';
+import { Machine, type MachineConfig, type MachineState, type VirtioFactory } from '../platform/machine.js';
+import { FilePageSource, MemoryFileError } from '../snapshot/memory-file.js';
 import { FileBlockError } from './backends/file-block-backend.js';
 import type { MachineSpec } from './machine.js';
 import { osErrorText } from './os-error.js';
@@ -23,6 +24,11 @@ export interface AssembleOptions {
   /** Where the guest's console output goes. */
   consoleOut: (bytes: Uint8Array) => void;
   board?: BoardOverrides;
+  /**
+   * Build the board as a snapshot left it (PUT /snapshot/load): same devices from the spec, their host
+   * files reopened; RAM from the memory file, read as the guest touches it. No kernel is read.
+   */
+  restore?: { state: MachineState; memFilePath: string };
 }
 
 /** The board and the devices the VMM keeps talking to (metrics, PATCH updates, closing). */
@@ -30,6 +36,8 @@ export interface AssembledMachine {
   machine: Machine;
   blocks: AttachedBlock[];
   rng: VirtioRng | undefined;
+  /** What each virtio slot holds, as a snapshot refusal names it ("block(id: rootfs)", "entropy"). */
+  slotNames: string[];
   /** Closes the devices' host backends (files). Idempotent. */
   close(): void;
 }
@@ -39,10 +47,12 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
   if (spec.vcpuCount !== 1) {
     throw new Error(`Cannot start microvm with vcpu_count ${spec.vcpuCount}: wisp runs guests on one vCPU for now (set machine-config vcpu_count to 1)`);
   }
-  // Regular files only, never more than any guest's RAM (guest-files.ts); whether they fit this
-  // guest's RAM is the boot loader's to say, with the sizes in its message.
-  const kernel = readGuestFile('kernel image', spec.kernel.path, readKernelFile);
-  const initrd = spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath, readInitrdFile) : undefined;
+  const restore = opts.restore;
+  // A restored machine needs neither kernel nor initrd: its RAM holds what they became. Regular
+  // files only, never more than any guest's RAM (guest-files.ts); whether they fit this guest's RAM
+  // is the boot loader's to say, with the sizes in its message.
+  const kernel = restore ? new Uint8Array(0) : readGuestFile('kernel image', spec.kernel.path, readKernelFile);
+  const initrd = !restore && spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath, readInitrdFile) : undefined;
   const opened: { close(): void }[] = [];
   let closed = false;
   const close = (): void => {
@@ -52,24 +62,36 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
   };
   try {
     const virtio: VirtioFactory[] = [];
+    const slotNames: string[] = [];
     const blocks: AttachedBlock[] = [];
     for (const d of spec.drives) {
       let b: AttachedBlock;
       try {
         b = attachBlock({ id: d.id, path: d.path, readOnly: d.readOnly, cacheType: d.cacheType, rateLimiter: d.rateLimiter });
       } catch (e) {
-        throw new Error(`Cannot attach drive "${d.id}": ${driveErrorText(e)}`, { cause: e });
+        throw new Error(`Cannot ${restore ? 'restore' : 'attach'} drive "${d.id}": ${driveErrorText(e)}`, { cause: e });
       }
       // The backend may be swapped by a drive update: close whichever is current.
       opened.push({ close: () => b.backend.close() });
       blocks.push(b);
       virtio.push(b.factory);
+      slotNames.push(`block(id: ${d.id})`);
     }
     let rng: VirtioRng | undefined;
     if (spec.entropy) {
       const e = attachEntropy(spec.entropy.rateLimiter);
       rng = e.device;
       virtio.push(e.factory);
+      slotNames.push('entropy');
+    }
+    let memory: FilePageSource | null = null;
+    if (restore) {
+      try {
+        memory = FilePageSource.open(restore.memFilePath, spec.memSizeMib * 0x10_0000);
+      } catch (e) {
+        throw new Error(e instanceof MemoryFileError ? e.message : osErrorText(e), { cause: e });
+      }
+      opened.push(memory);
     }
     let machine: Machine;
     try {
@@ -84,11 +106,12 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
         virtio,
         engine: spec.engine,
         ...opts.board,
+        ...(restore && { restore: { state: restore.state, memory } }),
       });
     } catch (e) {
-      throw new Error(`Cannot build the machine: ${osErrorText(e)}`, { cause: e });
+      throw new Error(`Cannot ${restore ? 'restore' : 'build'} the machine: ${osErrorText(e)}`, { cause: e });
     }
-    return { machine, blocks, rng, close };
+    return { machine, blocks, rng, slotNames, close };
   } catch (e) {
     close();
     throw e;

@@ -5,7 +5,7 @@
  * (machine-worker-protocol.ts) and waits for the worker's answer.
  */
 import { Worker } from 'node:worker_threads';
-import type { MachineExit, MachineHandle, MachineMetrics, MachineSpec, VmBuilder } from './machine.js';
+import type { MachineExit, MachineHandle, MachineMetrics, MachineSpec, RestoreSpec, SnapshotRequest, SnapshotTaken, VmBuilder } from './machine.js';
 import type { WorkerEvent, WorkerInit, WorkerInput, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
 import type { RateLimiterConfig } from './vmm-config.js';
 
@@ -38,7 +38,7 @@ export interface VmBuilderOptions {
 
 export function createVmBuilder(opts: VmBuilderOptions = {}): VmBuilder {
   return {
-    build: (spec) => WorkerMachine.start(spec, opts),
+    build: (spec, restore) => WorkerMachine.start(spec, opts, restore),
   };
 }
 
@@ -81,8 +81,8 @@ class WorkerMachine implements MachineHandle {
   }
 
   /** Starts the worker and resolves once the guest runs; rejects with the build's failure. */
-  static start(spec: MachineSpec, opts: VmBuilderOptions): Promise<MachineHandle> {
-    const worker = startWorker({ spec, console: opts.consoleOut ? { kind: 'port' } : { kind: 'fd', fd: opts.consoleFd ?? 1 } });
+  static start(spec: MachineSpec, opts: VmBuilderOptions, restore?: RestoreSpec): Promise<MachineHandle> {
+    const worker = startWorker({ spec, console: opts.consoleOut ? { kind: 'port' } : { kind: 'fd', fd: opts.consoleFd ?? 1 }, ...(restore && { restore }) });
     const stdin = opts.stdin === undefined ? process.stdin : opts.stdin;
     const m = new WorkerMachine(worker, stdin);
     return new Promise<MachineHandle>((resolve, reject) => {
@@ -146,6 +146,13 @@ class WorkerMachine implements MachineHandle {
 
   updateDrive(id: string, update: { path?: string; rateLimiter?: RateLimiterConfig }): Promise<void> {
     return this.call({ op: 'updateDrive', driveId: id, path: update.path, rateLimiter: update.rateLimiter });
+  }
+
+  async createSnapshot(req: SnapshotRequest): Promise<SnapshotTaken> {
+    const r = await this.request({ op: 'createSnapshot', snapshot: req });
+    if (!r.ok) throw new Error(r.message);
+    if (!r.snapshot) throw new Error('the machine did not return its state');
+    return r.snapshot;
   }
 
   async takeMetrics(): Promise<MachineMetrics> {

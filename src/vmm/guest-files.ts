@@ -30,7 +30,7 @@ export const MAX_CONFIG_FILE_BYTES = 1 << 20;
 const CONFIG: Omit<HostFileRule, 'access'> & { maxBytes: number } = { what: 'config file', kinds: ['file', 'fifo'], maxBytes: MAX_CONFIG_FILE_BYTES };
 
 /** The serial console's output: created if missing (as Firecracker does), or an existing FIFO/device. */
-const SERIAL_OUT: HostFileRule = { what: 'serial output', access: 'write', create: true, kinds: ['file', 'fifo', 'char-device'] };
+const SERIAL_OUT: HostFileRule = { what: 'serial output', access: 'write', create: true, append: true, kinds: ['file', 'fifo', 'char-device'] };
 
 /** Checks the kernel now: a regular file, not larger than any guest RAM, not shorter than its headers say. */
 export function probeKernelFile(path: string): void {

@@ -3,7 +3,7 @@
  * (machine-worker.ts). The spec travels in workerData; after that the VMM sends requests, each answered
  * by one reply with the same id, and the worker announces its start and, once, its exit.
  */
-import type { MachineExit, MachineMetrics, MachineSpec } from './machine.js';
+import type { MachineExit, MachineMetrics, MachineSpec, RestoreSpec, SnapshotRequest, SnapshotTaken } from './machine.js';
 import type { RateLimiterConfig } from './vmm-config.js';
 
 /**
@@ -16,6 +16,8 @@ export type WorkerConsole = { kind: 'fd'; fd: number } | { kind: 'port' };
 export interface WorkerInit {
   spec: MachineSpec;
   console: WorkerConsole;
+  /** Build from a snapshot instead of booting. */
+  restore?: RestoreSpec;
 }
 
 export type WorkerRequest =
@@ -24,7 +26,8 @@ export type WorkerRequest =
   | { id: number; op: 'stop' }
   | { id: number; op: 'takeMetrics' }
   | { id: number; op: 'ctrlAltDel' }
-  | { id: number; op: 'updateDrive'; driveId: string; path?: string; rateLimiter?: RateLimiterConfig };
+  | { id: number; op: 'updateDrive'; driveId: string; path?: string; rateLimiter?: RateLimiterConfig }
+  | { id: number; op: 'createSnapshot'; snapshot: SnapshotRequest };
 
 /** Console input from the host (no reply). */
 export interface WorkerInput {
@@ -33,7 +36,7 @@ export interface WorkerInput {
 }
 
 export type WorkerReply =
-  | { type: 'reply'; id: number; ok: true; metrics?: MachineMetrics }
+  | { type: 'reply'; id: number; ok: true; metrics?: MachineMetrics; snapshot?: SnapshotTaken }
   | { type: 'reply'; id: number; ok: false; message: string };
 
 export type WorkerEvent =

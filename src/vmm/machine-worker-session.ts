@@ -9,7 +9,8 @@ import type { Machine, MachineExit as BoardExit } from '../platform/machine.js';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
 import { assembleMachine, driveErrorText, type AssembledMachine } from './assemble-machine.js';
 import { FileBlockBackend } from './backends/file-block-backend.js';
-import type { MachineExit, MachineMetrics } from './machine.js';
+import type { MachineExit, MachineMetrics, SnapshotRequest, SnapshotTaken } from './machine.js';
+import { writeMemoryFile } from '../snapshot/memory-file.js';
 import { machineCounters, MetricsDeltas, type SerialSinkMetrics } from './machine-worker-metrics.js';
 import type { WorkerConsole, WorkerEvent, WorkerInit, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
 import { osErrorText } from './os-error.js';
@@ -38,13 +39,19 @@ export class MachineSession {
   }
 
   /**
-   * Builds the machine; throws an Error whose message says what failed (the InstanceStart fault).
+   * Builds the machine (booting it, or from a snapshot with init.restore, Paused unless it resumes);
+   * throws an Error whose message says what failed (the InstanceStart or LoadSnapshot fault).
    * `post` carries console output to the VMM's thread when the init asks for it (`wisp run`).
    */
   static async build(init: WorkerInit, post?: (e: WorkerEvent) => void): Promise<MachineSession> {
     const serial = ConsoleSink.open(init.spec.serial.outPath, init.console, post);
     try {
-      const assembled = assembleMachine(init.spec, { consoleOut: (bytes) => serial.write(bytes) });
+      const restore = init.restore;
+      const assembled = assembleMachine(init.spec, {
+        consoleOut: (bytes) => serial.write(bytes),
+        ...(restore && { restore: { state: restore.machine, memFilePath: restore.memFilePath } }),
+      });
+      if (restore && !restore.resume) assembled.machine.pause();
       return new MachineSession(assembled, serial);
     } catch (e) {
       serial.close();
@@ -108,7 +115,44 @@ export class MachineSession {
           return fail(osErrorText(e));
         }
         return ok();
+      case 'createSnapshot':
+        try {
+          return { type: 'reply', id: req.id, ok: true, snapshot: this.createSnapshot(req.snapshot) };
+        } catch (e) {
+          return fail(e instanceof Error ? e.message : String(e));
+        }
     }
+  }
+
+  /**
+   * Saves the paused machine: devices that cannot be snapshotted refuse it by name (Firecracker's
+   * words); disks are flushed so the files match the saved guest; the memory file is written; a new
+   * dirty-page epoch begins.
+   */
+  private createSnapshot(req: SnapshotRequest): SnapshotTaken {
+    const m = this.machine;
+    if (!m.isPaused) throw new Error('Cannot save the microVM state: the microVM is not Paused (PATCH /vm {"state": "Paused"} first)');
+    const bad = m.unsnapshottableSlots().map((n) => this.assembled.slotNames[n] ?? `virtio slot ${n}`);
+    if (bad.length > 0) throw new Error(`Cannot save the microVM state: Operation not allowed: Devices without snapshot support are present: ${bad.join(',')}`);
+    for (const b of this.blocks) {
+      try {
+        b.backend.flush();
+      } catch (e) {
+        throw new Error(`Cannot save the microVM state: flushing drive "${b.id}" failed: ${osErrorText(e)}`, { cause: e });
+      }
+    }
+    const t0 = performance.now();
+    const machine = m.save();
+    const t1 = performance.now();
+    let written;
+    try {
+      written = writeMemoryFile(req.memFilePath, m.memory, req.type, req.trackDirtyPages);
+    } catch (e) {
+      throw new Error(`Cannot write memory file: ${(e as Error).message}`, { cause: e });
+    }
+    m.startDirtyEpoch();
+    const t2 = performance.now();
+    return { machine, memory: { pages: written.pages, ...(written.pageMap !== undefined && { pageMap: written.pageMap }) }, saveMs: t1 - t0, memoryMs: t2 - t1 };
   }
 
   /**

@@ -1,2 +1,2 @@
-/** Moved to util (the file-opening helper words its errors the same way); kept so imports stay short. */
+/** Host I/O failures worded as Firecracker words them (the one implementation lives in util/). */
 export { osErrorText } from '../util/os-error.js';

@@ -7,6 +7,8 @@ import { MAX_HARTS, MAX_RAM_BYTES } from '../memory/machine-memory.js';
 import { HostFileError } from '../util/host-file.js';
 import type { DriveSpec, MachineSpec } from './machine.js';
 import { checkSerialOutPath, probeDriveFile, probeKernelFile, probeInitrdFile } from './guest-files.js';
+import { osErrorText } from './os-error.js';
+import type { SnapshotVmConfig } from './snapshot.js';
 import type {
   BlockDeviceConfig,
   BootSourceConfig,
@@ -36,7 +38,8 @@ export type VmResourcesErrorCode =
   | 'vhost-user-not-supported'
   | 'io-engine-not-supported'
   | 'no-free-device-slot'
-  | 'unknown-drive';
+  | 'unknown-drive'
+  | 'unsupported-snapshot-device';
 
 export class VmResourcesError extends Error {
   constructor(
@@ -273,6 +276,48 @@ export class VmResources {
   /** True once anything that only a fresh boot uses was configured (Firecracker's `boot_path`). */
   get hasBootResources(): boolean {
     return this.bootSource !== undefined || this.drives.length > 0 || this.entropy !== undefined;
+  }
+
+  /** The configuration a snapshot saves (and fromSnapshot rebuilds): GET /vm/config's machine sections. */
+  snapshotConfig(): SnapshotVmConfig {
+    return {
+      'machine-config': this.machineConfig,
+      ...(this.bootSource && { 'boot-source': { ...this.bootSource } }),
+      drives: this.blockDevices,
+      ...(this.entropy && { entropy: { ...this.entropy } }),
+      'network-interfaces': [],
+    };
+  }
+
+  /**
+   * The resources of a snapshotted VM (PUT /snapshot/load), checked with the same rules as the API's,
+   * except that no host file is opened here: the kernel is not needed at all, and the machine reopens
+   * the drives as it is restored (a missing one fails the load, by name). `trackDirtyPages` is the
+   * load's own setting, as on Firecracker.
+   */
+  static fromSnapshot(cfg: SnapshotVmConfig, trackDirtyPages: boolean): VmResources {
+    const r = new VmResources();
+    r.updateMachineConfig({ ...cfg['machine-config'], track_dirty_pages: trackDirtyPages });
+    const boot = cfg['boot-source'];
+    if (boot) {
+      checkCmdline(boot.boot_args ?? DEFAULT_KERNEL_CMDLINE);
+      r.bootSource = { ...boot };
+    }
+    for (const d of cfg.drives) {
+      if (!isValidResourceId(d.drive_id) || d.path_on_host === undefined || d.socket !== undefined) {
+        throw new VmResourcesError('invalid-drive-id', `Cannot restore drive "${d.drive_id}": the snapshot describes no virtio-block drive wisp can rebuild`);
+      }
+      if (d.is_root_device && r.drives.some((x) => x.is_root_device)) throw new VmResourcesError('root-device-already-added', 'A root block device already exists!');
+      r.drives.push({ ...d, cache_type: d.cache_type ?? 'Unsafe', io_engine: d.io_engine ?? 'Sync' });
+    }
+    if (cfg.entropy) r.entropy = { ...cfg.entropy };
+    if (cfg['network-interfaces'].length > 0 || cfg.vsock !== undefined) {
+      throw new VmResourcesError('unsupported-snapshot-device', 'Cannot restore the snapshot: it has network interfaces or a vsock device, which this wisp does not build');
+    }
+    if (r.deviceCount() > VIRTIO_MMIO_SLOTS) {
+      throw new VmResourcesError('no-free-device-slot', `Cannot restore the snapshot: its ${r.deviceCount()} devices exceed the ${VIRTIO_MMIO_SLOTS} virtio-mmio slots`);
+    }
+    return r;
   }
 
   /** The seam's spec; undefined fields of the store become the documented defaults here. */

@@ -77,6 +77,15 @@ export class Mmu {
     this.superEnd = -Infinity;
   }
 
+  /**
+   * Empties the write TLB: the next store to each page goes through translate() again, which marks
+   * it dirty (a new dirty-page epoch after a snapshot).
+   */
+  flushWrites(): void {
+    const t = this.tlb[Access.Write];
+    this.i32.fill(-1, t, t + ((TLB_ENTRIES * TLB_ENTRY_BYTES) >> 2));
+  }
+
   /** Drops the write TLB entries that lead to host page `page` (it has just become watched). */
   dropWritable(page: number): void {
     const t = this.tlb[Access.Write], i32 = this.i32;
@@ -118,7 +127,16 @@ export class Mmu {
     }
     if (pa >= this.ramBase && pa < this.ramEnd) {
       const host = pa - this.ramBase + RAM_HOST_OFFSET;
-      if (access === Access.Write && this.mem.watched !== null && this.mem.watched[host >>> 12] !== 0) {
+      // Every RAM access a TLB entry will serve passes here first: load a lazily restored page, and
+      // mark a page about to be written (the write TLB entry then serves its later stores).
+      const ramPage = (pa - this.ramBase) >>> 12;
+      const mem = this.mem;
+      if (mem.absent !== null && mem.absent[ramPage] !== 0) mem.load(ramPage);
+      if (access === Access.Write) {
+        mem.dirty[ramPage] = 1;
+        mem.touched[ramPage] = 1;
+      }
+      if (access === Access.Write && mem.watched !== null && mem.watched[host >>> 12] !== 0) {
         this.mem.noteWrite(host, 1); // translated code lives here: no TLB entry, so every store is seen
         return host;
       }
@@ -155,6 +173,8 @@ export class Mmu {
       const vpn = shift >= 32 ? (vHi >>> (shift - 32)) & 511 : shift > 23 ? ((vLo >>> shift) | (vHi << (32 - shift))) & 511 : (vLo >>> shift) & 511;
       const pteAddr = table + vpn * 8;
       if (pteAddr < this.ramBase || pteAddr + 8 > this.ramEnd) return this.fail(ACCESS_FAULT[access]);
+      const mem = this.mem;
+      if (mem.absent !== null) mem.load((pteAddr - this.ramBase) >>> 12);
       const idx = (pteAddr - this.ramBase + RAM_HOST_OFFSET) >>> 2;
       const lo = i32[idx], hi = i32[idx + 1];
       if ((lo & PTE_V) === 0 || (lo & (PTE_R | PTE_W)) === PTE_W || (hi >>> 22) !== 0) {

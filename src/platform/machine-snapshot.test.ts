@@ -1,0 +1,106 @@
+/**
+ * The board's save() and restore path: a machine built from a saved state (JSON, as the state file
+ * carries it) over its saved RAM reads back the same state, and a request the driver had made
+ * available but not yet kicked when the machine was saved is served once it is restored.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { VirtqueueDriver } from '../../test/helpers/virtqueue-driver.js';
+import { MmioTransport } from '../devices/virtio/mmio-transport.js';
+import { VirtioRng } from '../devices/virtio/rng/rng.js';
+import { DEVICE_ID_ENTROPY, F_EVENT_IDX, F_VERSION_1 } from '../devices/virtio/spec.js';
+import type { VirtioDevice } from '../devices/virtio/virtio-device.js';
+import { RAM_HOST_OFFSET } from '../memory/machine-memory.js';
+import type { PageSource } from '../memory/page-source.js';
+import { Machine, type MachineConfig, type MachineState, type VirtioFactory } from './machine.js';
+
+/** A RISC-V Image whose code is `wfi; j .-4` (as machine.test.ts). */
+function wfiLoopImage(): Uint8Array {
+  const code = [0x1050_0073, 0xffdf_f06f];
+  const buf = Buffer.alloc(64 + code.length * 4);
+  buf.writeUInt32LE(0x0400_006f, 0);
+  buf.writeBigUInt64LE(0x20_0000n, 8);
+  buf.writeBigUInt64LE(BigInt(buf.length), 16);
+  buf.writeUInt32LE(2, 32);
+  buf.write('RISCV\0\0\0', 48, 'latin1');
+  buf.write('RSC\x05', 56, 'latin1');
+  code.forEach((w, i) => buf.writeUInt32LE(w, 64 + i * 4));
+  return buf;
+}
+
+function rngFactory(): VirtioFactory {
+  let n = 0;
+  const dev = new VirtioRng({ fill: (dst) => dst.forEach((_, i) => (dst[i] = n++ & 0xff)) });
+  return ({ memory, irq }) => new MmioTransport(dev, memory, irq);
+}
+
+function config(virtio: VirtioFactory[]): MachineConfig {
+  return { memMiB: 16, kernel: wfiLoopImage(), kernelName: 'wfi-loop', cmdline: 'x', consoleOut: () => {}, virtio, engine: 'interpreter', rngSeed: new Uint8Array(32) };
+}
+
+function ramSource(m: Machine): PageSource {
+  const image = Uint8Array.from(m.memory.bytes.subarray(RAM_HOST_OFFSET, RAM_HOST_OFFSET + m.memory.ramSize));
+  return { read: (off, dst, at, len) => dst.set(image.subarray(off, off + len), at), close: () => {} };
+}
+
+test('a machine restored from its saved state reads back the same state, and serves what was left in its queues', () => {
+  const a = new Machine(config([rngFactory()]));
+  const driver = new VirtqueueDriver(a.virtio[0]!, a.memory);
+  driver.init({ accept: (f) => f & ~F_EVENT_IDX }); // every used buffer is then notified
+  driver.submit(0, [{ writable: 16 }]);
+  assert.equal(driver.used(0).length, 1, 'served before the snapshot');
+  driver.ackInterrupts();
+  driver.submit(0, [{ writable: 8 }], { kick: false }); // made available, not yet kicked
+  a.uart.write(7, 1, 0x42); // the scratch register
+  a.clint.write(0x4000, 4, 1234); // mtimecmp low word
+  a.pause();
+  const saved = a.save();
+  const state = JSON.parse(JSON.stringify(saved)) as MachineState;
+  assert.equal(state.virtio[0]!.running, true);
+
+  const b = new Machine({ ...config([rngFactory()]), kernel: new Uint8Array(0), restore: { state, memory: ramSource(a) } });
+  assert.equal(b.layout, undefined, 'nothing was booted');
+  const back = b.save();
+  assert.ok(back.mtimeTicks >= saved.mtimeTicks, 'time does not go back');
+  for (const k of ['harts', 'clint', 'uart', 'rtc'] as const) assert.deepEqual(back[k], saved[k], k);
+  const { level, pending, ...plicRest } = back.plic;
+  const { level: l0, pending: p0, ...plicSaved } = saved.plic;
+  assert.deepEqual(plicRest, plicSaved, 'plic');
+  assert.equal(l0[0]! & 2, 0, 'virtio slot 0 (IRQ 1) was quiet when saved');
+  assert.equal(level[0]! & pending[0]! & 2, 2, 'and raised its line once the kick served the pending request');
+  assert.equal(b.uart.read(7, 1), 0x42);
+
+  // The restored device served the pending request (Firecracker kicks devices on restore) and says so.
+  const t = back.virtio[0]!;
+  assert.equal(t.queues[0]!.nextUsed, saved.virtio[0]!.queues[0]!.nextUsed + 1);
+  const driverB = new VirtqueueDriver(b.virtio[0]!, b.memory);
+  driverB.queues.push(...driver.queues);
+  const used = driverB.used(0);
+  assert.equal(used.length, 1);
+  assert.equal(used[0]!.len, 8);
+  assert.equal(driverB.ackInterrupts() & 1, 1, 'with a used-buffer interrupt');
+});
+
+test('a restore that does not fit the configuration is refused with what differs', () => {
+  const a = new Machine(config([rngFactory()]));
+  new VirtqueueDriver(a.virtio[0]!, a.memory).init();
+  a.pause();
+  const state = JSON.parse(JSON.stringify(a.save())) as MachineState;
+  const restore = (virtio: VirtioFactory[], s: MachineState) => new Machine({ ...config(virtio), restore: { state: s, memory: ramSource(a) } });
+  assert.throws(() => restore([], state), /the snapshot has 1 virtio devices, the restored configuration 0/);
+  const bad = structuredClone(state);
+  bad.virtio[0]!.ackedFeatures = '0xffffffffffffffff';
+  assert.throws(() => restore([rngFactory()], bad), /Cannot restore virtio slot 0: virtio slot 0: the driver accepted features 0xffffffffffffffff, but the restored device offers only/);
+  const noHarts = { ...structuredClone(state), harts: [] };
+  assert.throws(() => restore([rngFactory()], noHarts), /machine\.harts must be a list of 1/);
+});
+
+test('a device without snapshot support is named by its slot', () => {
+  const bare: VirtioDevice = {
+    deviceType: DEVICE_ID_ENTROPY, availableFeatures: F_VERSION_1, queueMaxSizes: [8],
+    readConfig: () => 0, writeConfig: () => {}, activate: () => null, reset: () => {}, processQueue: () => {},
+  };
+  const m = new Machine(config([rngFactory(), ({ memory, irq }) => new MmioTransport(bare, memory, irq)]));
+  assert.deepEqual(m.unsnapshottableSlots(), [1]);
+  assert.throws(() => m.save(), /virtio slots 1 hold devices that cannot be snapshotted/);
+});
