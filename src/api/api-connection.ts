@@ -77,7 +77,10 @@ export class ApiConnection {
       if (this.closing) this.destroy();
       else this.pump();
     });
-    socket.on('drain', () => this.pump());
+    socket.on('drain', () => {
+      this.noteDelivery(performance.now());
+      this.pump();
+    });
     socket.on('data', (chunk: Buffer) => {
       if (this.closing) return; // after our last answer, whatever the client still sends is read and dropped
       this.quietSince = performance.now();
@@ -86,18 +89,31 @@ export class ApiConnection {
     });
   }
 
-  /** Has a request with the VMM or answers not yet taken: must not be evicted. */
-  get inUse(): boolean {
-    return this.busy || this.socket.writableLength > 0;
-  }
-
   get isClosing(): boolean {
     return this.closing || this.destroyed;
   }
 
-  /** Since when this connection has been of no use to anyone (for eviction): idle, or mid-request and slow. */
-  get idleSince(): number {
+  /**
+   * Since when this connection has been of no use to anyone (for eviction): idle, mid-request and
+   * slow, or not reading its answers (since they last moved). Undefined while the VMM works on one of
+   * its requests: that one is never evicted.
+   */
+  uselessSince(now: number): number | undefined {
+    if (this.busy || this.closing || this.destroyed) return undefined;
+    if (this.socket.writableLength > 0) {
+      this.noteDelivery(now);
+      return this.deliveredAt;
+    }
     return this.partialSince ?? this.quietSince;
+  }
+
+  /** Records when the client last took some of its answers. */
+  private noteDelivery(now: number): void {
+    const written = this.socket.bytesWritten - this.socket.writableLength;
+    if (written !== this.delivered) {
+      this.delivered = written;
+      this.deliveredAt = now;
+    }
   }
 
   /** Serves what can be served now, then decides whether to keep reading. */
@@ -168,11 +184,7 @@ export class ApiConnection {
   /** Checks the timeouts (the server calls this every few hundred ms). */
   sweep(now: number): void {
     if (this.destroyed) return;
-    const written = this.socket.bytesWritten - this.socket.writableLength;
-    if (written !== this.delivered) {
-      this.delivered = written;
-      this.deliveredAt = now;
-    }
+    this.noteDelivery(now);
     if (this.socket.writableLength > 0) {
       if (now - this.deliveredAt >= this.limits.writeStallTimeoutMs) {
         this.host.warn(`API connection closed: the client left ${this.socket.writableLength} bytes of answers unread for ${Math.round((now - this.deliveredAt) / 1000)} s.`);
@@ -191,9 +203,12 @@ export class ApiConnection {
     if (now - this.quietSince >= this.limits.idleTimeoutMs) this.finish(undefined);
   }
 
-  /** Closed to make room for another client (eviction); a half-received request is told why. */
+  /**
+   * Closed to make room for another client (eviction). A half-received request is told why; a client
+   * that does not read its answers, or an idle one, is simply closed.
+   */
   evict(answer: () => HttpAnswer): void {
-    if (this.parser.midRequest) this.finish(answer());
+    if (this.parser.midRequest && this.socket.writableLength === 0) this.finish(answer());
     else this.destroy();
   }
 

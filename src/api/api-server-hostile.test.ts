@@ -258,3 +258,26 @@ test('a client that leaves its answers unread past the write-stall timeout is di
     await server.close();
   }
 });
+
+test('clients that pipeline without reading cannot lock others out either: a newcomer takes the place of one', async () => {
+  const { sock, server } = await start({ evictAfterMs: 300 });
+  try {
+    const req = Buffer.from('GET /machine-config HTTP/1.1\r\n\r\n');
+    const many = Buffer.concat(Array.from({ length: 32768 }, () => req)); // 1 MiB each, never read
+    const hogs = Array.from({ length: MAX_CONNECTIONS }, () => {
+      const c = client(sock);
+      c.s.pause();
+      c.s.on('connect', () => c.s.write(many));
+      return c;
+    });
+    assert.ok(await until(() => server.counts.accepted === MAX_CONNECTIONS));
+    await sleep(800);
+    const r = await request(sock, 'GET', '/');
+    assert.equal(r.status, 200);
+    assert.ok(server.counts.evicted >= 1);
+    assert.ok(hogs.some((h) => h.closed || h.ended), 'a non-reading client was closed to make room');
+    for (const h of hogs) h.s.destroy();
+  } finally {
+    await server.close();
+  }
+});

@@ -8,9 +8,10 @@
  * ends with its socket destroyed; idle, slow and non-reading clients are timed out; unsent answers
  * and unparsed requests per connection are bounded. At most MAX_CONNECTIONS are served at once, as in
  * micro_http, but a full table does not lock everybody out: a newcomer takes the place of the
- * connection that has been of no use the longest (idle, or mid-request and slow) for at least
- * EVICT_AFTER_MS; only when every connection is busy does the newcomer get micro_http's 503, after
- * which its socket is closed too.
+ * connection that has been of no use the longest (idle, mid-request and slow, or not reading its
+ * answers) for at least limits.evictAfterMs; only when every connection has a request with the VMM
+ * or is being served right now does the newcomer get micro_http's 503, after which its socket is
+ * closed too.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../logger/logger.js';
@@ -173,14 +174,19 @@ export class ApiServer {
   private evictOne(): boolean {
     const now = performance.now();
     let victim: ApiConnection | undefined;
+    let since = Infinity;
     for (const c of this.connections) {
-      if (c.inUse || c.isClosing || now - c.idleSince < this.limits.evictAfterMs) continue;
-      if (!victim || c.idleSince < victim.idleSince) victim = c;
+      const t = c.uselessSince(now);
+      if (t === undefined || now - t < this.limits.evictAfterMs) continue;
+      if (t < since) {
+        victim = c;
+        since = t;
+      }
     }
     if (!victim) return false;
     this.counts.evicted++;
     this.connections.delete(victim);
-    this.opts.logger.warn(ORIGIN, `Too many open connections: closed one idle for ${Math.round(now - victim.idleSince)} ms to serve a new one.`);
+    this.opts.logger.warn(ORIGIN, `Too many open connections: closed one of no use for ${Math.round(now - since)} ms to serve a new one.`);
     victim.evict(() => this.fail(serverFullToHttp()));
     return true;
   }
