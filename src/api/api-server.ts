@@ -65,7 +65,7 @@ export const DEFAULT_LIMITS: ApiServerLimits = {
 };
 
 const REASON: Record<number, string> = {
-  100: 'Continue', 200: 'OK', 204: 'No Content', 400: 'Bad Request', 408: 'Request Timeout', 503: 'Service Unavailable',
+  100: 'Continue', 200: 'OK', 204: 'No Content', 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 503: 'Service Unavailable',
 };
 const ORIGIN = 'api_server';
 /** A turned-away socket is destroyed this long after its 503 at the latest. */
@@ -76,8 +76,8 @@ export function encodeAnswer(a: HttpAnswer, keepAlive: boolean): Buffer {
   const lines = [`HTTP/1.1 ${a.status} ${REASON[a.status] ?? ''}`, 'Server: Firecracker API', `Connection: ${keepAlive ? 'keep-alive' : 'close'}`];
   for (const [k, v] of Object.entries(a.headers ?? {})) lines.push(`${k}: ${v}`);
   let body = '';
-  if (a.body !== undefined) {
-    body = JSON.stringify(a.body);
+  if (a.body !== undefined || a.rawJson !== undefined) {
+    body = a.rawJson ?? JSON.stringify(a.body);
     lines.push('Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`);
   } else if (a.status !== 204) {
     lines.push('Content-Length: 0');

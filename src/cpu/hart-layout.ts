@@ -14,6 +14,14 @@ export const PC_OFFSET = 0x200; // pc, 8 bytes
  * memory, not in the interpreter's fields, so translated code can run LR/SC itself.
  */
 export const RESERVATION_OFFSET = 0x208;
+/**
+ * Floating-point and status words the JIT's inline FP code reads and writes, so they live here rather
+ * than in the interpreter's fields: fcsr.fflags (int32, 5 bits, accrued), fcsr.frm (int32, 3 bits)
+ * and mstatus's low word (int32; FS is bits 13-14). The interpreter reaches them through accessors.
+ */
+export const FFLAGS_OFFSET = 0x240;
+export const FRM_OFFSET = 0x244;
+export const MSTATUS_OFFSET = 0x248;
 
 /**
  * Software TLBs, one per access kind so a hit needs no permission check: an entry exists only for an

@@ -87,6 +87,20 @@ export function openSerialOut(path: string): HostFile {
   return openHostFile(path, SERIAL_OUT);
 }
 
+/**
+ * `--metadata`: the MMDS's initial contents, a regular file or a pipe. The data store holds at most
+ * --mmds-size-limit (≤ 16 MiB) of JSON; a file four times that (whitespace) is refused unread.
+ */
+export const MAX_METADATA_FILE_BYTES = 64 << 20;
+export async function readMetadataFile(path: string): Promise<Buffer> {
+  try {
+    return await readHostFileAsync(path, { what: 'metadata file', kinds: ['file', 'fifo'], maxBytes: MAX_METADATA_FILE_BYTES });
+  } catch (e) {
+    if (e instanceof HostFileError && e.code === 'os') throw new HostFileError('os', path, `Cannot read the metadata file "${path}": ${e.message}`, { cause: e.cause });
+    throw e;
+  }
+}
+
 /** `--config-file`: a regular file or a pipe, at most MAX_CONFIG_FILE_BYTES. */
 export async function readConfigFile(path: string): Promise<Buffer> {
   try {

@@ -10,8 +10,8 @@ import { parseWholeNumber, WholeNumberError } from '../../util/whole-number.js';
 import { FileLineWriter, StreamLineWriter } from '../../logger/line-writer.js';
 import { DEFAULT_INSTANCE_ID, Logger, type LogLevel } from '../../logger/logger.js';
 import { createMetrics } from '../../metrics/metrics.js';
-import { configFileActions } from '../../vmm/config-file.js';
-import { readConfigFile } from '../../vmm/guest-files.js';
+import { configFileActions, metadataAction } from '../../vmm/config-file.js';
+import { readConfigFile, readMetadataFile } from '../../vmm/guest-files.js';
 import { VmmController } from '../../vmm/controller.js';
 import type { VmBuilder } from '../../vmm/machine.js';
 import { WISP_VERSION } from '../../vmm/version.js';
@@ -44,6 +44,7 @@ const FLAGS: Record<string, boolean> = {
   'start-time-cpu-us': true,
   'parent-cpu-time-us': true,
   'mmds-size-limit': true,
+  metadata: true,
 };
 
 const HELP = `wisp (Firecracker API) v${WISP_VERSION}
@@ -62,6 +63,8 @@ Usage: wisp --api-sock <path> [options]
   --module <prefix>                   Only log messages from this module
   --metrics-path <path>               Write metrics to this file or named pipe (it must exist)
   --http-api-max-payload-size <bytes> Largest accepted request body [default: ${DEFAULT_MAX_PAYLOAD}]
+  --mmds-size-limit <bytes>           Largest MMDS data store [default: the payload size limit]
+  --metadata <path>                   Put this JSON file's contents in the MMDS data store
   --version                           Print the version
   --help                              Print this help
 `;
@@ -117,8 +120,9 @@ function logLevel(v: string): LogLevel {
 async function defaultBuilder(): Promise<VmBuilder> {
   const spec = '../../vmm/builder.js';
   try {
-    const mod = (await import(spec)) as { createVmBuilder(): VmBuilder };
-    return mod.createVmBuilder();
+    const mod = (await import(spec)) as { createVmBuilder(opts?: { prestart?: boolean }): VmBuilder };
+    // The machine's thread starts with the VMM: an InstanceStart or snapshot load then finds it ready.
+    return mod.createVmBuilder({ prestart: true });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     return {
@@ -145,6 +149,7 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
   let args: FirecrackerArgs;
   let level: LogLevel;
   let maxPayload = DEFAULT_MAX_PAYLOAD;
+  let mmdsSizeLimit: number | undefined;
   try {
     args = parseArgs(argv);
     if (args['help']) {
@@ -161,6 +166,15 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
     if (typeof mp === 'string') {
       try {
         maxPayload = parseWholeNumber('--http-api-max-payload-size', mp, { min: 1, max: MAX_PAYLOAD_LIMIT, unit: 'bytes' });
+      } catch (e) {
+        if (e instanceof WholeNumberError) throw new ArgError(`Invalid value: ${e.message}`);
+        throw e;
+      }
+    }
+    const ml = args['mmds-size-limit'];
+    if (typeof ml === 'string') {
+      try {
+        mmdsSizeLimit = parseWholeNumber('--mmds-size-limit', ml, { min: 1, max: MAX_PAYLOAD_LIMIT, unit: 'bytes' });
       } catch (e) {
         if (e instanceof WholeNumberError) throw new ArgError(`Invalid value: ${e.message}`);
         throw e;
@@ -201,6 +215,8 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
     logger,
     metrics,
     bootTimer: args['boot-timer'] === true,
+    // Firecracker: the data store's limit defaults to the API's payload limit.
+    mmdsSizeLimit: mmdsSizeLimit ?? maxPayload,
   });
 
   const fail = async (code: number, message: string): Promise<number> => {
@@ -227,6 +243,15 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
       await api.listen();
     } catch (err) {
       return fail(EXIT.GenericError, (err as Error).message);
+    }
+  }
+
+  if (typeof args['metadata'] === 'string') {
+    try {
+      await controller.handle(metadataAction(await readMetadataFile(args['metadata'])));
+    } catch (err) {
+      await api?.close();
+      return fail(EXIT.BadConfiguration, `Cannot put the metadata file "${args['metadata']}" in the MMDS: ${(err as Error).message}`);
     }
   }
 
