@@ -271,7 +271,13 @@ test('clients that pipeline without reading cannot lock others out either: a new
       return c;
     });
     assert.ok(await until(() => server.counts.accepted === MAX_CONNECTIONS));
-    await sleep(800);
+    // Wait until the server has answered all it will (every hog's answers fill its socket), then some.
+    const total = () => server.answered.get(200) ?? 0;
+    for (let last = -1; total() !== last;) {
+      last = total();
+      await sleep(500);
+    }
+    await sleep(400);
     const r = await request(sock, 'GET', '/');
     assert.equal(r.status, 200);
     assert.ok(server.counts.evicted >= 1);
