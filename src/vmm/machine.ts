@@ -103,8 +103,11 @@ export interface MmdsSpec {
 
 /** Why a machine stopped on its own (not through MachineHandle.stop()). */
 export interface MachineExit {
-  /** 'shutdown': SBI SRST or the test finisher; 'reboot': reset requested; 'crash': VMM-side failure. */
-  reason: 'shutdown' | 'reboot' | 'crash';
+  /**
+   * 'shutdown': SBI SRST or the test finisher; 'reboot': reset requested; 'crash': VMM-side failure;
+   * 'stalled': the guest stopped making progress (a panic loop with interrupts off, a trap loop).
+   */
+  reason: 'shutdown' | 'reboot' | 'crash' | 'stalled';
   /** Exit status the VMM process should end with (0 for a clean guest poweroff). */
   exitCode: number;
   message?: string;
@@ -113,7 +116,9 @@ export interface MachineExit {
    * kernel reboots after a panic) or reported a failure through the test finisher. `wisp run` tells a
    * reboot to restart from a panic with it.
    */
-  guest?: 'poweroff' | 'reboot' | 'panic' | 'fail';
+  guest?: 'poweroff' | 'reboot' | 'panic' | 'fail' | 'stalled';
+  /** A reboot before the guest's console came up or any program ran: a restart would most likely do the same. */
+  early?: boolean;
 }
 
 /** Per-device counters, keyed like Firecracker's metrics groups ("block_rootfs", "uart", "vcpu", ...). */

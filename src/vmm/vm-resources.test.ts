@@ -58,6 +58,23 @@ test('boot source: kernel and initrd must open now; the command line must fit', 
   assert.deepEqual(r.bootSourceConfig, { kernel_image_path: kernel });
 });
 
+test('boot source: a kernel shorter than its own headers promise is refused at PUT time', () => {
+  // An Image with an EFI stub whose one PE section (at 0x1000, 0x10000 bytes) ends past the 8 KiB file.
+  const b = Buffer.alloc(0x2000);
+  b.write('MZ', 0, 'latin1');
+  b.writeUInt32LE(0x05435352, 0x38);
+  b.writeUInt32LE(0x40, 0x3c);
+  b.writeUInt32LE(0x4550, 0x40);
+  b.writeUInt16LE(1, 0x46);
+  b.writeUInt32LE(0x10000, 0x58 + 16);
+  b.writeUInt32LE(0x1000, 0x58 + 20);
+  const cut = join(dir, 'cut-Image');
+  writeFileSync(cut, b);
+  const r = new VmResources();
+  assert.throws(() => r.setBootSource({ kernel_image_path: cut }), /^VmResourcesError: The kernel file cannot be used: the file is truncated: its headers promise 69632 bytes, the file has 8192$/);
+  assert.equal(r.bootSourceConfig, undefined);
+});
+
 test('drives: id rule, one root kept first, path opened with the requested access, replace in place', () => {
   const r = new VmResources();
   const d = (drive_id: string, is_root_device: boolean, extra = {}) => ({ drive_id, path_on_host: disk, is_root_device, is_read_only: false, ...extra });

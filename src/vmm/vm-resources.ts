@@ -6,9 +6,11 @@
 import { accessSync, closeSync, constants as fsConstants, lstatSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MAX_HARTS, MAX_RAM_BYTES } from '../memory/machine-memory.js';
+import { HostFileError } from '../util/host-file.js';
 import { formatMac, parseMac } from '../devices/virtio/net/mac-address.js';
 import { TapBackend, TapError } from './backends/tap-backend.js';
 import type { DriveSpec, MachineSpec, NetSpec } from './machine.js';
+import { checkSerialOutPath, probeDriveFile, probeKernelFile, probeInitrdFile } from './guest-files.js';
 import { DEFAULT_MMDS_SIZE_LIMIT, MmdsDataStore } from '../mmds/data-store.js';
 import { ipv4FromString } from '../mmds/frames.js';
 import { DEFAULT_MMDS_IPV4, isLinkLocalValid } from '../mmds/mmds-stack.js';
@@ -32,6 +34,7 @@ import type {
 export type VmResourcesErrorCode =
   | 'invalid-vcpu-count'
   | 'serial-rate-limiter-not-supported'
+  | 'invalid-serial-out-path'
   | 'too-many-vcpus'
   | 'invalid-memory-size'
   | 'smt-not-supported'
@@ -102,13 +105,14 @@ export function defaultMachineConfig(): MachineConfig {
   return { vcpu_count: 1, mem_size_mib: DEFAULT_MEM_SIZE_MIB, smt: false, track_dirty_pages: false, huge_pages: 'None' };
 }
 
-/** Opens (and closes) a host file to prove it is usable now, as Firecracker opens it at PUT time. */
-function probeFile(path: string, flags: 'r' | 'r+'): unknown {
+/** Runs a configuration-time file check; its HostFileError (if any) is returned, anything else thrown. */
+function fileProblem(check: () => unknown): HostFileError | undefined {
   try {
-    closeSync(openSync(path, flags));
+    check();
     return undefined;
   } catch (err) {
-    return err;
+    if (err instanceof HostFileError) return err;
+    throw err;
   }
 }
 
@@ -185,14 +189,18 @@ export class VmResources {
 
   /** PUT /boot-source: the kernel (and initrd) must open now; the command line must fit the guest's. */
   setBootSource(cfg: BootSourceConfig): void {
-    const kErr = probeFile(cfg.kernel_image_path, 'r');
-    if (kErr) throw new VmResourcesError('invalid-kernel-path', `The kernel file cannot be opened: ${osErrorText(kErr)}`, { cause: kErr });
+    const kErr = fileProblem(() => probeKernelFile(cfg.kernel_image_path));
+    if (kErr) {
+      const what = kErr.code === 'bad-content' ? 'cannot be used' : 'cannot be opened';
+      throw new VmResourcesError('invalid-kernel-path', `The kernel file ${what}: ${kErr.message}`, { cause: kErr });
+    }
     if (cfg.initrd_path !== undefined) {
-      const iErr = probeFile(cfg.initrd_path, 'r');
+      const path = cfg.initrd_path;
+      const iErr = fileProblem(() => probeInitrdFile(path));
       if (iErr) {
         throw new VmResourcesError(
           'invalid-initrd-path',
-          `The initrd file cannot be opened due to invalid path or invalid permissions. ${osErrorText(iErr)}`,
+          `The initrd file cannot be opened due to invalid path or invalid permissions. ${iErr.message}`,
           { cause: iErr },
         );
       }
@@ -227,14 +235,14 @@ export class VmResources {
     if (index < 0 && this.deviceCount() >= VIRTIO_MMIO_SLOTS) {
       throw new VmResourcesError('no-free-device-slot', `Cannot attach drive "${id}": all ${VIRTIO_MMIO_SLOTS} virtio-mmio slots are taken`);
     }
-    const err = probeFile(cfg.path_on_host, cfg.is_read_only ? 'r' : 'r+');
-    if (!err && statSync(cfg.path_on_host).isDirectory()) {
-      throw new VmResourcesError('invalid-block-device-path', `Cannot attach drive "${id}": "${cfg.path_on_host}" is a directory`);
-    }
+    const hostPath = cfg.path_on_host;
+    const err = fileProblem(() => probeDriveFile(hostPath, cfg.is_read_only === true));
     if (err) {
       throw new VmResourcesError(
         'invalid-block-device-path',
-        `Cannot attach drive "${id}": the block device path "${cfg.path_on_host}" cannot be opened: ${osErrorText(err)}`,
+        err.code === 'os'
+          ? `Cannot attach drive "${id}": the block device path "${hostPath}" cannot be opened: ${err.message}`
+          : `Cannot attach drive "${id}": ${err.message}`,
         { cause: err },
       );
     }
@@ -252,11 +260,13 @@ export class VmResources {
     const drive = this.drives.find((d) => d.drive_id === id);
     if (!drive) throw new VmResourcesError('unknown-drive', `Cannot update drive "${id}": no drive with this id was configured`);
     if (path !== undefined) {
-      const err = probeFile(path, drive.is_read_only ? 'r' : 'r+');
+      const err = fileProblem(() => probeDriveFile(path, drive.is_read_only === true));
       if (err) {
         throw new VmResourcesError(
           'invalid-block-device-path',
-          `Cannot update drive "${id}": the block device path "${path}" cannot be opened: ${osErrorText(err)}`,
+          err.code === 'os'
+            ? `Cannot update drive "${id}": the block device path "${path}" cannot be opened: ${err.message}`
+            : `Cannot update drive "${id}": ${err.message}`,
           { cause: err },
         );
       }
@@ -285,6 +295,11 @@ export class VmResources {
     const b = cfg.rate_limiter;
     if (b && b.size > 0 && b.refill_time > 0) {
       throw new VmResourcesError('serial-rate-limiter-not-supported', 'Cannot configure the serial device: a serial rate_limiter is not supported by wisp yet');
+    }
+    if (cfg.serial_out_path !== undefined) {
+      const path = cfg.serial_out_path;
+      const err = fileProblem(() => checkSerialOutPath(path));
+      if (err) throw new VmResourcesError('invalid-serial-out-path', `Cannot configure the serial device: ${err.message}`, { cause: err });
     }
     this.serial = { ...cfg };
   }

@@ -68,6 +68,11 @@ Exit status: 0 when the guest powers off, 1 on a kernel panic or error, 3 on reb
 `;
 
 const BASE_CMDLINE = 'console=ttyS0 panic=-1';
+/**
+ * Reboots in a row before the console came up or any program ran, after which `wisp run` stops
+ * restarting: a guest that cannot boot would otherwise restart a few times a second, forever, in silence.
+ */
+const MAX_EARLY_REBOOTS = 3;
 /** The instance id `wisp run` gives its VM (Firecracker's default is "anonymous-instance"). */
 const INSTANCE_ID = 'wisp-run';
 
@@ -149,6 +154,7 @@ export async function run(argv: string[]): Promise<number> {
       const handle = await resumeWarm(builder, warm, v, console).catch(() => undefined);
       if (handle) building = Promise.resolve(handle);
     }
+    let earlyReboots = 0;
     for (;;) {
       if (!building) {
         guest = await ensureInitramfs(guest, scratch);
@@ -163,7 +169,12 @@ export async function run(argv: string[]): Promise<number> {
       if (console.signal) return console.signal === 'SIGINT' ? 130 : 143;
       if (exit === 'stopped') return 0;
       if (exit.guest === 'reboot' && rebootMode === 'restart') {
-        process.stderr.write('wisp: guest rebooted; restarting it\n');
+        earlyReboots = exit.early ? earlyReboots + 1 : 0;
+        if (earlyReboots >= MAX_EARLY_REBOOTS) {
+          process.stderr.write(`wisp: the guest rebooted ${earlyReboots} times in a row before its console came up or any program ran; not restarting it again (too little memory for this kernel and initrd? a kernel for another machine?)\n`);
+          return 1;
+        }
+        process.stderr.write(`wisp: guest rebooted${exit.early ? ' before its console came up' : ''}; restarting it\n`);
         continue;
       }
       return report(exit);
