@@ -6,9 +6,12 @@
  *   V2: no token is 401; PUT /latest/api/token with X-metadata-token-ttl-seconds gives a token that
  *       reads the data (IMDS text by default, JSON on Accept: application/json) until it expires (401
  *       again); a PATCH /mmds through the API while the guest polls is seen by the guest at once.
- *   V1: no token needed; the IMDS text format; a token can still be asked for and used; a 30 KB value
- *       read whole (many segments), two requests on one kept-alive connection, eight clients at once,
- *       and busybox's wget as a second client.
+ *       The mmds metrics (PUT /metrics, FlushMetrics) count the refused requests.
+ *   V1 (on an ipv4_address of its own): no token needed, even before the guide's route (the request
+ *       goes to the gateway's MAC and is taken by its address); the IMDS text format; a token can still
+ *       be asked for and used; a 30 KB value read whole (many segments), two requests on one kept-alive
+ *       connection, eight clients at once, busybox's wget as a second client; a request too big for
+ *       the receive buffer is reset and the MMDS answers the next one.
  *
  * The guest routes the MMDS address onto eth0 (ip route add 169.254.169.254 dev eth0, as the guide
  * says), so its ARP for the address is answered by wisp too. eth0 gets its address from passt by DHCP,
@@ -18,7 +21,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,21 +75,21 @@ after(async () => {
  * The guest's side: curl from the Debian disk, chrooted; every answer printed on the console. The
  * initramfs has brought eth0 up by DHCP (passt's lease, default route via passt's gateway).
  */
-const prelude = (): string => `
+const prelude = (mmdsIp: string): string => `
 i=0; while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
 mkdir -p /mnt && mount -t ext4 -o ro /dev/vda /mnt
-ip route add 169.254.169.254 dev eth0
 GW=$(ip route | awk '/^default/ {print $3}')
 echo "GATEWAY $GW"
 C="chroot /mnt /usr/bin/curl -sS --max-time 20"
-M=http://169.254.169.254
+M=http://${mmdsIp}
 H=http://$GW:${serverPort}/hello
 # body and status on one line: "<body>|<status>" (newlines in the body as ",")
 get() { $C -w '|%{http_code}' "$@" | tr '\\n' ','; echo; }
 echo "BACKEND-BEFORE $(get $H)"
 `;
 
-const v2Script = (): string => `${prelude()}
+const v2Script = (): string => `${prelude('169.254.169.254')}
+ip route add 169.254.169.254 dev eth0
 echo "NO-TOKEN $(get $M/latest/meta-data/ami-id)"
 echo "BAD-TOKEN $(get -H 'X-metadata-token: bogus' $M/latest/meta-data/ami-id)"
 T=$($C -X PUT -H 'X-metadata-token-ttl-seconds: 300' $M/latest/api/token)
@@ -113,7 +116,11 @@ echo "PATCH-SEEN $v"
 poweroff -f
 `;
 
-const v1Script = (): string => `${prelude()}
+const v1Script = (): string => `${prelude(V1_MMDS_IP)}
+# Before the guide's route: the request leaves through the default route (to passt's gateway's MAC);
+# the MMDS takes it by its destination address all the same and answers the sender's MAC.
+echo "V1-VIA-GATEWAY $(get $M/latest/meta-data/ami-id)"
+ip route add ${V1_MMDS_IP} dev eth0
 echo "V1-NO-TOKEN $(get $M/latest/meta-data/ami-id)"
 echo "V1-IMDS $(get $M/latest/meta-data)"
 echo "V1-NESTED $(get $M/latest/meta-data/network/interfaces/macs/)"
@@ -131,9 +138,16 @@ for i in 1 2 3 4 5 6 7 8; do $C $M/latest/meta-data/ami-id > /tmp/par$i 2>&1 & d
 echo "V1-PARALLEL $(for i in 1 2 3 4 5 6 7 8; do cat /tmp/par$i; echo -n ,; done)"
 # busybox's wget, another client.
 echo "V1-WGET $(wget -q -O - $M/latest/meta-data/ami-id)"
+# A request that does not fit the MMDS's 2500-byte receive buffer: the connection is reset.
+$C -o /dev/null -H "X-Pad: $(head -c 3000 /dev/zero | tr '\\0' a)" $M/latest/meta-data/ami-id 2>/tmp/oversize.err
+echo "V1-OVERSIZE $? $(cat /tmp/oversize.err)"
+echo "V1-AFTER-OVERSIZE $(get $M/latest/meta-data/ami-id)"
 echo "BACKEND-AFTER $(get $H)"
 poweroff -f
 `;
+
+/** The V1 VM's MMDS answers on an address of its own (mmds-config's ipv4_address). */
+const V1_MMDS_IP = '169.254.170.2';
 
 /** A user-data value of many TCP segments (the default store limit is 51200 bytes). */
 const USER_DATA = Array.from({ length: 30_000 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz0123456789'[(i * 7 + (i >> 5)) % 36]).join('');
@@ -183,10 +197,19 @@ function answer(out: string, tag: string): { body: string; status: number } {
 test('MMDS V2 from the guest with curl: 401 without a token, tokens that expire, IMDS and JSON, a PATCH seen at once', { timeout: 2 * STEP_MS }, async () => {
   const v = await vmm('v2', v2Script());
   try {
+    const metricsPath = join(work, 'v2.metrics');
+    writeFileSync(metricsPath, ''); // Firecracker opens the metrics file; it does not create it
+    await v.api('PUT', '/metrics', { metrics_path: metricsPath });
     await v.api('PUT', '/mmds/config', { version: 'V2', network_interfaces: ['eth0'] });
     await v.api('PUT', '/mmds', DATA);
     await v.api('PUT', '/actions', { action_type: 'InstanceStart' });
     await v.p.waitFor(/WAIT-PATCH/, STEP_MS);
+    await v.api('PUT', '/actions', { action_type: 'FlushMetrics' });
+    // Each line holds the counts since the previous one (Firecracker's per-flush deltas): add them up.
+    const mmds: Record<string, number> = {};
+    for (const line of readFileSync(metricsPath, 'utf8').trim().split('\n')) {
+      for (const [k, n] of Object.entries((JSON.parse(line) as Record<string, Record<string, number>>)['mmds'] ?? {})) mmds[k] = (mmds[k] ?? 0) + n;
+    }
     await v.api('PATCH', '/mmds', { latest: { 'meta-data': { 'ami-id': 'ami-patched' } } });
     await v.p.waitFor(/PATCH-SEEN/, STEP_MS);
     const out = v.p.stdout;
@@ -207,6 +230,15 @@ test('MMDS V2 from the guest with curl: 401 without a token, tokens that expire,
     assert.deepEqual(answer(out, 'BACKEND-BEFORE'), { body: HELLO, status: 200 });
     assert.deepEqual(answer(out, 'BACKEND-AFTER'), { body: HELLO, status: 200 });
     assert.ok(consoleLines(out).includes('PATCH-SEEN ami-patched'), out.slice(-3000));
+    // The mmds metrics (Firecracker's names) counted what the guest did before WAIT-PATCH: one GET
+    // without a token, two with a bad one (bogus, expired), eleven connections at least (more may
+    // have begun in the polling loop by the flush).
+    assert.equal(mmds['rx_no_token'], 1, JSON.stringify(mmds));
+    assert.equal(mmds['rx_invalid_token'], 2, JSON.stringify(mmds));
+    assert.ok(mmds['connections_created']! >= 11, JSON.stringify(mmds));
+    assert.ok(mmds['rx_accepted']! > 0 && mmds['tx_frames']! > 0 && mmds['tx_bytes']! > 0, JSON.stringify(mmds));
+    assert.equal(mmds['rx_bad_eth'], 0, JSON.stringify(mmds));
+    assert.equal(mmds['tx_errors'], 0, JSON.stringify(mmds));
     const got = (await v.api('GET', '/mmds', undefined, 200)) as typeof DATA;
     assert.equal(got.latest['meta-data']['ami-id'], 'ami-patched');
     const r = await v.p.exited;
@@ -220,12 +252,13 @@ test('MMDS V2 from the guest with curl: 401 without a token, tokens that expire,
 test('MMDS V1 from the guest with curl: no token needed, IMDS text, Firecracker\'s errors', { timeout: 2 * STEP_MS }, async () => {
   const v = await vmm('v1', v1Script());
   try {
-    await v.api('PUT', '/mmds/config', { network_interfaces: ['eth0'] }); // V1 by default
+    await v.api('PUT', '/mmds/config', { network_interfaces: ['eth0'], ipv4_address: V1_MMDS_IP }); // V1 by default
     await v.api('PUT', '/mmds', DATA);
     await v.api('PUT', '/actions', { action_type: 'InstanceStart' });
     const r = await v.p.exited;
     const out = r.stdout;
     assert.equal(r.code, 0, v.p.describe());
+    assert.deepEqual(answer(out, 'V1-VIA-GATEWAY'), { body: 'ami-87654321', status: 200 });
     assert.deepEqual(answer(out, 'V1-NO-TOKEN'), { body: 'ami-87654321', status: 200 });
     assert.deepEqual(answer(out, 'V1-IMDS'), { body: 'ami-id,network/,reservation-id', status: 200 });
     assert.deepEqual(answer(out, 'V1-NESTED'), { body: '02:29:96:8f:6a:2d/', status: 200 });
@@ -239,6 +272,9 @@ test('MMDS V1 from the guest with curl: no token needed, IMDS text, Firecracker\
     assert.equal(line('V1-TWO'), 'ami-87654321 1,r-79054aef 0,', out.slice(-3000));
     assert.equal(line('V1-PARALLEL'), 'ami-87654321,'.repeat(8), out.slice(-3000));
     assert.equal(line('V1-WGET'), 'ami-87654321', out.slice(-3000));
+    // Firecracker resets a connection whose request outgrows the receive buffer; the MMDS goes on.
+    assert.equal(line('V1-OVERSIZE'), '56 curl: (56) Recv failure: Connection reset by peer', out.slice(-3000));
+    assert.deepEqual(answer(out, 'V1-AFTER-OVERSIZE'), { body: 'ami-87654321', status: 200 });
     assert.deepEqual(answer(out, 'BACKEND-BEFORE'), { body: HELLO, status: 200 });
     assert.deepEqual(answer(out, 'BACKEND-AFTER'), { body: HELLO, status: 200 });
   } finally {
