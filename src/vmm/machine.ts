@@ -26,7 +26,16 @@ export type NetBackendSpec =
   /** Firecracker's host_dev_name: an existing tap device. */
   | { kind: 'tap'; hostDevName: string }
   /** wisp's user_mode: passt, started by wisp, publishing these host ports to the guest. */
-  | { kind: 'user'; publish: { protocol: 'tcp' | 'udp'; hostPort: number; guestPort: number }[] };
+  | { kind: 'user'; publish: { protocol: 'tcp' | 'udp'; hostPort: number; guestPort: number }[]; ipv4?: UserModeIpv4 };
+
+/** The guest's IPv4 set-up given to passt instead of its defaults (see vmm-config's UserModeIpv4Config). */
+export interface UserModeIpv4 {
+  address: string;
+  prefixLength: number;
+  gateway: string;
+  /** Where passt answers DNS (forwarded to the host's first nameserver). */
+  dnsForward?: string;
+}
 
 export interface NetSpec {
   /** Firecracker's iface_id; the metrics group is `net_<id>`. */

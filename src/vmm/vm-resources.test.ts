@@ -130,3 +130,23 @@ test('serial: an enabled rate_limiter is refused (not silently ignored); a disab
   r.setSerial({ serial_out_path: '/dev/null', rate_limiter: { size: 0, refill_time: 100 } });
   assert.equal(r.serialConfig.serial_out_path, '/dev/null');
 });
+
+test('user-mode network: a chosen IPv4 set-up is checked and reaches the machine spec', () => {
+  const r = new VmResources();
+  r.setBootSource({ kernel_image_path: kernel });
+  const v4 = (o: Partial<{ address: string; prefix_length: number; gateway: string; dns_forward: string }>) => ({ address: '10.0.2.15', prefix_length: 24, gateway: '10.0.2.2', ...o });
+  const put = (ipv4: ReturnType<typeof v4>) => () => r.insertNetworkInterface({ iface_id: 'eth0', user_mode: { ipv4 } });
+  assert.equal(code(put(v4({ gateway: '10.0.3.2' }))), 'invalid-user-mode-ipv4');
+  assert.equal(code(put(v4({ dns_forward: '10.0.2.15' }))), 'invalid-user-mode-ipv4');
+  assert.equal(code(put(v4({ gateway: '10.0.2.255' }))), 'invalid-user-mode-ipv4');
+  assert.equal(code(put(v4({ address: '10.0.2.0' }))), 'invalid-user-mode-ipv4');
+  assert.equal(code(put(v4({ prefix_length: 31 }))), 'invalid-user-mode-ipv4');
+  assert.equal(code(put(v4({ prefix_length: 7 }))), 'invalid-user-mode-ipv4');
+  assert.equal(code(put(v4({ gateway: '10.0.2' }))), 'invalid-user-mode-ipv4');
+  assert.equal(r.machineSpec('t').nets?.length ?? 0, 0, 'nothing stored by a refused PUT');
+  put(v4({ dns_forward: '10.0.2.3' }))();
+  r.insertNetworkInterface({ iface_id: 'eth1', user_mode: {} });
+  const nets = r.machineSpec('t').nets ?? [];
+  assert.deepEqual(nets[0].backend, { kind: 'user', publish: [], ipv4: { address: '10.0.2.15', prefixLength: 24, gateway: '10.0.2.2', dnsForward: '10.0.2.3' } });
+  assert.deepEqual(nets[1].backend, { kind: 'user', publish: [] }, 'without ipv4, passt picks its defaults');
+});

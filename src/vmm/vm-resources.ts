@@ -28,6 +28,7 @@ import type {
   NetworkInterfaceConfig,
   RateLimiterConfig,
   SerialConfig,
+  UserModeIpv4Config,
 } from './vmm-config.js';
 
 export type VmResourcesErrorCode =
@@ -58,13 +59,13 @@ export type VmResourcesErrorCode =
   | 'host-dev-in-use'
   | 'tap-open-failed'
   | 'publish-conflict'
+  | 'invalid-user-mode-ipv4'
   | 'unknown-iface'
   | 'invalid-vsock-cid'
   | 'invalid-vsock-path'
   | 'mmds-empty-iface-list'
   | 'mmds-invalid-ipv4'
-  | 'mmds-invalid-iface-id'
-  | 'unsupported-snapshot-device';
+  | 'mmds-invalid-iface-id';
 
 export class VmResourcesError extends Error {
   constructor(
@@ -305,9 +306,10 @@ export class VmResources {
   /**
    * PUT /network-interfaces/{id} (Firecracker's NetBuilder::build): insert or replace. A tap given by
    * host_dev_name must exist and open now, as Firecracker opens it at this point; wisp's user_mode
-   * extension (passt) is started at InstanceStart, where taken host ports are refused.
+   * extension (passt) is started at InstanceStart, where taken host ports are refused. A snapshot's
+   * interfaces are checked with `openTap: false`: the restored machine opens the tap itself.
    */
-  insertNetworkInterface(cfg: NetworkInterfaceConfig): void {
+  insertNetworkInterface(cfg: NetworkInterfaceConfig, opts: { openTap?: boolean } = {}): void {
     const id = cfg.iface_id;
     const fail = (code: VmResourcesErrorCode, message: string, cause?: unknown): never => {
       throw new VmResourcesError(code, message, cause === undefined ? undefined : { cause });
@@ -338,11 +340,13 @@ export class VmResources {
       if (others.some((n) => n.host_dev_name === name)) {
         fail('host-dev-in-use', `Cannot attach network interface "${id}": tap device "${name}" is already used by another interface of this VM`);
       }
-      try {
-        TapBackend.open(name).close();
-      } catch (e) {
-        if (!(e instanceof TapError)) throw e;
-        fail('tap-open-failed', `Could not create the network device: Open tap device failed: ${e.message}`, e);
+      if (opts.openTap !== false) {
+        try {
+          TapBackend.open(name).close();
+        } catch (e) {
+          if (!(e instanceof TapError)) throw e;
+          fail('tap-open-failed', `Could not create the network device: Open tap device failed: ${e.message}`, e);
+        }
       }
     }
     if (cfg.user_mode !== undefined) {
@@ -352,6 +356,11 @@ export class VmResources {
         if (p.host_port === 0 || p.guest_port === 0) fail('publish-conflict', `Cannot attach network interface "${id}": published ports must be 1 to 65535, got ${p.host_port}:${p.guest_port}`);
         if (taken.has(key)) fail('publish-conflict', `Cannot attach network interface "${id}": host ${(p.protocol ?? 'tcp').toUpperCase()} port ${p.host_port} is published twice`);
         taken.add(key);
+      }
+      const v4 = cfg.user_mode.ipv4;
+      if (v4 !== undefined) {
+        const bad = userModeIpv4Problem(v4);
+        if (bad) fail('invalid-user-mode-ipv4', `Cannot attach network interface "${id}": user_mode.ipv4 ${bad}`);
       }
     }
     const index = this.nets.findIndex((n) => n.iface_id === id);
@@ -487,8 +496,9 @@ export class VmResources {
       ...(this.bootSource && { 'boot-source': { ...this.bootSource } }),
       drives: this.blockDevices,
       ...(this.entropy && { entropy: { ...this.entropy } }),
-      'network-interfaces': [],
+      'network-interfaces': this.networkInterfaces,
       ...(this.vsock && { vsock: { ...this.vsock } }),
+      ...(this.mmdsCfg && { 'mmds-config': this.mmdsConfig! }),
     };
   }
 
@@ -498,8 +508,9 @@ export class VmResources {
    * the drives as it is restored (a missing one fails the load, by name). `trackDirtyPages` is the
    * load's own setting, as on Firecracker.
    */
-  static fromSnapshot(cfg: SnapshotVmConfig, trackDirtyPages: boolean): VmResources {
+  static fromSnapshot(cfg: SnapshotVmConfig, trackDirtyPages: boolean, mmdsSizeLimit?: number): VmResources {
     const r = new VmResources();
+    if (mmdsSizeLimit !== undefined) r.setMmdsSizeLimit(mmdsSizeLimit);
     r.updateMachineConfig({ ...cfg['machine-config'], track_dirty_pages: trackDirtyPages });
     const boot = cfg['boot-source'];
     if (boot) {
@@ -514,8 +525,13 @@ export class VmResources {
       r.drives.push({ ...d, cache_type: d.cache_type ?? 'Unsafe', io_engine: d.io_engine ?? 'Sync' });
     }
     if (cfg.entropy) r.entropy = { ...cfg.entropy };
-    if (cfg['network-interfaces'].length > 0) {
-      throw new VmResourcesError('unsupported-snapshot-device', 'Cannot restore the snapshot: it has network interfaces, which this wisp does not build');
+    // Same checks as PUT /network-interfaces; the tap is opened (and a missing one named) by the
+    // machine as it is restored, a user-mode interface gets a new passt there.
+    for (const n of cfg['network-interfaces']) {
+      if (r.nets.some((x) => x.iface_id === n.iface_id)) {
+        throw new VmResourcesError('invalid-iface-id', `Cannot restore the snapshot: network interface "${n.iface_id}" appears twice`);
+      }
+      r.insertNetworkInterface(n, { openTap: false });
     }
     if (cfg.vsock !== undefined) {
       // The socket is bound anew (vsock_override may move it); connections did not survive the snapshot.
@@ -525,6 +541,8 @@ export class VmResources {
       }
       r.setVsockDevice({ guest_cid: cid, uds_path: path });
     }
+    // The MMDS keeps answering on its interfaces (its data store is not saved: PUT /mmds refills it).
+    if (cfg['mmds-config']) r.setMmdsConfig(cfg['mmds-config']);
     if (r.deviceCount() > VIRTIO_MMIO_SLOTS) {
       throw new VmResourcesError('no-free-device-slot', `Cannot restore the snapshot: its ${r.deviceCount()} devices exceed the ${VIRTIO_MMIO_SLOTS} virtio-mmio slots`);
     }
@@ -565,7 +583,16 @@ export class VmResources {
         ...(n.mtu !== undefined && { mtu: n.mtu }),
         backend: n.host_dev_name !== undefined
           ? { kind: 'tap', hostDevName: n.host_dev_name }
-          : { kind: 'user', publish: (n.user_mode?.publish ?? []).map((p) => ({ protocol: p.protocol ?? 'tcp', hostPort: p.host_port, guestPort: p.guest_port })) },
+          : {
+            kind: 'user',
+            publish: (n.user_mode?.publish ?? []).map((p) => ({ protocol: p.protocol ?? 'tcp', hostPort: p.host_port, guestPort: p.guest_port })),
+            ...(n.user_mode?.ipv4 && {
+              ipv4: {
+                address: n.user_mode.ipv4.address, prefixLength: n.user_mode.ipv4.prefix_length, gateway: n.user_mode.ipv4.gateway,
+                ...(n.user_mode.ipv4.dns_forward !== undefined && { dnsForward: n.user_mode.ipv4.dns_forward }),
+              },
+            }),
+          },
         ...(n.rx_rate_limiter !== undefined && { rxRateLimiter: n.rx_rate_limiter }),
         ...(n.tx_rate_limiter !== undefined && { txRateLimiter: n.tx_rate_limiter }),
       })),
@@ -607,4 +634,30 @@ function definedBuckets(r: RateLimiterConfig): RateLimiterConfig {
   if (r.bandwidth !== undefined) out.bandwidth = r.bandwidth;
   if (r.ops !== undefined) out.ops = r.ops;
   return out;
+}
+
+/**
+ * What is wrong with a user-mode interface's chosen IPv4 set-up, or undefined: the guest's address,
+ * its gateway and the DNS forwarding address must be distinct hosts of one subnet (prefix 8 to 30).
+ */
+function userModeIpv4Problem(v4: UserModeIpv4Config): string | undefined {
+  const bits = v4.prefix_length;
+  if (!Number.isInteger(bits) || bits < 8 || bits > 30) return `prefix_length must be 8 to 30, got ${bits}`;
+  const mask = (~0 << (32 - bits)) >>> 0;
+  const addrs: [string, string | undefined][] = [['address', v4.address], ['gateway', v4.gateway], ['dns_forward', v4.dns_forward]];
+  const seen = new Map<number, string>();
+  let net: number | undefined;
+  for (const [name, text] of addrs) {
+    if (text === undefined) continue;
+    const a = ipv4FromString(text);
+    if (a === null) return `${name} is not an IPv4 address: "${text}"`;
+    const host = a & ~mask;
+    if (host === 0 || host === (~mask >>> 0)) return `${name} ${text} is the network or broadcast address of its /${bits}`;
+    if (net === undefined) net = (a & mask) >>> 0;
+    else if (((a & mask) >>> 0) !== net) return `${name} ${text} is outside ${v4.address}/${bits}`;
+    const dup = seen.get(a);
+    if (dup) return `${name} and ${dup} are both ${text}`;
+    seen.set(a, name);
+  }
+  return undefined;
 }
