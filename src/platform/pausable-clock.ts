@@ -1,41 +1,74 @@
 import type { Clock } from './clint.js';
 import { TIMEBASE_HZ } from './memory-map.js';
 
+/** The state's slots: start, paused span total, current pause start (-1 when running), creator's time origin. */
+const START = 0, PAUSED_MS = 1, PAUSED_AT = 2, ORIGIN = 3;
+export const PAUSABLE_CLOCK_SLOTS = 4;
+
 /**
  * A monotonic timebase that stands still while the machine is paused (Firecracker's PATCH /vm
  * "Paused": guest time stops advancing). It counts host milliseconds minus the paused spans, in 10 MHz
  * timebase ticks (memory-map.ts TIMEBASE_HZ), starting at 0 when created.
+ *
+ * Its state can live in shared memory (`shared()`), so harts on other threads read the same time
+ * (`attach()`): each thread's performance.now() is moved onto the creator's by the difference of
+ * their time origins. Only the creator pauses and resumes it.
  */
 export class PausableClock implements Clock {
-  private readonly start: number;
-  /** Host milliseconds spent paused before the current pause (if any). */
-  private pausedMs = 0;
-  /** Host time the current pause began, or -1 when running. */
-  private pausedAt = -1;
+  readonly state: Float64Array;
 
   /** `hostMs` is the host's monotonic millisecond clock; injectable for tests. */
-  constructor(private readonly hostMs: () => number = () => performance.now()) {
-    this.start = hostMs();
+  constructor(private readonly hostMs: () => number = () => performance.now(), state?: Float64Array) {
+    if (state) {
+      this.state = state;
+    } else {
+      this.state = new Float64Array(PAUSABLE_CLOCK_SLOTS);
+      this.init();
+    }
+  }
+
+  /** A clock whose state another thread can attach to (in `buffer` at `byteOffset`, else a new one). */
+  static shared(buffer?: SharedArrayBuffer, byteOffset = 0): PausableClock {
+    const state = new Float64Array(buffer ?? new SharedArrayBuffer(8 * PAUSABLE_CLOCK_SLOTS), byteOffset, PAUSABLE_CLOCK_SLOTS);
+    const c = new PausableClock(() => performance.now(), state);
+    c.init();
+    return c;
+  }
+
+  /** The same clock on another thread (read-only there: pause and resume belong to the creator). */
+  static attach(state: Float64Array): PausableClock {
+    const delta = performance.timeOrigin - state[ORIGIN];
+    return new PausableClock(() => performance.now() + delta, state);
+  }
+
+  private init(): void {
+    this.state[START] = this.hostMs();
+    this.state[PAUSED_MS] = 0;
+    this.state[PAUSED_AT] = -1;
+    this.state[ORIGIN] = performance.timeOrigin;
   }
 
   now(): number {
-    const host = this.pausedAt >= 0 ? this.pausedAt : this.hostMs();
-    return Math.floor((host - this.start - this.pausedMs) * (TIMEBASE_HZ / 1000));
+    const s = this.state;
+    const at = s[PAUSED_AT];
+    const host = at >= 0 ? at : this.hostMs();
+    return Math.floor((host - s[START] - s[PAUSED_MS]) * (TIMEBASE_HZ / 1000));
   }
 
   get paused(): boolean {
-    return this.pausedAt >= 0;
+    return this.state[PAUSED_AT] >= 0;
   }
 
   /** Freezes now() at its current value. Idempotent. */
   pause(): void {
-    if (this.pausedAt < 0) this.pausedAt = this.hostMs();
+    if (this.state[PAUSED_AT] < 0) this.state[PAUSED_AT] = this.hostMs();
   }
 
   /** Lets now() advance again from where it stopped. Idempotent. */
   resume(): void {
-    if (this.pausedAt < 0) return;
-    this.pausedMs += this.hostMs() - this.pausedAt;
-    this.pausedAt = -1;
+    const s = this.state;
+    if (s[PAUSED_AT] < 0) return;
+    s[PAUSED_MS] += this.hostMs() - s[PAUSED_AT];
+    s[PAUSED_AT] = -1;
   }
 }

@@ -33,10 +33,6 @@ export class MachineSession {
   /** Builds the machine; throws an Error whose message says what failed (the InstanceStart fault). */
   static build(init: WorkerInit): MachineSession {
     const { spec } = init;
-    // One interpreter hart for now: SMP needs harts on worker threads over shared memory (DESIGN.md).
-    if (spec.vcpuCount !== 1) {
-      throw new Error(`Cannot start microvm with vcpu_count ${spec.vcpuCount}: wisp runs guests on one vCPU for now (set machine-config vcpu_count to 1)`);
-    }
     const kernel = readGuestFile('kernel image', spec.kernel.path);
     const initrd = spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath) : undefined;
     const opened: { close(): void }[] = [];
@@ -72,6 +68,7 @@ export class MachineSession {
           cmdline: spec.kernel.cmdline,
           consoleOut: (bytes) => serial.write(bytes),
           virtio,
+          harts: spec.vcpuCount,
         });
       } catch (e) {
         throw new Error(`Cannot build the machine: ${osErrorText(e)}`, { cause: e });
@@ -173,8 +170,8 @@ export class MachineSession {
       rng: this.rng?.metrics,
       uart: this.machine.uart.metrics,
       serial: this.serial.metrics,
-      sbi: this.machine.sbi.metrics,
-      instret: [this.machine.hart.instret],
+      sbi: this.machine.sbiMetrics(),
+      vcpus: this.machine.vcpus(),
     });
   }
 

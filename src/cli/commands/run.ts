@@ -10,6 +10,7 @@ import { buildInitramfs } from '../../guest/initramfs.js';
 import { attachBlock, attachEntropy, type AttachedBlock } from '../../vmm/virtio-attach.js';
 import { FileBlockError } from '../../vmm/backends/file-block-backend.js';
 import { CliError, parseNumberFlag } from '../cli-error.js';
+import { MAX_HARTS } from '../../memory/machine-memory.js';
 import { Console } from '../console.js';
 
 const HELP = `Usage: wisp run [options]
@@ -23,6 +24,9 @@ Options:
   --initrd FILE      initial ramdisk (default with the default kernel: wisp's busybox initramfs)
   --append ARGS      extra kernel command line (after "console=ttyS0 panic=-1")
   --mem MiB          guest RAM (default 256)
+  --cpus N           harts (vCPUs), 1-32 (default 1); each runs on a thread of its own
+  --deterministic    replayable run: every hart on one thread in turn, guest time from the
+                     instruction count, fixed wall clock and seeds (for debugging multi-hart runs)
   --disk PATH[,ro][,writeback]
                      attach a virtio-blk drive (repeatable: /dev/vda, /dev/vdb, ... in order);
                      ro = read-only, writeback = guest flushes reach the host file (fsync)
@@ -53,6 +57,8 @@ export async function run(argv: string[]): Promise<number> {
         initrd: { type: 'string' },
         append: { type: 'string' },
         mem: { type: 'string' },
+        cpus: { type: 'string' },
+        deterministic: { type: 'boolean' },
         'init-cmd': { type: 'string' },
         script: { type: 'string' },
         reboot: { type: 'string' },
@@ -73,6 +79,8 @@ export async function run(argv: string[]): Promise<number> {
   const console = new Console();
   try {
     const memMiB = parseNumberFlag('--mem', v.mem, 256);
+    const harts = parseNumberFlag('--cpus', v.cpus, 1);
+    if (!Number.isInteger(harts) || harts < 1 || harts > MAX_HARTS) throw new CliError(`--cpus must be 1…${MAX_HARTS}, got "${v.cpus}"`);
     const engine = v.engine ?? 'jit';
     if (engine !== 'interpreter' && engine !== 'jit') throw new CliError(`--engine must be "interpreter" or "jit", got "${engine}"`);
     const rebootMode = v.reboot ?? 'restart';
@@ -107,7 +115,7 @@ export async function run(argv: string[]): Promise<number> {
       if (!v['no-entropy']) virtio.push(attachEntropy().factory);
       let exit: MachineExit;
       try {
-        const machine = new Machine({ memMiB, cmdline, engine, consoleOut: (b) => console.write(b), virtio, ...files });
+        const machine = new Machine({ memMiB, cmdline, engine, consoleOut: (b) => console.write(b), virtio, harts, deterministic: v.deterministic, ...files });
         exit = await console.attach(machine, () => machine.run());
       } finally {
         for (const b of blocks) b.backend.close();
