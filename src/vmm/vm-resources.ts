@@ -20,7 +20,6 @@ import type {
 export type VmResourcesErrorCode =
   | 'invalid-vcpu-count'
   | 'serial-rate-limiter-not-supported'
-  | 'too-many-vcpus'
   | 'invalid-memory-size'
   | 'smt-not-supported'
   | 'cpu-template-not-supported'
@@ -49,7 +48,7 @@ export class VmResourcesError extends Error {
 }
 
 /** Firecracker's limit (firecracker-api.yaml, putMachineConfiguration: "restricted to the [1, 32] range"). */
-export const MAX_SUPPORTED_VCPUS = 32;
+export const MAX_SUPPORTED_VCPUS = MAX_HARTS; // Firecracker's limit; wisp runs as many harts
 export const DEFAULT_MEM_SIZE_MIB = 128;
 /** DESIGN.md guest platform: virtio-mmio slots n = 0…7. */
 export const VIRTIO_MMIO_SLOTS = 8;
@@ -119,9 +118,6 @@ export class VmResources {
         'invalid-vcpu-count',
         `The number of vCPUs must be greater than 0, less than ${MAX_SUPPORTED_VCPUS} and must be 1 or an even number if SMT is enabled.`,
       );
-    }
-    if (next.vcpu_count > MAX_HARTS) {
-      throw new VmResourcesError('too-many-vcpus', `Cannot configure ${next.vcpu_count} vCPUs: wisp runs at most ${MAX_HARTS} harts.`);
     }
     if (next.mem_size_mib === 0 || next.mem_size_mib * 0x10_0000 > MAX_RAM_BYTES) {
       throw new VmResourcesError(
