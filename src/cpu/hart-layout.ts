@@ -18,6 +18,8 @@ export const PC_OFFSET = 0x200; // pc, 8 bytes
 export const RESERVATION_OFFSET = 0x208;
 /** A word nothing else uses: the target of the locked no-op that serves as a full fence (4 bytes). */
 export const FENCE_CELL_OFFSET = 0x220;
+/** PAUSE instructions (Zihintpause) since the hart's runner last looked (int32): how it sees spinning. */
+export const PAUSE_COUNT_OFFSET = 0x224;
 
 /**
  * Software TLBs, one per access kind so a hit needs no permission check: an entry exists only for an

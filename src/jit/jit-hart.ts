@@ -3,7 +3,7 @@ import { StopReason } from '../cpu/hart.js';
 import { COUNT_MAX, ENTRY, InterpreterHart, type BlockProfile, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
 import { Access } from '../cpu/trap.js';
 import { Mmu } from '../cpu/mmu/mmu.js';
-import { PC_OFFSET, RESERVATION_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
+import { PAUSE_COUNT_OFFSET, PC_OFFSET, RESERVATION_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
 import { fallThrough, scanBlock, staticSuccessors } from './block-scan.js';
 import type { RegionBlock } from './translate-region.js';
 import { translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
@@ -128,7 +128,10 @@ export class JitHart extends InterpreterHart {
     this.threshold = jit.threshold ?? (Number.isInteger(env) && env >= 0 ? env : DEFAULT_THRESHOLD);
     this.background = jit.background ?? false;
     const region = opts.memory.hartRegion(opts.id);
-    this.layout = { x: region + X_OFFSET, pc: region + PC_OFFSET, tlbRead: region + TLB_READ_OFFSET, tlbWrite: region + TLB_WRITE_OFFSET, tlbFetch: region + TLB_FETCH_OFFSET, reservation: region + RESERVATION_OFFSET };
+    this.layout = {
+      x: region + X_OFFSET, pc: region + PC_OFFSET, tlbRead: region + TLB_READ_OFFSET, tlbWrite: region + TLB_WRITE_OFFSET,
+      tlbFetch: region + TLB_FETCH_OFFSET, reservation: region + RESERVATION_OFFSET, pauseCount: region + PAUSE_COUNT_OFFSET,
+    };
     const pages = opts.memory.memory.buffer.byteLength / WASM_PAGE;
     this.memLimits = { min: pages, max: pages, shared: opts.memory.memory.buffer instanceof SharedArrayBuffer };
     this.regions = Array.from({ length: opts.memory.bytes.length >>> 12 }, () => undefined);
@@ -148,6 +151,7 @@ export class JitHart extends InterpreterHart {
           return this.slowResult(pending, this.storeSlow(aLo, aHi, f3, vLo, vHi, dp));
         },
         step: (pending: number) => this.helperStep(pending),
+        spin: () => void this.spinning(),
       },
     };
   }

@@ -1,5 +1,6 @@
 import { BlockType, I32, I64, ModuleBuilder, type FunctionBuilder } from './wasm/index.js';
 import { staticTarget, translation, type BlockAt } from './block-scan.js';
+import { SPIN_PAUSES } from '../cpu/interpreter/interpreter-hart.js';
 
 /** Where the generated code finds the hart's state in the machine memory (byte offsets). */
 export interface HartLayout {
@@ -8,8 +9,10 @@ export interface HartLayout {
   tlbRead: number;
   tlbWrite: number;
   tlbFetch: number;
-  /** The LR reservation (hart-layout RESERVATION_OFFSET): int32 valid, i64 address at +8. */
+  /** The LR reservation (hart-layout RESERVATION_OFFSET): int32 valid, i64 address at +8, value at +16. */
   reservation: number;
+  /** The PAUSE counter (hart-layout PAUSE_COUNT_OFFSET), for harts with others beside them. */
+  pauseCount: number;
 }
 
 /** A region returns the instructions it retired; this bit says the instruction after them trapped. */
@@ -25,6 +28,8 @@ export type RegionBlock = BlockAt;
 
 /** FENCE's predecessor W and successor R: the order x86-TSO does not keep (see the interpreter's FENCE). */
 const FENCE_W_BEFORE_R = (1 << 24) | (1 << 21);
+/** PAUSE (Zihintpause). */
+const PAUSE = 0x0100000f;
 
 const LOAD_OPS = ['i64Load8S', 'i64Load16S', 'i64Load32S', 'i64Load', 'i64Load8U', 'i64Load16U', 'i64Load32U'] as const;
 const STORE_OPS = ['i64Store8', 'i64Store16', 'i64Store32', 'i64Store'] as const;
@@ -61,6 +66,8 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   const fLoad = m.importFunction('env', 'load', m.type([I32, I32, I32, I32, I32, I32], [I32]));
   const fStore = m.importFunction('env', 'store', m.type([I32, I32, I32, I32, I32, I32, I32], [I32]));
   const fStep = m.importFunction('env', 'step', m.type([I32], [I32]));
+  // A hart spinning on PAUSE (with other harts: see InterpreterHart.SPIN_PAUSES) stops its slice.
+  const fSpin = smp ? m.importFunction('env', 'spin', m.type([], [])) : -1;
   const f = m.function(m.type([I32, I32, I32, I32], [I32]), { export: 'run' });
   const PRIV = 0, DP = 1, ENTRY = 2, BUDGET = 3;
   const hasNext = blocks.some((b) => b.offset >= 4096);
@@ -219,6 +226,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
         }
         case 0x0f: // FENCE: one hart, devices act at once; with several, x86 may run a later load before an earlier store
           if (smp && (insn & FENCE_W_BEFORE_R) === FENCE_W_BEFORE_R) f.atomicFence();
+          else if (smp && insn === PAUSE) pauseHint(k, o, len, exitDepth);
           break;
         case 0x2f: amo(insn, k, o, exitDepth); break;
         case 0x33: {
@@ -334,6 +342,21 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     f.i32WrapI64().i32Const(8).i32ShrU().i32Const(0x3ff0).i32And().i32Const(layout.tlbFetch).i32Add().localTee(ent);
     f.i64Load(0).localGet(addr).localGet(PRIV).i64ExtendI32U().i64Or().i64Eq();
     f.localGet(ent).i32Load(8).localGet(addr).i32WrapI64().i32Add().i32Const(nextHost).i32Eq().i32And();
+  }
+
+  /**
+   * PAUSE with other harts beside this one: counts it, and after SPIN_PAUSES in one run the hart is
+   * spinning: tell the runner (`spin`) and leave after the instruction (see InterpreterHart.takeSpin).
+   */
+  function pauseHint(k: number, o: number, len: number, exitDepth: number): void {
+    f.i32Const(0).i32Const(0).i32Load(layout.pauseCount).i32Const(1).i32Add().localTee(st).i32Store(layout.pauseCount);
+    f.localGet(st).i32Const(SPIN_PAUSES).i32GeS();
+    f.if();
+    f.call(fSpin);
+    at(o + len); f.localSet(npc);
+    f.localGet(cnt).i32Const((k + 1) | LEAVE_FLAG).i32Add().localSet(cnt);
+    f.br(exitDepth + 1);
+    f.end();
   }
 
   /**

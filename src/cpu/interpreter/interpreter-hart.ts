@@ -1,6 +1,6 @@
 import type { Bus } from '../../memory/bus.js';
 import type { MachineMemory } from '../../memory/machine-memory.js';
-import { F_OFFSET, FENCE_CELL_OFFSET, PC_OFFSET, RESERVATION_OFFSET, X_OFFSET } from '../hart-layout.js';
+import { F_OFFSET, FENCE_CELL_OFFSET, PAUSE_COUNT_OFFSET, PC_OFFSET, RESERVATION_OFFSET, X_OFFSET } from '../hart-layout.js';
 import { StopReason, type EcallHandler, type Hart, type TraceSink } from '../hart.js';
 import { Access, Exception, Priv } from '../trap.js';
 import { Mmu, FAULT, MMIO } from '../mmu/mmu.js';
@@ -26,6 +26,15 @@ export interface InterpreterHartOptions {
  * x86-TSO does not keep by itself (RVWMO's other orders it does).
  */
 const FENCE_W_BEFORE_R = (1 << 24) | (1 << 21);
+
+/** PAUSE (Zihintpause): FENCE with pred = W only, succ = 0, fm = 0. */
+const PAUSE = 0x0100000f;
+/**
+ * PAUSEs within one run() after which a hart with others beside it is taken to be spinning (waiting
+ * for another hart: a lock, a cross-CPU call): run() stops so its runner can let the host run the
+ * others (see takeSpin). A spin loop is a few instructions per PAUSE: some thousands of instructions.
+ */
+export const SPIN_PAUSES = 500;
 
 /** Slow-path results inside run(): continue normally, a trap was raised, or pc was set by the handler. */
 const OK = 0, TRAPPED = 1, JUMPED = 2;
@@ -136,6 +145,7 @@ export class InterpreterHart implements Hart, FpState {
     this.pci = (region + PC_OFFSET) >> 2;
     this.resi = (region + RESERVATION_OFFSET) >> 2;
     this.fenceCell = (region + FENCE_CELL_OFFSET) >> 2;
+    this.pauseCell = (region + PAUSE_COUNT_OFFSET) >> 2;
     this.memory = mem;
     this.smp = mem.shared;
     this.i64 = this.smp ? new BigInt64Array(mem.memory.buffer) : null;
@@ -473,6 +483,7 @@ export class InterpreterHart implements Hart, FpState {
             if (f3 !== 0 && f3 !== 1) slow = this.illegal(raw);
             else if (f3 === 1) this.codeEpoch++; // FENCE.I: translated code must be checked against memory again
             else if (this.smp && (insn & FENCE_W_BEFORE_R) === FENCE_W_BEFORE_R) this.fullFence(); // x86 may run a later load before an earlier store
+            else if (this.smp && insn === PAUSE && ++i32[this.pauseCell] >= SPIN_PAUSES) slow = this.spinning();
             pcLo = npcLo; pcHi = npcHi;
             if (slow < 0) continue;
             break;
@@ -975,6 +986,29 @@ export class InterpreterHart implements Hart, FpState {
   /** Pending-and-enabled interrupts in mip & mie (the WFI wake-up condition, ignoring global enables). */
   interruptPending(): boolean {
     return (this.csr.mipValue() & this.csr.mie) !== 0;
+  }
+
+  /** The PAUSE counter in the hart's memory (hart-layout PAUSE_COUNT_OFFSET), int32 index. */
+  protected readonly pauseCell: number;
+  private spun = false;
+
+  /** SPIN_PAUSES pauses in one run(): stop the slice (the instruction retires). */
+  protected spinning(): number {
+    this.spun = true;
+    this.requestStop();
+    return OK;
+  }
+
+  /**
+   * Whether the last run() stopped because the hart spins (with other harts beside it: see
+   * SPIN_PAUSES), and starts counting afresh. A runner whose harts outnumber the host's cores then
+   * lets the host run the others for a moment: the hart waits for one of them.
+   */
+  takeSpin(): boolean {
+    const s = this.spun;
+    this.spun = false;
+    this.i32[this.pauseCell] = 0;
+    return s;
   }
 
   /** See setAttention. */

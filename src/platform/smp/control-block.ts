@@ -103,6 +103,8 @@ export class ControlBlock {
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
   private readonly reqBase: number;
+  /** Time this thread spent waiting for MMIO answers (a figure for the record). */
+  mailboxMs = 0;
 
   static byteLength(harts: number): number {
     return 4 * (HART_BASE + harts * HART_WORDS + harts * harts * REQ_WORDS);
@@ -272,10 +274,12 @@ export class ControlBlock {
     i[b + (MB_VALUE - MB_STATE)] = value | 0;
     Atomics.store(i, b, MailboxState.Request);
     this.ring();
+    const t0 = performance.now();
     for (let spin = 0; spin < SPIN && Atomics.load(i, b) !== MailboxState.Answer; spin++) { /* the answer is usually quick */ }
     while (Atomics.load(i, b) !== MailboxState.Answer) Atomics.wait(i, b, MailboxState.Request);
     const r = i[b + (MB_RESULT - MB_STATE)];
     Atomics.store(i, b, MailboxState.Idle);
+    this.mailboxMs += performance.now() - t0;
     return r;
   }
 

@@ -40,6 +40,8 @@ export interface HartThreadInit {
 const SLICE = 10_000;
 /** Longest sleep between looks at the clock when nothing else wakes the hart. */
 const MAX_SLEEP_MS = 100;
+/** How long a spinning hart lets the host run others (the host's timer slack makes it ~0.1 ms). */
+const SPIN_SLEEP_MS = 0.05;
 /** A hart with translations compiling lets its event loop turn this often (they arrive through it). */
 const TURN_MS = 2;
 
@@ -125,6 +127,8 @@ export async function runHartThread(init: HartThreadInit, ready: () => void): Pr
     sbiCalls: sbi?.metrics.calls ?? 0, sbiUnsupported: sbi?.metrics.unsupported ?? 0,
   });
   let lastTurn = performance.now();
+  let sleeps = 0, sleptMs = 0, spins = 0;
+  const samples = process.env.WISP_SMP_STATS ? new Map<string, number>() : undefined;
   for (;;) {
     service();
     if (control & Attention.Exit) break;
@@ -151,11 +155,25 @@ export async function runHartThread(init: HartThreadInit, ready: () => void): Pr
     cb.setRunState(id, RunState.Running);
     const r = hart.run(SLICE);
     publish();
+    if (samples) { // where the slices end, a cheap profile (WISP_SMP_STATS)
+      const pc = hart.getPc().toString(16) + (r === StopReason.Wfi ? ' wfi' : '');
+      samples.set(pc, (samples.get(pc) ?? 0) + 1);
+    }
+    if (hart.takeSpin()) {
+      // Spinning on PAUSE: the hart waits for another (a lock, a cross-CPU call). With more harts than
+      // host cores, that one may not be running: give the host a moment to run it (an interrupt or
+      // IPI for this hart ends the wait at once).
+      spins++;
+      cb.sleep(id, SPIN_SLEEP_MS);
+      continue;
+    }
     if (r === StopReason.Wfi && !cb.pending(id)) {
       const ms = Math.min(MAX_SLEEP_MS, (hart.timerDeadline() - clock.now()) / (TIMEBASE_HZ / 1000));
       if (ms > 0.02) {
         cb.setRunState(id, RunState.Sleeping);
+        const t = performance.now();
         cb.sleep(id, ms);
+        sleeps++; sleptMs += performance.now() - t;
       }
     }
     if (hart.hasBackgroundWork() && performance.now() - lastTurn >= TURN_MS) {
@@ -165,6 +183,10 @@ export async function runHartThread(init: HartThreadInit, ready: () => void): Pr
   }
   publish();
   cb.setRunState(id, RunState.Exited);
+  if (samples) { // a figure for the record: how a hart thread spent its time
+    const jit = (hart as { stats?: object }).stats;
+    process.stderr.write(`hart ${id}: ${JSON.stringify({ top: [...samples].sort((a, b) => b[1] - a[1]).slice(0, 12), instret: hart.instret, spins, mmio: hart.mmioReads + hart.mmioWrites, sleeps, sleptMs: Math.round(sleptMs), mmioMs: Math.round(cb.mailboxMs), jit })}\n`);
+  }
 }
 
 const pair = (lo: number, hi: number): bigint => (BigInt(hi) << 32n) | BigInt(lo >>> 0);
