@@ -19,6 +19,7 @@ const suites = {
   'guest-cpu': async () => (await import('../bench/guest-cpu.mjs')).benchGuestCpu(root),
   disk: async () => (await import('../bench/disk.mjs')).benchDisk(root),
   api: async () => (await import('../bench/api.mjs')).benchApi(root),
+  smp: async () => (await import('../bench/smp.mjs')).benchSmp(root),
 };
 const results = {};
 for (const [name, fn] of Object.entries(suites)) {
