@@ -19,9 +19,11 @@ const allowed = {
   platform: ['util', 'memory', 'cpu', 'jit', 'devices', 'metrics', 'logger'],
   snapshot: ['util', 'memory'],
   guest: ['util', 'logger'],
+  images: ['util', 'logger', 'guest'],
   vmm: ['util', 'memory', 'cpu', 'jit', 'devices', 'platform', 'snapshot', 'guest', ...leaves],
   api: ['util', 'vmm', 'metrics', 'logger'],
-  cli: ['util', 'memory', 'cpu', 'jit', 'devices', 'platform', 'vmm', 'api', 'guest', ...leaves],
+  runtime: ['util', 'vmm', 'guest', 'images', ...leaves],
+  cli: ['util', 'memory', 'cpu', 'jit', 'devices', 'platform', 'vmm', 'api', 'guest', 'images', 'runtime', 'snapshot', ...leaves],
 };
 
 const problems = [];

@@ -21,6 +21,8 @@ import {
   networkInterfaceId,
   pmemId,
   serialConfig,
+  snapshotCreate,
+  snapshotLoadBody,
   unsupportedBody,
   vmState,
 } from '../vmm/vmm-config.js';
@@ -169,9 +171,10 @@ const ROUTES: Route[] = [
     method: 'PUT', resource: 'snapshot', body: 'some',
     parse: ({ rest, body }) => {
       const what = rest[0];
-      if (what !== 'create' && what !== 'load') throw RequestError.invalidPathMethod('PUT', `snapshot/${what ?? ''}`);
-      decode(body, unsupportedBody);
-      return unsupported(`snapshot/${what}`, 'PUT');
+      if (what === undefined) throw RequestError.generic('Missing snapshot operation type.');
+      if (what === 'create') return { action: { type: 'CreateSnapshot', config: decode(body, snapshotCreate) } };
+      if (what === 'load') return parseSnapshotLoad(body);
+      throw RequestError.invalidPathMethod('PUT', `/snapshot/${what}`);
     },
   },
   {
@@ -225,6 +228,35 @@ const ROUTES: Route[] = [
   },
   { method: 'PATCH', resource: '*', body: 'none', parse: () => { throw RequestError.emptyBody('PATCH'); } },
 ];
+
+/** Firecracker's snapshot.rs: exactly one of mem_backend and the deprecated mem_file_path. */
+const LOAD_MISSING_FIELD = 'missing field: either `mem_backend` or `mem_file_path` is required';
+const LOAD_TOO_MANY_FIELDS = 'too many fields: either `mem_backend` or `mem_file_path` exclusively is required';
+const LOAD_DEPRECATION = 'PUT /snapshot/load: mem_file_path and enable_diff_snapshots fields are deprecated.';
+
+function parseSnapshotLoad(body: Buffer | undefined): ParsedRequest {
+  const c = decode(body, snapshotLoadBody);
+  if (c.mem_backend && c.mem_file_path !== undefined) throw RequestError.serde(new JsonBodyError(LOAD_TOO_MANY_FIELDS, undefined));
+  if (!c.mem_backend && c.mem_file_path === undefined) throw RequestError.serde(new JsonBodyError(LOAD_MISSING_FIELD, undefined));
+  // (The server counts the deprecated call when it sends the Deprecation header.)
+  const deprecated = c.mem_file_path !== undefined || c.enable_diff_snapshots === true;
+  return {
+    action: {
+      type: 'LoadSnapshot',
+      config: {
+        snapshot_path: c.snapshot_path,
+        mem_backend: c.mem_backend ?? { backend_type: 'File', backend_path: c.mem_file_path! },
+        track_dirty_pages: c.enable_diff_snapshots === true || c.track_dirty_pages === true,
+        resume_vm: c.resume_vm ?? false,
+        network_overrides: c.network_overrides ?? [],
+        ...(c.vsock_override && { vsock_override: c.vsock_override }),
+        clock_realtime: c.clock_realtime ?? false,
+        huge_pages: c.huge_pages ?? 'Snapshot',
+      },
+    },
+    ...(deprecated && { deprecation: LOAD_DEPRECATION }),
+  };
+}
 
 /**
  * Turns one request into a VmmAction, or throws RequestError with Firecracker's message.

@@ -12,6 +12,7 @@ export const commands: Record<string, Command> = {
   bare: { summary: 'Run a bare-metal M-mode test program (riscv-tests tohost convention)', load: () => import('./commands/bare.js') },
   run: { summary: 'Boot a guest (Debian by default) with its console on this terminal', load: () => import('./commands/run.js') },
   guest: { summary: 'Fetch the default Debian guest, build initramfs and root disks', load: () => import('./commands/guest.js') },
+  snapshot: { summary: 'Snapshot files: rebase a Diff onto a full memory file, show a state file', load: () => import('./commands/snapshot.js') },
 };
 
 export function usage(): string {

@@ -134,8 +134,11 @@ export class JitHart extends InterpreterHart {
     };
     const pages = opts.memory.memory.buffer.byteLength / WASM_PAGE;
     this.memLimits = { min: pages, max: pages, shared: opts.memory.memory.buffer instanceof SharedArrayBuffer };
-    this.regions = Array.from({ length: opts.memory.bytes.length >>> 12 }, () => undefined);
-    this.counts = Array.from({ length: this.regions.length }, () => undefined);
+    // new Array(n).fill(): fast (not dictionary) elements, like Array.from, but for a 2 GiB guest
+    // (524k pages) 3.5 ms instead of ~90 ms on the way to a running machine (a snapshot restore).
+    const hostPages = opts.memory.bytes.length >>> 12;
+    this.regions = new Array<Region | undefined>(hostPages).fill(undefined);
+    this.counts = new Array<Uint16Array | undefined>(hostPages).fill(undefined);
     this.profile = { counts: this.counts, threshold: this.threshold + 1 } satisfies BlockProfile;
     this.trampoline = createTrampoline(opts.memory.memory, { pc: this.layout.pc, tlbFetch: this.layout.tlbFetch });
     this.imports = {

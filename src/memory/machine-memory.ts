@@ -1,5 +1,6 @@
 import { CodeWatch } from './code-watch.js';
 import type { GuestMemory } from './guest-memory.js';
+import type { PageSource } from './page-source.js';
 
 /**
  * The machine's one WebAssembly.Memory (DESIGN.md "One machine state"): hart register files and software
@@ -19,10 +20,17 @@ export const DRAM_BASE = 0x8000_0000;
 export const MAX_RAM_BYTES = 0x8000_0000;
 
 const WASM_PAGE = 0x1_0000;
+/** Guest pages are 4 KiB (the RISC-V base page): the unit of lazy loading and dirty tracking. */
+export const PAGE_SIZE = 4096;
+/**
+ * Pages read from a page source at once when the guest touches an absent one: the absent pages of its
+ * aligned 64 KiB cluster. (A syscall per 4 KiB page is the dominant cost of a lazy restore's warm-up.)
+ */
+const LOAD_CLUSTER = 16;
 
 /**
  * What another thread needs to work on the same machine memory (MachineMemory.share/attach): the
- * shared WebAssembly.Memory and code watch travel by postMessage without copying.
+ * shared WebAssembly.Memory, code watch and page bitmaps travel by postMessage without copying.
  */
 export interface SharedMachineMemory {
   memory: WebAssembly.Memory;
@@ -30,13 +38,15 @@ export interface SharedMachineMemory {
   ramBase: number;
   harts: number;
   watch: SharedArrayBuffer;
+  dirty: SharedArrayBuffer;
+  touched: SharedArrayBuffer;
 }
 
 export interface MachineMemoryOptions {
   ramBase?: number;
   /**
-   * A shared WebAssembly.Memory (and code watch), so harts on other threads can work on it; what a
-   * machine with more than one hart uses.
+   * A shared WebAssembly.Memory (and code watch and page bitmaps), so harts on other threads can work
+   * on it; what a machine with more than one hart uses.
    */
   shared?: boolean;
   /** Harts whose translations the code watch keeps apart (default 1). */
@@ -54,7 +64,28 @@ export class MachineMemory implements GuestMemory {
   /** Guest-physical base and size of RAM. */
   readonly ramBase: number;
   readonly ramSize: number;
-
+  /** RAM pages (4 KiB). */
+  readonly pages: number;
+  /**
+   * Per RAM page, 1 if it was written since the last clearDirty(): by a store (a write TLB entry is
+   * filled only through the MMU, which marks the page, and clearDirty empties the write TLBs) or by
+   * DMA (noteWrite). What a Diff snapshot saves.
+   */
+  readonly dirty: Uint8Array;
+  /**
+   * Per RAM page, 1 once it was written since the machine started, or loaded from a page source: a
+   * page never touched is still all zero (what a Full snapshot may skip, and what a Diff snapshot
+   * without dirty-page tracking saves, as Firecracker's mincore() fallback does).
+   */
+  readonly touched: Uint8Array;
+  /**
+   * Per RAM page, 1 while its bytes are still in the page source (a lazily restored snapshot): the
+   * MMU's TLB fill and page walk, and every device access (hostOffset), load it first. Null when no
+   * page is absent, so the check costs a null test.
+   */
+  absent: Uint8Array | null = null;
+  private source: PageSource | null = null;
+  private absentLeft = 0;
   /** Harts that may run on this memory (hart regions 0..harts-1). */
   readonly harts: number;
   /** The pages harts have translated code from, and who wrote to them (see CodeWatch). */
@@ -88,17 +119,93 @@ export class MachineMemory implements GuestMemory {
     this.f32 = new Float32Array(buf);
     this.f64 = new Float64Array(buf);
     this.view = new DataView(buf);
+    this.pages = ramSize / PAGE_SIZE;
+    const bitmap = (b?: SharedArrayBuffer) => new Uint8Array(b ?? (this.shared ? new SharedArrayBuffer(this.pages) : new ArrayBuffer(this.pages)));
+    this.dirty = bitmap(attach?.dirty);
+    this.touched = bitmap(attach?.touched);
   }
 
-  /** What another thread passes to MachineMemory.attach to work on these same bytes (shared only). */
+  /**
+   * What another thread passes to MachineMemory.attach to work on these same bytes (shared only; no
+   * page may be absent: lazy loading belongs to the thread that holds the page source).
+   */
   share(): SharedMachineMemory {
     if (!(this.watch.buffer instanceof SharedArrayBuffer)) throw new Error('Cannot share a machine memory created without { shared: true }');
-    return { memory: this.memory, ramSize: this.ramSize, ramBase: this.ramBase, harts: this.harts, watch: this.watch.buffer };
+    if (this.absent !== null) throw new Error('Cannot share a machine memory while pages are still to be loaded (loadAll first)');
+    return {
+      memory: this.memory, ramSize: this.ramSize, ramBase: this.ramBase, harts: this.harts, watch: this.watch.buffer,
+      dirty: this.dirty.buffer as SharedArrayBuffer, touched: this.touched.buffer as SharedArrayBuffer,
+    };
   }
 
   /** This thread's view of a memory another thread shared. */
   static attach(s: SharedMachineMemory): MachineMemory {
     return new MachineMemory(s.ramSize, { ramBase: s.ramBase, shared: true, harts: s.harts }, s);
+  }
+
+  /**
+   * Makes every RAM page absent: its bytes come from `source` when first touched (a snapshot restored
+   * lazily). RAM must still be all zero, as a fresh machine's is.
+   */
+  attachSource(source: PageSource): void {
+    if (this.source) throw new Error('Cannot attach a second page source to guest memory');
+    this.source = source;
+    this.absent = new Uint8Array(this.pages).fill(1);
+    this.absentLeft = this.pages;
+  }
+
+  /** The page source lazily restored pages still come from (null once every page is in). */
+  get pageSource(): PageSource | null {
+    return this.source;
+  }
+
+  /**
+   * Loads absent RAM page `page` (a RAM page index), with the absent pages of its cluster: pages
+   * already present (perhaps written since) are never overwritten.
+   */
+  load(page: number): void {
+    const absent = this.absent;
+    if (absent === null || absent[page] === 0) return;
+    const start = page - (page % LOAD_CLUSTER);
+    const end = Math.min(start + LOAD_CLUSTER, this.pages);
+    for (let p = start; p < end;) {
+      if (absent[p] === 0) { p++; continue; }
+      let q = p + 1;
+      while (q < end && absent[q] !== 0) q++;
+      this.source!.read(p * PAGE_SIZE, this.bytes, RAM_HOST_OFFSET + p * PAGE_SIZE, (q - p) * PAGE_SIZE);
+      absent.fill(0, p, q);
+      this.touched.fill(1, p, q);
+      this.absentLeft -= q - p;
+      p = q;
+    }
+    if (this.absentLeft === 0) this.detachSource();
+  }
+
+  /** Loads every absent page of host range [off, off + len) (off inside RAM). */
+  private loadRange(off: number, len: number): void {
+    const absent = this.absent!;
+    const first = (off - RAM_HOST_OFFSET) >>> 12;
+    const last = len > 0 ? (off - RAM_HOST_OFFSET + len - 1) >>> 12 : first;
+    for (let p = first; p <= last && this.absent !== null; p++) if (absent[p] !== 0) this.load(p);
+  }
+
+  /** Loads every page still absent (a snapshot of the whole RAM, or a machine that stops lazy loading). */
+  loadAll(): void {
+    for (let p = 0; this.absent !== null && p < this.pages; p += LOAD_CLUSTER) this.load(p);
+  }
+
+  /** Forgets the page source (every page is in, or the machine ends) and closes it. */
+  detachSource(): void {
+    const src = this.source;
+    this.source = null;
+    this.absent = null;
+    this.absentLeft = 0;
+    src?.close();
+  }
+
+  /** Starts a new dirty-page epoch. The caller empties the harts' write TLBs (Mmu.flushWrites). */
+  clearDirty(): void {
+    this.dirty.fill(0);
   }
 
   /** Byte offset in `bytes` of hart `id`'s register/TLB region. */
@@ -110,6 +217,7 @@ export class MachineMemory implements GuestMemory {
   hostOffset(gpa: number, len: number): number {
     const off = gpa - this.ramBase;
     if (!(off >= 0) || !(len >= 0) || off + len > this.ramSize) return -1;
+    if (this.absent !== null) this.loadRange(RAM_HOST_OFFSET + off, len);
     return RAM_HOST_OFFSET + off;
   }
 
@@ -129,10 +237,17 @@ export class MachineMemory implements GuestMemory {
   }
 
   /**
-   * Reports bytes a device (or a hart's slow path) wrote at host offset `off`, after writing them:
-   * harts that translated code from those pages must recheck it at their next FENCE.I (CodeWatch).
+   * Reports bytes a device (or a hart's slow path) wrote at host offset `off`, after writing them: the
+   * pages are dirty (snapshots), and harts that translated code from them must recheck it at their
+   * next FENCE.I (CodeWatch).
    */
   noteWrite(off: number, len: number): void {
-    if (len > 0) this.watch.noteWrite(off, len);
+    if (len <= 0 || off < RAM_HOST_OFFSET) return;
+    const dirty = this.dirty, touched = this.touched;
+    for (let p = (off - RAM_HOST_OFFSET) >>> 12, last = (off - RAM_HOST_OFFSET + len - 1) >>> 12; p <= last; p++) {
+      dirty[p] = 1;
+      touched[p] = 1;
+    }
+    this.watch.noteWrite(off, len);
   }
 }

@@ -92,7 +92,7 @@ export class BareMachine {
     }
     const threaded = n > 1 && !opts.deterministic;
     this.control = threaded ? new ControlBlock(n) : undefined;
-    const clock = opts.deterministic ? new ManualClock() : threaded ? PausableClock.shared(this.control!.buffer, this.control!.clockByteOffset) : opts.clock ?? monotonicClock();
+    const clock = opts.deterministic ? new ManualClock() : threaded ? PausableClock.shared(0, this.control!.buffer, this.control!.clockByteOffset) : opts.clock ?? monotonicClock();
     this.clock = clock;
     const cb = this.control;
     const line = (bit: number) => cb

@@ -1,6 +1,7 @@
 import { Bus } from '../memory/bus.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { MachineMemory } from '../memory/machine-memory.js';
+import type { PageSource } from '../memory/page-source.js';
 import type { MmioDevice } from '../memory/mmio-device.js';
 import { StopReason } from '../cpu/hart.js';
 import type { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
@@ -8,15 +9,19 @@ import { createHart, type Engine } from './engine.js';
 import type { JitOptions } from '../jit/jit-hart.js';
 import { Interrupt } from '../cpu/trap.js';
 import type { IrqLine } from '../devices/irq-line.js';
-import { MmioTransport } from '../devices/virtio/mmio-transport.js';
-import { Clint, ManualClock, type Clock } from './clint.js';
+import { MmioTransport, type MmioTransportState } from '../devices/virtio/mmio-transport.js';
+import type { HartState as HartSnapshot } from '../cpu/hart-state.js';
+import { Mmu } from '../cpu/mmu/mmu.js';
+import { TLB_WRITE_OFFSET } from '../cpu/hart-layout.js';
+import { checkArray, checkInt, checkObject, StateError } from '../util/plain-state.js';
+import { Clint, ManualClock, type Clock, type ClintState } from './clint.js';
 import { PausableClock } from './pausable-clock.js';
-import { GoldfishRtc, systemWallClock, type WallClock } from './goldfish-rtc.js';
+import { GoldfishRtc, systemWallClock, type GoldfishRtcState, type WallClock } from './goldfish-rtc.js';
 import { CLINT, PLIC, RTC, SYSCON, UART, virtioSlot, TIMEBASE_HZ } from './memory-map.js';
-import { Plic } from './plic.js';
+import { Plic, type PlicState } from './plic.js';
 import { Syscon } from './syscon.js';
-import { Uart16550 } from './uart16550.js';
-import { Sbi, type SbiMetrics } from './sbi/sbi.js';
+import { Uart16550, type UartState } from './uart16550.js';
+import { HartState, Sbi, type SbiMetrics } from './sbi/sbi.js';
 import { buildFdt } from './fdt/build-fdt.js';
 import { planBoot, type BootLayout } from './boot/kernel-loader.js';
 import { ControlBlock, ExitRequest } from './smp/control-block.js';
@@ -64,6 +69,32 @@ export interface MachineConfig {
    * instruction, whatever the host does.
    */
   deterministic?: boolean;
+  /**
+   * Resume a snapshot instead of booting: the board is built as configured (same devices in the
+   * same slots), then takes `state`; RAM comes from `memory`, page by page as the guest touches it
+   * (null: the caller has filled RAM). The kernel, initrd and command line are then not used.
+   */
+  restore?: { state: MachineState; memory: PageSource | null };
+}
+
+/**
+ * The board's part of a snapshot, as plain data: every hart, the CLINT, PLIC, UART and RTC, each
+ * virtio-mmio slot (transport and device), and the timebase. RAM is saved apart (snapshot/).
+ */
+export interface MachineState {
+  version: 1;
+  /** mtime when saved, in timebase ticks: a restored machine's clock goes on from here. */
+  mtimeTicks: number;
+  /** Every hart, by id. */
+  harts: HartSnapshot[];
+  /** Each hart's SBI HSM state (started, stopped, ...); left out, hart 0 runs and the others are stopped. */
+  hsm?: number[];
+  clint: ClintState;
+  plic: PlicState;
+  uart: UartState;
+  rtc: GoldfishRtcState;
+  /** virtio-mmio slots 0, 1, … in order. */
+  virtio: MmioTransportState[];
 }
 
 /** Per vCPU: what Firecracker's vcpu metrics count, and the instructions retired. */
@@ -120,8 +151,11 @@ export class Machine {
   readonly rtc: GoldfishRtc;
   /** The SBI of the harts on this thread (each hart thread has its own; undefined then). */
   readonly sbi: Sbi | undefined;
-  readonly layout: BootLayout;
-  readonly fdt: Uint8Array;
+  /** Where the kernel, initrd and device tree went (undefined for a restored snapshot). */
+  readonly layout: BootLayout | undefined;
+  readonly fdt: Uint8Array | undefined;
+  /** The virtio-mmio slots in order (what the factories built). */
+  readonly virtio: MmioDevice[] = [];
   private exit: MachineExit | undefined;
   private input: Uint8Array[] = [];
   private wake: (() => void) | undefined;
@@ -137,15 +171,21 @@ export class Machine {
   private readonly control: ControlBlock | undefined;
   private threads: HartThreads | undefined;
   private readonly deterministic: boolean;
+  /** For harts on threads of their own: where they begin (boot, or their restored states). */
+  private threadBoot: { entry: bigint; a1: bigint } | undefined;
+  private threadRestore: HartSnapshot[] | undefined;
 
   constructor(private readonly cfg: MachineConfig) {
+    const restoring = cfg.restore && checkMachineState(cfg.restore.state, cfg.harts ?? 1);
     const n = cfg.harts ?? 1;
     this.hartCount = n;
     this.deterministic = cfg.deterministic ?? false;
     const threaded = n > 1 && (cfg.threads ?? true) && !this.deterministic;
     if (threaded && cfg.clock !== undefined) throw new RangeError('Cannot run harts on threads of their own with a clock of this thread: leave `clock` out or set `deterministic`');
     this.control = threaded ? new ControlBlock(n) : undefined;
-    const clock = this.deterministic ? new ManualClock() : cfg.clock ?? (this.control ? PausableClock.shared(this.control.buffer, this.control.clockByteOffset) : new PausableClock());
+    const startTicks = restoring ? restoring.mtimeTicks : 0;
+    const clock = this.deterministic ? new ManualClock(startTicks)
+      : cfg.clock ?? (this.control ? PausableClock.shared(startTicks, this.control.buffer, this.control.clockByteOffset) : new PausableClock(undefined, startTicks));
     this.clock = clock;
     // More than one hart: a shared memory (and SC by compare-and-swap, see InterpreterHart.atomic), even on one thread.
     this.memory = new MachineMemory(cfg.memMiB * 1024 * 1024, { harts: n, shared: n > 1 });
@@ -173,6 +213,7 @@ export class Machine {
       const r = virtioSlot(n);
       const dev = make({ memory: mem, irq: this.plic.line(r.irq!) });
       this.bus.add(`virtio${n}`, r.base, r.size, dev);
+      this.virtio.push(dev);
       slots.push(n);
       const v = dev instanceof MmioTransport ? dev.device : null;
       if (v?.retryDelayMs && v.retry) this.deferring.push(v as DeferringDevice);
@@ -194,6 +235,19 @@ export class Machine {
       }
     }
 
+    if (restoring) {
+      this.layout = undefined;
+      this.fdt = undefined;
+      if (cfg.restore!.memory) mem.attachSource(cfg.restore!.memory);
+      try {
+        this.restore(restoring);
+      } catch (e) {
+        mem.detachSource();
+        throw e;
+      }
+      return;
+    }
+
     // The device tree's size barely depends on the addresses in it: build once to size it, plan, rebuild.
     const fdtFor = (initrd?: { start: number; end: number }) => buildFdt({
       harts: n, isa: GUEST_ISA, mmuType: 'riscv,sv57', memBytes: mem.ramSize, bootargs: cfg.cmdline,
@@ -211,6 +265,90 @@ export class Machine {
     // contract), the others wait for the kernel's SBI hart_start. Hart threads do the same themselves.
     for (const h of this.harts) firmwareSetup(h);
     if (this.harts.length > 0) enterSupervisor(this.harts[0], BigInt(plan.entry), BigInt(plan.dtbAddress));
+    this.threadBoot = { entry: BigInt(plan.entry), a1: BigInt(plan.dtbAddress) };
+  }
+
+  /** Virtio slots whose device cannot be snapshotted (the vmm names them in its refusal). */
+  unsnapshottableSlots(): number[] {
+    const out: number[] = [];
+    this.virtio.forEach((d, n) => {
+      if (!(d instanceof MmioTransport) || !d.snapshottable) out.push(n);
+    });
+    return out;
+  }
+
+  /**
+   * The board's state for a snapshot, every hart's included. Call while paused (between run slices;
+   * hart threads are then parked), after checking unsnapshottableSlots(). RAM is not part of it
+   * (snapshot/memory-file.ts writes that).
+   */
+  save(): MachineState {
+    const bad = this.unsnapshottableSlots();
+    if (bad.length > 0) throw new Error(`virtio slots ${bad.join(', ')} hold devices that cannot be snapshotted`);
+    let harts: HartSnapshot[];
+    if (this.threads) harts = this.threads.save();
+    else if (this.control) {
+      if (!this.threadRestore) throw new Error('Cannot save the harts of a machine whose hart threads have not started');
+      harts = this.threadRestore;
+    } else harts = this.harts.map((h) => h.save());
+    const hsm = Array.from({ length: this.hartCount }, (_, h) => (this.control ? this.control.hsm(h) : this.local!.status(h)));
+    return {
+      version: 1,
+      mtimeTicks: this.clock.now(),
+      harts,
+      hsm,
+      clint: this.clint.save(),
+      plic: this.plic.save(),
+      uart: this.uart.save(),
+      rtc: this.rtc.save(),
+      virtio: this.virtio.map((d) => (d as MmioTransport).save()),
+    };
+  }
+
+  /**
+   * A new dirty-page epoch (after a snapshot): no page is dirty, and every hart's write TLB is empty so
+   * the next store to each page marks it again (hart threads' too: they are parked).
+   */
+  startDirtyEpoch(): void {
+    this.memory.clearDirty();
+    for (let h = 0; h < this.hartCount; h++) Mmu.flushWritesOf(this.memory, this.memory.hartRegion(h) + TLB_WRITE_OFFSET);
+  }
+
+  /**
+   * Takes a saved state into this freshly built board. Harts first (their interrupt lines start low),
+   * then the devices, then the PLIC (its saved gateway levels and pending bits win over what the
+   * devices drove) and the CLINT, which drive the harts' lines again. Harts on threads of their own
+   * take their states when their threads start. Anything that does not fit throws; the caller
+   * discards the machine.
+   */
+  private restore(s: MachineState): void {
+    if (s.virtio.length !== this.virtio.length) {
+      throw new StateError(`the snapshot has ${s.virtio.length} virtio devices, the restored configuration ${this.virtio.length}`);
+    }
+    const part = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (e) {
+        throw new StateError(`Cannot restore ${what}: ${(e as Error).message}`);
+      }
+    };
+    const hsm = s.hsm ?? s.harts.map((_, h) => (h === 0 ? HartState.Started : HartState.Stopped));
+    if (this.control) {
+      this.threadRestore = s.harts;
+      hsm.forEach((st, h) => this.control!.setHsm(h, st));
+    } else {
+      this.harts.forEach((h, i) => part(`hart ${i}`, () => h.restore(s.harts[i])));
+      hsm.forEach((st, h) => this.local!.setStatus(h, st));
+    }
+    part('the UART', () => this.uart.restore(s.uart));
+    part('the RTC', () => this.rtc.restore(s.rtc));
+    this.virtio.forEach((d, n) => part(`virtio slot ${n}`, () => {
+      if (!(d instanceof MmioTransport)) throw new StateError('its device has no snapshot support');
+      d.restore(s.virtio[n], `virtio slot ${n}`);
+    }));
+    part('the PLIC', () => this.plic.restore(s.plic));
+    part('the CLINT', () => this.clint.restore(s.clint));
+    for (const d of this.virtio) (d as MmioTransport).kick();
   }
 
   /** The first hart, on this thread (tests, tracing, the lock-step runner; not with hart threads). */
@@ -219,6 +357,12 @@ export class Machine {
     if (h === undefined) throw new Error('The harts of this machine run on threads of their own');
     return h;
   }
+
+  /** Whether harts on threads of their own have started (run() starts them). */
+  get hartThreadsStarted(): boolean {
+    return this.threadsReady;
+  }
+  private threadsReady = false;
 
   /** Per vCPU, its counters: instructions retired and device accesses (hart threads: as of their last slice). */
   vcpus(): VcpuCounters[] {
@@ -253,7 +397,11 @@ export class Machine {
     if (!this.uart.listening) return;
     while (this.input.length > 0) {
       const head = this.input[0];
-      const n = this.uart.receive(head);
+      // Offer only what fits: the UART flags an overrun for bytes it cannot take, and the guest's
+      // driver then inserts a NUL into the stream (in raw mode), though the bytes wait here, not lost.
+      const room = this.uart.rxSpace();
+      if (room === 0) return;
+      const n = this.uart.receive(room < head.length ? head.subarray(0, room) : head);
       if (n < head.length) { this.input[0] = head.subarray(n); return; }
       this.input.shift();
     }
@@ -305,6 +453,7 @@ export class Machine {
   pause(): void {
     this.paused = true;
     for (const h of this.harts) h.requestStop();
+    if (this.control) this.control.paused = true; // hart threads yet to start begin parked
     this.threads?.pause(); // every hart thread parked before this returns
     if (this.clock instanceof PausableClock) this.clock.pause();
   }
@@ -400,9 +549,12 @@ export class Machine {
    * along, and gives the event loop a turn every few milliseconds (console input, the VMM's requests).
    */
   private async runThreaded(cb: ControlBlock): Promise<MachineExit> {
+    // Lazy loading belongs to this thread (the page source): a restored machine's RAM comes in whole first.
+    this.memory.loadAll();
+    const boot = this.threadBoot ?? { entry: 0n, a1: 0n };
     const threads = new HartThreads({
       memory: this.memory, control: cb, bus: this.bus, engine: this.cfg.engine ?? 'jit', jit: this.cfg.jit,
-      boot: { kind: 'kernel', entry: BigInt(this.layout.entry), a1: BigInt(this.layout.dtbAddress) },
+      boot: { kind: 'kernel', entry: boot.entry, a1: boot.a1 }, restore: this.threadRestore,
       console: {
         write: (b) => this.console(b),
         read: () => { const b = this.takeInput(1); return b.length > 0 ? b[0] : -1; },
@@ -411,6 +563,7 @@ export class Machine {
     this.threads = threads;
     try {
       await threads.start();
+      this.threadsReady = true;
       while (this.exit === undefined) {
         if (this.paused) { await this.sleep(1000); continue; }
         const until = performance.now() + YIELD_MS;
@@ -459,4 +612,16 @@ export class Machine {
       this.wake = () => { this.wake = undefined; done(); };
     });
   }
+}
+
+/** The outer shape of a MachineState (each part checks its own fields as it is restored). */
+function checkMachineState(state: unknown, harts: number): MachineState {
+  const s = checkObject(state, 'machine');
+  if (s.version !== 1) throw new StateError(`machine state version ${JSON.stringify(s.version)} is not one this wisp reads (1)`);
+  checkInt(s.mtimeTicks, 'machine.mtimeTicks', 0, Number.MAX_SAFE_INTEGER);
+  checkArray(s.harts, 'machine.harts', harts);
+  if (s.hsm !== undefined) checkArray(s.hsm, 'machine.hsm', harts).forEach((v, i) => checkInt(v, `machine.hsm[${i}]`, 0, 3));
+  for (const k of ['clint', 'plic', 'uart', 'rtc']) checkObject(s[k], `machine.${k}`);
+  if (!Array.isArray(s.virtio)) throw new StateError('machine.virtio must be a list');
+  return s as unknown as MachineState;
 }

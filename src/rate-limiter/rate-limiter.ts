@@ -31,6 +31,15 @@ export interface RateLimiterState {
   blockedUntilMs: number;
 }
 
+/** A limiter in a snapshot: its buckets (Firecracker persists budgets too) and the rest of its block. */
+export interface RateLimiterSnapshot {
+  version: 1;
+  bandwidth: TokenBucketState | null;
+  ops: TokenBucketState | null;
+  /** Milliseconds the limiter still had to stay blocked when saved (0: not blocked). */
+  blockedForMs: number;
+}
+
 export class RateLimiter {
   private bandwidth: TokenBucket | null;
   private ops: TokenBucket | null;
@@ -117,6 +126,33 @@ export class RateLimiter {
     if (cfg.bandwidth) this.bandwidth = TokenBucket.create(cfg.bandwidth, now);
     if (cfg.ops) this.ops = TokenBucket.create(cfg.ops, now);
     this.blockedUntil = 0;
+  }
+
+  /** The limiter as a snapshot holds it: buckets, and how much longer it stays blocked. */
+  save(): RateLimiterSnapshot {
+    return { version: 1, bandwidth: this.bandwidth?.state() ?? null, ops: this.ops?.state() ?? null, blockedForMs: this.blockedForMs() };
+  }
+
+  /**
+   * Takes the buckets and block of a saved limiter (same process or another: times are made relative
+   * to this limiter's clock). Throws RangeError on a malformed state, changing nothing.
+   */
+  restore(s: RateLimiterSnapshot): void {
+    if (typeof s !== 'object' || s === null || s.version !== 1 || !(typeof s.blockedForMs === 'number' && s.blockedForMs >= 0)) {
+      throw new RangeError('Cannot restore a rate limiter: its state is not a version 1 limiter state');
+    }
+    const now = this.clock.now();
+    const bucket = (b: TokenBucketState | null, what: string): TokenBucket | null => {
+      if (b === null) return null;
+      const t = typeof b === 'object' ? TokenBucket.fromState(b, now) : null;
+      if (!t) throw new RangeError(`Cannot restore a rate limiter: its ${what} bucket state is malformed`);
+      return t;
+    };
+    const bandwidth = bucket(s.bandwidth, 'bandwidth');
+    const ops = bucket(s.ops, 'ops');
+    this.bandwidth = bandwidth;
+    this.ops = ops;
+    this.blockedUntil = s.blockedForMs > 0 ? now + s.blockedForMs : 0;
   }
 
   state(): RateLimiterState {

@@ -126,6 +126,19 @@ export class TokenBucket {
     return Math.max(1, Math.ceil((needCredit - this.credit) / this.size));
   }
 
+  /**
+   * A bucket as a snapshot held it (Firecracker's TokenBucket persist): same size, refill time, budget
+   * and burst; the refill restarts from `nowMs` (the time the VM was saved does not refill it). Null
+   * for a state that describes no bucket (size or refill time 0) or holds values that make no sense.
+   */
+  static fromState(s: TokenBucketState, nowMs: number): TokenBucket | null {
+    const ok = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+    if (!ok(s.size) || !ok(s.refillTimeMs) || !ok(s.budget) || !ok(s.oneTimeBurst)) return null;
+    const b = TokenBucket.create({ size: s.size, refill_time: s.refillTimeMs, one_time_burst: s.oneTimeBurst }, nowMs);
+    if (b) b.credit = Math.min(b.fullCredit, s.budget * b.refillTimeMs);
+    return b;
+  }
+
   state(): TokenBucketState {
     return { size: this.size, refillTimeMs: this.refillTimeMs, budget: this.credit / this.refillTimeMs, oneTimeBurst: this.burst, lastUpdateMs: this.lastUpdate };
   }

@@ -12,6 +12,8 @@ import type {
   MachineConfigUpdate,
   MetricsConfig,
   SerialConfig,
+  SnapshotCreateConfig,
+  SnapshotLoadConfig,
 } from './vmm-config.js';
 
 /** Resources whose devices wisp does not build yet; the controller refuses them by this name. */
@@ -20,8 +22,6 @@ export type UnsupportedResource =
   | 'vsock'
   | 'balloon'
   | 'mmds'
-  | 'snapshot/create'
-  | 'snapshot/load'
   | 'pmem'
   | 'hotplug/memory'
   | 'cpu-config';
@@ -42,6 +42,10 @@ export type VmmAction =
   | { type: 'FlushMetrics' }
   | { type: 'SendCtrlAltDel' }
   | { type: 'Pause' }
+  /** PUT /snapshot/create: a Paused VM's state and memory to files. */
+  | { type: 'CreateSnapshot'; config: SnapshotCreateConfig }
+  /** PUT /snapshot/load: a fresh VMM becomes the snapshotted VM (Paused, or Running with resume_vm). */
+  | { type: 'LoadSnapshot'; config: SnapshotLoadConfig }
   | { type: 'Resume' }
   | { type: 'GetVmMachineConfig' }
   | { type: 'GetFullVmConfig' }

@@ -148,13 +148,22 @@ test('builder: two vCPUs on threads of their own; HSM starts the second; pause s
   const s = spec(TWO_HARTS, { vcpuCount: 2 });
   const m = await builder.build(s);
   try {
-    await until('both greetings on the serial file', () => serialText(s).includes('hart 0\n') && serialText(s).includes('hart 1\n'));
-    const first = await m.takeMetrics!();
-    assert.ok(first['vcpu_0']!['instructions']! > 0 && first['vcpu_1']!['instructions']! > 0, 'both harts retire instructions');
-    assert.equal(first['vcpu_0']!['exit_mmio_write'], 7, 'hart 0 wrote its greeting');
-    assert.equal(first['vcpu_1']!['exit_mmio_write'], 7, 'hart 1 wrote its greeting');
-    assert.equal(first['vcpu']!['exit_mmio_write'], 14, 'vcpu sums the vCPUs');
-    assert.equal(first['sbi']!['calls'], 1, 'one hart_start');
+    await until('both greetings on the serial file', () => serialText(s).includes('hart 0\n') && serialText(s).includes('hart 1\n'), 60_000);
+    // A hart publishes its counters after each slice: add the deltas up until both have.
+    const sum: Record<string, number> = {};
+    const add = (m: Record<string, Record<string, number>>) => {
+      for (const g of ['vcpu', 'vcpu_0', 'vcpu_1', 'sbi']) for (const [k, v] of Object.entries(m[g] ?? {})) sum[`${g}.${k}`] = (sum[`${g}.${k}`] ?? 0) + v;
+    };
+    const end = Date.now() + 60_000;
+    do {
+      add(await m.takeMetrics!());
+      await sleep(20);
+    } while (!(sum['vcpu_0.exit_mmio_write'] === 7 && sum['vcpu_1.exit_mmio_write'] === 7 && sum['vcpu_1.instructions']! > 0) && Date.now() < end);
+    assert.ok(sum['vcpu_0.instructions']! > 0 && sum['vcpu_1.instructions']! > 0, 'both harts retire instructions');
+    assert.equal(sum['vcpu_0.exit_mmio_write'], 7, 'hart 0 wrote its greeting');
+    assert.equal(sum['vcpu_1.exit_mmio_write'], 7, 'hart 1 wrote its greeting');
+    assert.equal(sum['vcpu.exit_mmio_write'], 14, 'vcpu sums the vCPUs');
+    assert.equal(sum['sbi.calls'], 1, 'one hart_start');
     await m.pause();
     await m.takeMetrics!();
     await sleep(100);
@@ -202,7 +211,7 @@ test('builder: guest time stands still while paused', async () => {
 test('builder: a guest poweroff resolves exited with status 0; a reboot is reported as such', async () => {
   const s = spec(POWEROFF);
   const m = await builder.build(s);
-  assert.deepEqual(await m.exited, { reason: 'shutdown', exitCode: 0 });
+  assert.deepEqual(await m.exited, { reason: 'shutdown', exitCode: 0, guest: 'poweroff' });
   assert.equal(serialText(s), 'bye\n');
   await assert.rejects(m.pause(), /the machine has stopped/);
   // The counters up to the end are still reported, once (the VMM's exit metrics line).
@@ -213,7 +222,7 @@ test('builder: a guest poweroff resolves exited with status 0; a reboot is repor
   await m.stop();
 
   const r = await builder.build(spec(REBOOT));
-  assert.deepEqual(await r.exited, { reason: 'reboot', exitCode: 0, message: 'the guest rebooted' });
+  assert.deepEqual(await r.exited, { reason: 'reboot', exitCode: 0, message: 'the guest rebooted', guest: 'reboot' });
   await r.stop();
 });
 
@@ -265,6 +274,26 @@ test('builder: console to the VMM stdout fd and console input from the host', as
   assert.equal(stdin.listenerCount('data'), 0, 'input is detached when the machine stops');
   assert.equal(stdin.paused, true, 'and the host input is no longer read');
   closeSync(fd);
+});
+
+test("builder: console to the VMM's thread and input through the handle (wisp run's terminal)", async () => {
+  const chunks: Uint8Array[] = [];
+  const m = await createVmBuilder({ stdin: null, consoleOut: (b) => chunks.push(b) }).build(spec(LISTEN, { serial: {} }));
+  try {
+    const text = () => Buffer.concat(chunks).toString('latin1');
+    await until('the greeting through consoleOut', () => text() === 'hello\n');
+    assert.ok(chunks.length < 6, `output is gathered, not one message per byte (${chunks.length} messages)`);
+    m.sendInput!(Uint8Array.from([0x61, 0x62, 0x63]));
+    let rx = 0;
+    for (let i = 0; i < 100 && rx < 3; i++) {
+      rx += (await m.takeMetrics!())['uart']!['read_count']!;
+      if (rx < 3) await sleep(10);
+    }
+    assert.equal(rx, 3, 'the three input bytes reached the UART receive FIFO');
+  } finally {
+    await m.stop();
+  }
+  m.sendInput!(Uint8Array.of(0x64)); // after the end: ignored, no throw
 });
 
 test('builder: a bad spec rejects with a clear message and leaves nothing running', async () => {

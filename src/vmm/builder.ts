@@ -5,7 +5,7 @@
  * (machine-worker-protocol.ts) and waits for the worker's answer.
  */
 import { Worker } from 'node:worker_threads';
-import type { MachineExit, MachineHandle, MachineMetrics, MachineSpec, VmBuilder } from './machine.js';
+import type { MachineExit, MachineHandle, MachineMetrics, MachineSpec, RestoreSpec, SnapshotRequest, SnapshotTaken, VmBuilder } from './machine.js';
 import type { WorkerEvent, WorkerInit, WorkerInput, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
 import type { RateLimiterConfig } from './vmm-config.js';
 
@@ -29,11 +29,16 @@ export interface VmBuilderOptions {
   stdin?: ConsoleInput | null;
   /** Where the console goes when the spec names no serial output path. Default 1 (stdout). */
   consoleFd?: number;
+  /**
+   * Instead of a console fd: guest output handed to this callback on the VMM's thread (`wisp run`
+   * writes it to its terminal, beside its own Ctrl-A handling). Takes precedence over consoleFd.
+   */
+  consoleOut?: (bytes: Uint8Array) => void;
 }
 
 export function createVmBuilder(opts: VmBuilderOptions = {}): VmBuilder {
   return {
-    build: (spec) => WorkerMachine.start(spec, opts),
+    build: (spec, restore) => WorkerMachine.start(spec, opts, restore),
   };
 }
 
@@ -76,8 +81,8 @@ class WorkerMachine implements MachineHandle {
   }
 
   /** Starts the worker and resolves once the guest runs; rejects with the build's failure. */
-  static start(spec: MachineSpec, opts: VmBuilderOptions): Promise<MachineHandle> {
-    const worker = startWorker({ spec, consoleFd: opts.consoleFd ?? 1 });
+  static start(spec: MachineSpec, opts: VmBuilderOptions, restore?: RestoreSpec): Promise<MachineHandle> {
+    const worker = startWorker({ spec, console: opts.consoleOut ? { kind: 'port' } : { kind: 'fd', fd: opts.consoleFd ?? 1 }, ...(restore && { restore }) });
     const stdin = opts.stdin === undefined ? process.stdin : opts.stdin;
     const m = new WorkerMachine(worker, stdin);
     return new Promise<MachineHandle>((resolve, reject) => {
@@ -101,6 +106,9 @@ class WorkerMachine implements MachineHandle {
             return;
           case 'reply':
             m.settle(e);
+            return;
+          case 'console':
+            opts.consoleOut?.(e.bytes);
             return;
           case 'exit':
             m.announced = true;
@@ -132,8 +140,19 @@ class WorkerMachine implements MachineHandle {
     return this.call({ op: 'ctrlAltDel' });
   }
 
+  sendInput(bytes: Uint8Array): void {
+    if (this.ended === undefined && bytes.length > 0) this.worker.postMessage({ op: 'input', bytes } satisfies WorkerInput);
+  }
+
   updateDrive(id: string, update: { path?: string; rateLimiter?: RateLimiterConfig }): Promise<void> {
     return this.call({ op: 'updateDrive', driveId: id, path: update.path, rateLimiter: update.rateLimiter });
+  }
+
+  async createSnapshot(req: SnapshotRequest): Promise<SnapshotTaken> {
+    const r = await this.request({ op: 'createSnapshot', snapshot: req });
+    if (!r.ok) throw new Error(r.message);
+    if (!r.snapshot) throw new Error('the machine did not return its state');
+    return r.snapshot;
   }
 
   async takeMetrics(): Promise<MachineMetrics> {

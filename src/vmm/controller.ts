@@ -1,7 +1,8 @@
 /**
  * Applies VmmActions (Firecracker's PrebootApiController + RuntimeApiController in one state machine):
  *
- *   Not started ──InstanceStart──▶ Running ◀──Pause/Resume──▶ Paused
+ *   Not started ──InstanceStart──▶ Running ◀──Pause/Resume──▶ Paused ──CreateSnapshot──▶ Paused
+ *        └──────LoadSnapshot (resume_vm: Running, else Paused)──────▲
  *
  * Before the start only configuration is accepted (runtime operations get "not supported before
  * starting the microVM"); after it, configuration is refused ("… after starting the microVM") and the
@@ -13,11 +14,13 @@ import type { Logger } from '../logger/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { FullVmConfig, InstanceInfo, InstanceState, UnsupportedResource, VmmAction, VmmData } from './actions.js';
 import type { MachineExit, MachineHandle, VmBuilder } from './machine.js';
+import { readSnapshot, SnapshotError, type SnapshotBody } from './snapshot.js';
+import { writeStateFile } from '../snapshot/snapshot-file.js';
 import { MetricsFlusher } from './metrics-flusher.js';
 import { osErrorText } from './os-error.js';
 import { WISP_VERSION } from './version.js';
 import { VmmActionError, type VmmActionErrorCode } from './vmm-action-error.js';
-import type { LoggerConfig, MetricsConfig } from './vmm-config.js';
+import type { LoggerConfig, MetricsConfig, SnapshotCreateConfig, SnapshotLoadConfig } from './vmm-config.js';
 import { VmResources, VmResourcesError } from './vm-resources.js';
 
 export const APP_NAME = 'wisp';
@@ -27,12 +30,15 @@ const UNSUPPORTED: Record<UnsupportedResource, string> = {
   vsock: 'wisp does not build the vsock device yet',
   balloon: 'wisp does not build the balloon device yet',
   mmds: 'wisp does not build the MMDS yet (it needs a network interface)',
-  'snapshot/create': 'wisp does not create snapshots yet',
-  'snapshot/load': 'wisp does not load snapshots yet',
   pmem: 'wisp does not build virtio-pmem devices yet',
   'hotplug/memory': 'wisp does not build memory hotplug (virtio-mem) yet',
   'cpu-config': 'custom CPU templates do not apply to riscv64',
 };
+
+/** Configuration only a fresh boot uses: after any of it, a snapshot can no longer be loaded. */
+const BOOT_PATH_ACTIONS: ReadonlySet<VmmAction['type']> = new Set([
+  'ConfigureBootSource', 'InsertBlockDevice', 'SetEntropyDevice', 'PutMachineConfiguration', 'UpdateMachineConfiguration',
+]);
 
 export interface ControllerOptions {
   instanceId: string;
@@ -46,7 +52,9 @@ export interface ControllerOptions {
 }
 
 export class VmmController {
-  readonly resources = new VmResources();
+  private vmResources = new VmResources();
+  /** Something only a fresh boot uses was configured: a snapshot can no longer be loaded (Firecracker's boot_path). */
+  private bootPath = false;
   readonly flusher: MetricsFlusher;
   private machine: MachineHandle | undefined;
   private paused = false;
@@ -61,6 +69,10 @@ export class VmmController {
   constructor(private readonly opts: ControllerOptions) {
     this.openWriter = opts.openWriter ?? ((p) => FileLineWriter.open(p));
     this.flusher = new MetricsFlusher(opts.metrics, opts.logger, async () => this.machine?.takeMetrics?.());
+  }
+
+  get resources(): VmResources {
+    return this.vmResources;
   }
 
   get state(): InstanceState {
@@ -86,24 +98,27 @@ export class VmmController {
   }
 
   private async preboot(a: VmmAction): Promise<VmmData> {
+    if (BOOT_PATH_ACTIONS.has(a.type)) this.bootPath = true;
     switch (a.type) {
       case 'ConfigureBootSource':
-        return this.config('BootSource', () => this.resources.setBootSource(a.config));
+        return this.config('BootSource', () => this.vmResources.setBootSource(a.config));
       case 'InsertBlockDevice':
-        return this.config('DriveConfig', () => this.resources.insertBlockDevice(a.config));
+        return this.config('DriveConfig', () => this.vmResources.insertBlockDevice(a.config));
       case 'SetEntropyDevice':
-        return this.config('EntropyDevice', () => this.resources.setEntropyDevice(a.config));
+        return this.config('EntropyDevice', () => this.vmResources.setEntropyDevice(a.config));
       case 'ConfigureSerial':
-        return this.config('SerialConfig', () => this.resources.setSerial(a.config));
+        return this.config('SerialConfig', () => this.vmResources.setSerial(a.config));
       case 'PutMachineConfiguration':
       case 'UpdateMachineConfiguration':
-        return this.config('MachineConfig', () => this.resources.updateMachineConfig(a.config));
+        return this.config('MachineConfig', () => this.vmResources.updateMachineConfig(a.config));
       case 'ConfigureLogger':
         return this.configureLogger(a.config);
       case 'ConfigureMetrics':
         return this.configureMetrics(a.config);
       case 'StartMicroVm':
         return this.start();
+      case 'LoadSnapshot':
+        return this.loadSnapshot(a.config);
       case 'GetVmMachineConfig':
       case 'GetFullVmConfig':
       case 'GetVmInstanceInfo':
@@ -116,6 +131,7 @@ export class VmmController {
       case 'SendCtrlAltDel':
       case 'Pause':
       case 'Resume':
+      case 'CreateSnapshot':
         throw VmmActionError.preBoot();
     }
   }
@@ -152,13 +168,16 @@ export class VmmController {
         return { type: 'Empty' };
       case 'UpdateBlockDevice': {
         const { drive_id: id, path_on_host: path, rate_limiter: rateLimiter } = a.config;
-        this.config('DriveConfig', () => this.resources.checkDriveUpdate(id, path));
+        this.config('DriveConfig', () => this.vmResources.checkDriveUpdate(id, path));
         await this.machineCall(`update drive "${id}"`, () => m.updateDrive(id, { path, rateLimiter }), 'DriveConfig');
-        this.resources.recordDriveUpdate(id, path, rateLimiter);
+        this.vmResources.recordDriveUpdate(id, path, rateLimiter);
         return { type: 'Empty' };
       }
+      case 'CreateSnapshot':
+        return this.createSnapshot(a.config, m);
       case 'Unsupported':
         throw new VmmActionError('NotSupported', `The requested operation is not supported: ${UNSUPPORTED[a.resource]}.`);
+      case 'LoadSnapshot':
       case 'ConfigureBootSource':
       case 'InsertBlockDevice':
       case 'SetEntropyDevice':
@@ -226,12 +245,12 @@ export class VmmController {
   }
 
   private async start(): Promise<VmmData> {
-    if (!this.resources.bootSourceConfig) {
+    if (!this.vmResources.bootSourceConfig) {
       throw new VmmActionError('StartMicrovm', 'Cannot start microvm without kernel configuration.');
     }
     let spec;
     try {
-      spec = this.resources.machineSpec(this.opts.instanceId, this.opts.bootTimer ?? false);
+      spec = this.vmResources.machineSpec(this.opts.instanceId, this.opts.bootTimer ?? false);
     } catch (err) {
       throw new VmmActionError('StartMicrovm', err instanceof Error ? err.message : String(err), { cause: err });
     }
@@ -252,10 +271,119 @@ export class VmmController {
     return { type: 'Empty' };
   }
 
+  /**
+   * PUT /snapshot/create on a Paused VM: the machine writes the memory file and returns its state; the
+   * state file gets that and the VM's configuration. The VM stays Paused.
+   */
+  private async createSnapshot(cfg: SnapshotCreateConfig, m: MachineHandle): Promise<VmmData> {
+    const fail = (msg: string, cause?: unknown) => new VmmActionError('CreateSnapshot', `Create snapshot error: ${msg}`, { cause });
+    if (!this.paused) throw fail('Cannot save the microVM state: the microVM is not Paused (PATCH /vm {"state": "Paused"} first).');
+    if (!m.createSnapshot) throw fail('Cannot save the microVM state: this machine has no snapshot support.');
+    const t0 = performance.now();
+    const resources = this.vmResources;
+    let taken;
+    try {
+      taken = await m.createSnapshot({ type: cfg.snapshot_type, memFilePath: cfg.mem_file_path, trackDirtyPages: resources.machineConfig.track_dirty_pages });
+    } catch (err) {
+      throw fail(err instanceof Error ? err.message : String(err), err);
+    }
+    const body: SnapshotBody = {
+      wisp_version: WISP_VERSION,
+      snapshot_type: cfg.snapshot_type,
+      created_at_ns: String(BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n),
+      vm_config: resources.snapshotConfig(),
+      machine: taken.machine,
+      memory: { size_bytes: resources.machineConfig.mem_size_mib * 0x10_0000, ...(taken.memory.pageMap !== undefined && { page_map: taken.memory.pageMap }) },
+    };
+    try {
+      writeStateFile(cfg.snapshot_path, body);
+    } catch (err) {
+      throw fail(`Cannot perform write on the snapshot backing file: ${err instanceof Error ? err.message : String(err)}`, err);
+    }
+    const us = Math.round((performance.now() - t0) * 1000);
+    const l = this.opts.metrics.latencies_us;
+    (cfg.snapshot_type === 'Full' ? l.vmm_full_create_snapshot : l.vmm_diff_create_snapshot).set(us);
+    (cfg.snapshot_type === 'Full' ? l.full_create_snapshot : l.diff_create_snapshot).set(us);
+    this.opts.logger.info('vmm::controller',
+      `'create ${cfg.snapshot_type.toLowerCase()} snapshot' VMM action took ${us} us (state ${taken.saveMs.toFixed(1)} ms, memory file ${taken.memoryMs.toFixed(1)} ms, ${taken.memory.pages} pages).`);
+    return { type: 'Empty' };
+  }
+
+  /**
+   * PUT /snapshot/load in a fresh VMM: reads and checks the state file, rebuilds the saved
+   * configuration (drives reopened, network_overrides applied) and builds the machine from the
+   * snapshot, its memory file opened, not read. Nothing is kept of a load that fails: the VMM stays
+   * Not started and usable (another load, or a boot).
+   */
+  private async loadSnapshot(cfg: SnapshotLoadConfig): Promise<VmmData> {
+    if (this.bootPath) {
+      throw new VmmActionError('LoadSnapshot', 'Load snapshot error: Loading a microVM snapshot not allowed after configuring boot-specific resources.');
+    }
+    const fail = (msg: string, cause?: unknown) => new VmmActionError('LoadSnapshot', `Load snapshot error: Failed to restore from snapshot: ${msg}`, { cause });
+    const t0 = performance.now();
+    if (cfg.mem_backend.backend_type === 'Uffd') {
+      throw fail('the Uffd memory backend is not supported: wisp loads snapshot memory lazily from a File backend itself (its software MMU sees every first touch of a page), which is what a Uffd page-fault handler does for Firecracker; use backend_type "File"');
+    }
+    if (cfg.huge_pages === '2M' || cfg.huge_pages === 'Transparent') {
+      throw fail(`huge pages (${cfg.huge_pages}) are not supported by wisp: guest memory is a WebAssembly.Memory`);
+    }
+    let snap: SnapshotBody;
+    try {
+      snap = readSnapshot(cfg.snapshot_path);
+    } catch (err) {
+      if (err instanceof SnapshotError) throw fail(err.message, err);
+      throw err;
+    }
+    const nets = snap.vm_config['network-interfaces'];
+    for (const o of cfg.network_overrides) {
+      const iface = nets.find((n) => n.iface_id === o.iface_id);
+      if (!iface) throw fail(`Failed to get snapshot state from file: Unknown Network Device. (no interface "${o.iface_id}" in the snapshot)`);
+      iface.host_dev_name = o.host_dev_name;
+    }
+    if (cfg.vsock_override) {
+      if (!snap.vm_config.vsock) throw fail('Failed to get snapshot state from file: Unknown Vsock Device.');
+      snap.vm_config.vsock.uds_path = cfg.vsock_override.uds_path;
+    }
+    let resources: VmResources;
+    let spec;
+    try {
+      resources = VmResources.fromSnapshot(snap.vm_config, cfg.track_dirty_pages);
+      spec = resources.machineSpec(this.opts.instanceId, this.opts.bootTimer ?? false);
+    } catch (err) {
+      throw fail(err instanceof Error ? err.message : String(err), err);
+    }
+    let machine = snap.machine;
+    if (cfg.clock_realtime) {
+      // The guest's timebase jumps forward by the wall-clock time the snapshot spent saved.
+      const savedMs = Number(BigInt(snap.created_at_ns) / 1_000_000n);
+      const elapsed = Math.max(0, Date.now() - savedMs);
+      machine = { ...machine, mtimeTicks: machine.mtimeTicks + Math.floor(elapsed * 10_000) };
+    }
+    let handle: MachineHandle;
+    try {
+      handle = await this.opts.builder.build(spec, { machine, memFilePath: cfg.mem_backend.backend_path, resume: cfg.resume_vm });
+    } catch (err) {
+      this.opts.logger.error('vmm::builder', `Failed to restore microVM: ${err instanceof Error ? err.message : String(err)}`);
+      throw fail(err instanceof Error ? err.message : String(err), err);
+    }
+    this.vmResources = resources;
+    this.machine = handle;
+    this.paused = !cfg.resume_vm;
+    const us = Math.round((performance.now() - t0) * 1000);
+    this.opts.metrics.latencies_us.vmm_load_snapshot.set(us);
+    this.opts.metrics.latencies_us.load_snapshot.set(us);
+    this.opts.logger.info('vmm::controller', `'load snapshot' VMM action took ${us} us.`);
+    void handle.exited.then((e) => {
+      this.opts.logger.info('vmm::controller', `Vmm is stopping (${e.reason}${e.message ? `: ${e.message}` : ''}).`);
+      this.resolveExit(e);
+    });
+    return { type: 'Empty' };
+  }
+
   private query(type: 'GetVmMachineConfig' | 'GetFullVmConfig' | 'GetVmInstanceInfo' | 'GetVmmVersion'): VmmData {
     switch (type) {
       case 'GetVmMachineConfig':
-        return { type: 'MachineConfiguration', config: this.resources.machineConfig };
+        return { type: 'MachineConfiguration', config: this.vmResources.machineConfig };
       case 'GetVmmVersion':
         return { type: 'VmmVersion', version: WISP_VERSION };
       case 'GetVmInstanceInfo':
@@ -270,7 +398,7 @@ export class VmmController {
   }
 
   private fullConfig(): FullVmConfig {
-    const r = this.resources;
+    const r = this.vmResources;
     const cfg: FullVmConfig = { drives: r.blockDevices, 'machine-config': r.machineConfig, 'network-interfaces': [] };
     const boot = r.bootSourceConfig;
     if (boot) cfg['boot-source'] = boot;

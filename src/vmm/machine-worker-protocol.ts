@@ -3,13 +3,21 @@
  * (machine-worker.ts). The spec travels in workerData; after that the VMM sends requests, each answered
  * by one reply with the same id, and the worker announces its start and, once, its exit.
  */
-import type { MachineExit, MachineMetrics, MachineSpec } from './machine.js';
+import type { MachineExit, MachineMetrics, MachineSpec, RestoreSpec, SnapshotRequest, SnapshotTaken } from './machine.js';
 import type { RateLimiterConfig } from './vmm-config.js';
+
+/**
+ * Where the console goes when the spec names no serial output path: a host fd (the VMM's stdout, as
+ * Firecracker writes it), or 'port': 'console' events to the VMM's thread (`wisp run`, whose terminal
+ * handling lives there).
+ */
+export type WorkerConsole = { kind: 'fd'; fd: number } | { kind: 'port' };
 
 export interface WorkerInit {
   spec: MachineSpec;
-  /** Host fd for the console when the spec names no serial output path (the VMM's stdout). */
-  consoleFd: number;
+  console: WorkerConsole;
+  /** Build from a snapshot instead of booting. */
+  restore?: RestoreSpec;
 }
 
 export type WorkerRequest =
@@ -18,7 +26,8 @@ export type WorkerRequest =
   | { id: number; op: 'stop' }
   | { id: number; op: 'takeMetrics' }
   | { id: number; op: 'ctrlAltDel' }
-  | { id: number; op: 'updateDrive'; driveId: string; path?: string; rateLimiter?: RateLimiterConfig };
+  | { id: number; op: 'updateDrive'; driveId: string; path?: string; rateLimiter?: RateLimiterConfig }
+  | { id: number; op: 'createSnapshot'; snapshot: SnapshotRequest };
 
 /** Console input from the host (no reply). */
 export interface WorkerInput {
@@ -27,7 +36,7 @@ export interface WorkerInput {
 }
 
 export type WorkerReply =
-  | { type: 'reply'; id: number; ok: true; metrics?: MachineMetrics }
+  | { type: 'reply'; id: number; ok: true; metrics?: MachineMetrics; snapshot?: SnapshotTaken }
   | { type: 'reply'; id: number; ok: false; message: string };
 
 export type WorkerEvent =
@@ -36,6 +45,8 @@ export type WorkerEvent =
   /** Building failed; the worker ends without running anything. */
   | { type: 'startFailed'; message: string }
   | WorkerReply
+  /** Guest console output, when WorkerInit.console is 'port'. */
+  | { type: 'console'; bytes: Uint8Array }
   /**
    * The machine stopped (by itself, or after a stop request), with the counters not yet taken (for
    * the VMM's last metrics line); the worker ends after this.

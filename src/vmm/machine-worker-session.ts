@@ -1,18 +1,20 @@
 /**
- * One machine, as the worker thread holds it: built from a MachineSpec (Firecracker's builder steps:
- * kernel and initrd, serial output, drives in slot order, entropy), run until it stops, and answering
- * the VMM's requests between run slices. Everything that can fail in building does so before the
- * machine exists and closes what it had opened, so a failed start leaves nothing behind.
+ * One machine, as the worker thread holds it: the serial output opened, the board and its devices
+ * assembled from the MachineSpec (assemble-machine.ts, the one device wiring), run until it stops, and
+ * answering the VMM's requests between run slices. Everything that can fail in building does so before
+ * the machine exists and closes what it had opened, so a failed start leaves nothing behind.
  */
-import { closeSync, constants, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { Machine, type MachineExit as BoardExit } from '../platform/machine.js';
-import { FileBlockBackend, FileBlockError } from './backends/file-block-backend.js';
-import type { MachineExit, MachineMetrics } from './machine.js';
-import { machineCounters, MetricsDeltas, type SerialSinkMetrics } from './machine-worker-metrics.js';
-import type { WorkerInit, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
-import { osErrorText } from './os-error.js';
-import { attachBlock, attachEntropy, type AttachedBlock } from './virtio-attach.js';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import type { Machine, MachineExit as BoardExit } from '../platform/machine.js';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
+import { assembleMachine, driveErrorText, type AssembledMachine } from './assemble-machine.js';
+import { FileBlockBackend } from './backends/file-block-backend.js';
+import type { MachineExit, MachineMetrics, SnapshotRequest, SnapshotTaken } from './machine.js';
+import { writeMemoryFile } from '../snapshot/memory-file.js';
+import { machineCounters, MetricsDeltas, type SerialSinkMetrics } from './machine-worker-metrics.js';
+import type { WorkerConsole, WorkerEvent, WorkerInit, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
+import { osErrorText } from './os-error.js';
+import type { AttachedBlock } from './virtio-attach.js';
 import type { RateLimiterConfig } from './vmm-config.js';
 
 /** Retries of a console write the host cannot take yet (a full pipe) before the bytes are dropped. */
@@ -22,60 +24,36 @@ export class MachineSession {
   private readonly deltas = new MetricsDeltas();
   private stopRequested = false;
   private closed = false;
+  readonly machine: Machine;
+  private readonly blocks: AttachedBlock[];
+  private readonly rng: VirtioRng | undefined;
 
   private constructor(
-    readonly machine: Machine,
-    private readonly blocks: AttachedBlock[],
-    private readonly rng: VirtioRng | undefined,
+    private readonly assembled: AssembledMachine,
     private readonly serial: ConsoleSink,
-  ) {}
+  ) {
+    this.machine = assembled.machine;
+    this.blocks = assembled.blocks;
+    this.rng = assembled.rng;
+  }
 
-  /** Builds the machine; throws an Error whose message says what failed (the InstanceStart fault). */
-  static build(init: WorkerInit): MachineSession {
-    const { spec } = init;
-    const kernel = readGuestFile('kernel image', spec.kernel.path);
-    const initrd = spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath) : undefined;
-    const opened: { close(): void }[] = [];
+  /**
+   * Builds the machine (booting it, or from a snapshot with init.restore, Paused unless it resumes);
+   * throws an Error whose message says what failed (the InstanceStart or LoadSnapshot fault).
+   * `post` carries console output to the VMM's thread when the init asks for it (`wisp run`).
+   */
+  static async build(init: WorkerInit, post?: (e: WorkerEvent) => void): Promise<MachineSession> {
+    const serial = ConsoleSink.open(init.spec.serial.outPath, init.console, post);
     try {
-      const serial = ConsoleSink.open(spec.serial.outPath, init.consoleFd);
-      opened.push(serial);
-      const blocks: AttachedBlock[] = [];
-      for (const d of spec.drives) {
-        let b: AttachedBlock;
-        try {
-          b = attachBlock({ id: d.id, path: d.path, readOnly: d.readOnly, cacheType: d.cacheType, rateLimiter: d.rateLimiter });
-        } catch (e) {
-          throw new Error(`Cannot attach drive "${d.id}": ${driveErrorText(e)}`, { cause: e });
-        }
-        opened.push(b.backend);
-        blocks.push(b);
-      }
-      const virtio = blocks.map((b) => b.factory);
-      let rng: VirtioRng | undefined;
-      if (spec.entropy) {
-        const e = attachEntropy(spec.entropy.rateLimiter);
-        rng = e.device;
-        virtio.push(e.factory);
-      }
-      let machine: Machine;
-      try {
-        machine = new Machine({
-          memMiB: spec.memSizeMib,
-          kernel,
-          kernelName: spec.kernel.path,
-          initrd,
-          initrdName: spec.kernel.initrdPath,
-          cmdline: spec.kernel.cmdline,
-          consoleOut: (bytes) => serial.write(bytes),
-          virtio,
-          harts: spec.vcpuCount,
-        });
-      } catch (e) {
-        throw new Error(`Cannot build the machine: ${osErrorText(e)}`, { cause: e });
-      }
-      return new MachineSession(machine, blocks, rng, serial);
+      const restore = init.restore;
+      const assembled = assembleMachine(init.spec, {
+        consoleOut: (bytes) => serial.write(bytes),
+        ...(restore && { restore: { state: restore.machine, memFilePath: restore.memFilePath } }),
+      });
+      if (restore && !restore.resume) assembled.machine.pause();
+      return new MachineSession(assembled, serial);
     } catch (e) {
-      for (const o of opened) o.close();
+      serial.close();
       throw e;
     }
   }
@@ -113,6 +91,8 @@ export class MachineSession {
     switch (req.op) {
       case 'pause':
         this.machine.pause();
+        // What the guest printed before the pause is out before the pause is acknowledged.
+        this.serial.flush();
         return ok();
       case 'resume':
         this.machine.resume();
@@ -134,7 +114,44 @@ export class MachineSession {
           return fail(osErrorText(e));
         }
         return ok();
+      case 'createSnapshot':
+        try {
+          return { type: 'reply', id: req.id, ok: true, snapshot: this.createSnapshot(req.snapshot) };
+        } catch (e) {
+          return fail(e instanceof Error ? e.message : String(e));
+        }
     }
+  }
+
+  /**
+   * Saves the paused machine: devices that cannot be snapshotted refuse it by name (Firecracker's
+   * words); disks are flushed so the files match the saved guest; the memory file is written; a new
+   * dirty-page epoch begins.
+   */
+  private createSnapshot(req: SnapshotRequest): SnapshotTaken {
+    const m = this.machine;
+    if (!m.isPaused) throw new Error('Cannot save the microVM state: the microVM is not Paused (PATCH /vm {"state": "Paused"} first)');
+    const bad = m.unsnapshottableSlots().map((n) => this.assembled.slotNames[n] ?? `virtio slot ${n}`);
+    if (bad.length > 0) throw new Error(`Cannot save the microVM state: Operation not allowed: Devices without snapshot support are present: ${bad.join(',')}`);
+    for (const b of this.blocks) {
+      try {
+        b.backend.flush();
+      } catch (e) {
+        throw new Error(`Cannot save the microVM state: flushing drive "${b.id}" failed: ${osErrorText(e)}`, { cause: e });
+      }
+    }
+    const t0 = performance.now();
+    const machine = m.save();
+    const t1 = performance.now();
+    let written;
+    try {
+      written = writeMemoryFile(req.memFilePath, m.memory, req.type, req.trackDirtyPages);
+    } catch (e) {
+      throw new Error(`Cannot write memory file: ${(e as Error).message}`, { cause: e });
+    }
+    m.startDirtyEpoch();
+    const t2 = performance.now();
+    return { machine, memory: { pages: written.pages, ...(written.pageMap !== undefined && { pageMap: written.pageMap }) }, saveMs: t1 - t0, memoryMs: t2 - t1 };
   }
 
   /**
@@ -178,33 +195,70 @@ export class MachineSession {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const b of this.blocks) b.backend.close();
+    this.assembled.close();
     this.serial.close();
   }
 }
 
-/** The guest's console on the host: a file or FIFO (PUT /serial), else the VMM's stdout. */
+/**
+ * The guest's console on the host: a file or FIFO (PUT /serial), the VMM's stdout fd, or (`wisp run`)
+ * messages to the VMM's thread, which writes them to its terminal. Output is gathered and written when
+ * the machine yields to the event loop (within ~10 ms) or once 64 KiB wait: the UART hands over one byte
+ * at a time, and a write per byte cost ~0.1 s of a boot's 20,000 console bytes (measured).
+ */
 class ConsoleSink {
   readonly metrics: SerialSinkMetrics = { droppedWrites: 0 };
-  private fd: number;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
 
-  private constructor(fd: number, private readonly owned: boolean) {
-    this.fd = fd;
-  }
+  private constructor(
+    private fd: number,
+    private readonly owned: boolean,
+    private readonly post: ((e: WorkerEvent) => void) | undefined,
+  ) {}
 
-  static open(path: string | undefined, fallbackFd: number): ConsoleSink {
-    if (path === undefined) return new ConsoleSink(fallbackFd, false);
+  static open(path: string | undefined, fallback: WorkerConsole, post: ((e: WorkerEvent) => void) | undefined): ConsoleSink {
+    if (path === undefined) {
+      if (fallback.kind === 'port') {
+        if (!post) throw new Error('console output to the VMM thread needs a message port');
+        return new ConsoleSink(-1, false, post);
+      }
+      return new ConsoleSink(fallback.fd, false, undefined);
+    }
     // Non-blocking, so a FIFO nobody reads fails here (ENXIO) or drops output, and never hangs the machine.
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK;
     try {
-      return new ConsoleSink(openSync(path, flags, 0o644), true);
+      return new ConsoleSink(openSync(path, flags, 0o644), true, undefined);
     } catch (e) {
       throw new Error(`Cannot open serial output "${path}": ${osErrorText(e)}`, { cause: e });
     }
   }
 
-  /** Writes all of `bytes`, waiting briefly on a full pipe; what cannot be written is dropped and counted. */
   write(bytes: Uint8Array): void {
+    if (this.fd < 0 && !this.post) return;
+    // The UART and the SBI console hand over fresh arrays, so keeping them until the flush is safe.
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes >= 65536) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.pendingBytes === 0) return;
+    const out = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.post) this.post({ type: 'console', bytes: out });
+    else this.writeFd(out);
+  }
+
+  /** Writes all of `bytes`, waiting briefly on a full pipe; what cannot be written is dropped and counted. */
+  private writeFd(bytes: Uint8Array): void {
     if (this.fd < 0) return;
     let done = 0;
     let retries = 0;
@@ -224,6 +278,7 @@ class ConsoleSink {
   }
 
   close(): void {
+    this.flush();
     if (this.owned && this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
   }
@@ -232,36 +287,19 @@ class ConsoleSink {
 /** A cell to Atomics.wait on: a synchronous 1 ms sleep for the console's EAGAIN retry. */
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
-function readGuestFile(what: string, path: string): Uint8Array {
-  try {
-    if (!statSync(path).isFile()) throw new Error('it is not a regular file');
-    return readFileSync(path);
-  } catch (e) {
-    throw new Error(`Cannot read ${what} "${path}": ${osErrorText(e)}`, { cause: e });
-  }
-}
-
 /** The board's exit as the VMM reports it (Firecracker exits 0 when the guest powers off or reboots). */
 export function vmmExit(e: BoardExit): MachineExit {
   switch (e.kind) {
     case 'poweroff':
-      return { reason: 'shutdown', exitCode: 0 };
+      return { reason: 'shutdown', exitCode: 0, guest: 'poweroff' };
     case 'reboot':
-      return { reason: 'reboot', exitCode: 0, message: 'the guest rebooted' };
+      return { reason: 'reboot', exitCode: 0, message: 'the guest rebooted', guest: 'reboot' };
     case 'panic':
       // With panic=-1 the kernel reboots after a panic; wisp says so and exits non-zero.
-      return { reason: 'reboot', exitCode: 1, message: `guest kernel panic: ${e.message}` };
+      return { reason: 'reboot', exitCode: 1, message: `guest kernel panic: ${e.message}`, guest: 'panic' };
     case 'fail':
-      return { reason: 'shutdown', exitCode: e.code & 0xff || 1, message: `the guest reported failure ${e.code} through the test finisher` };
+      return { reason: 'shutdown', exitCode: e.code & 0xff || 1, message: `the guest reported failure ${e.code} through the test finisher`, guest: 'fail' };
     case 'stopped':
       return { reason: 'shutdown', exitCode: 0, message: 'stopped by the VMM' };
   }
-}
-
-/** A drive backend's failure, its errno worded as Firecracker does ("No such file or directory (os error 2)"). */
-function driveErrorText(e: unknown): string {
-  if (e instanceof FileBlockError && e.code === 'open-failed' && e.cause !== undefined) {
-    return e.message.replace(/: [A-Z0-9]+$/, `: ${osErrorText(e.cause)}`);
-  }
-  return osErrorText(e);
 }

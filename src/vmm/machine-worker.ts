@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const post = (e: WorkerEvent): void => port.postMessage(e);
   let session: MachineSession;
   try {
-    session = MachineSession.build(workerData as WorkerInit);
+    session = await MachineSession.build(workerData as WorkerInit, post);
   } catch (e) {
     post({ type: 'startFailed', message: e instanceof Error ? e.message : String(e) });
     port.close();

@@ -5,7 +5,8 @@
  * resumes, patches drives and collects device metrics. Nothing else of the machine is visible above
  * this file, so the API can be built and tested before the machine exists.
  */
-import type { CacheType, RateLimiterConfig, TokenBucketConfig } from './vmm-config.js';
+import type { MachineState } from '../platform/machine.js';
+import type { CacheType, RateLimiterConfig, SnapshotTypeName, TokenBucketConfig } from './vmm-config.js';
 
 export interface DriveSpec {
   /** Firecracker's drive_id; the metrics group is `block_<id>`. */
@@ -45,6 +46,16 @@ export interface MachineSpec {
   bootTimer: boolean;
   /** The ns16550a console: to this file/FIFO when given, else to the VMM's stdout. */
   serial: { outPath?: string; rateLimiter?: TokenBucketConfig };
+  /**
+   * wisp's extension: the execution engine (default 'jit'; `wisp run --engine interpreter` runs the
+   * reference interpreter).
+   */
+  engine?: 'jit' | 'interpreter';
+  /**
+   * wisp's extension (`wisp run --deterministic`): every hart on the machine's thread in turn, guest
+   * time from the instruction count, fixed seeds: a replayable run.
+   */
+  deterministic?: boolean;
 }
 
 /** Why a machine stopped on its own (not through MachineHandle.stop()). */
@@ -54,10 +65,43 @@ export interface MachineExit {
   /** Exit status the VMM process should end with (0 for a clean guest poweroff). */
   exitCode: number;
   message?: string;
+  /**
+   * What the guest did, when it stopped by itself: powered off, rebooted, panicked (with panic=-1 the
+   * kernel reboots after a panic) or reported a failure through the test finisher. `wisp run` tells a
+   * reboot to restart from a panic with it.
+   */
+  guest?: 'poweroff' | 'reboot' | 'panic' | 'fail';
 }
 
 /** Per-device counters, keyed like Firecracker's metrics groups ("block_rootfs", "uart", "vcpu", ...). */
 export type MachineMetrics = Record<string, Record<string, number>>;
+
+/** PUT /snapshot/create as the machine sees it. */
+export interface SnapshotRequest {
+  type: SnapshotTypeName;
+  memFilePath: string;
+  /** Diff: only the pages written since the last snapshot (else every resident page). */
+  trackDirtyPages: boolean;
+}
+
+/** What the machine saved: its state (for the state file) and what went into the memory file. */
+export interface SnapshotTaken {
+  machine: MachineState;
+  /** Pages the memory file holds data for; for a Diff, which ones (snapshot/memory-file encodePageMap). */
+  memory: { pages: number; pageMap?: string };
+  /** Milliseconds spent saving the state and writing the memory file. */
+  saveMs: number;
+  memoryMs: number;
+}
+
+/** Build the machine from a snapshot instead of booting it (PUT /snapshot/load). */
+export interface RestoreSpec {
+  machine: MachineState;
+  /** The memory file (File backend): opened, and read page by page as the guest touches memory. */
+  memFilePath: string;
+  /** Run at once (resume_vm), or stay Paused. */
+  resume: boolean;
+}
 
 export interface MachineHandle {
   /** Stops all vCPUs at an instruction boundary; resolves once they are stopped. */
@@ -76,6 +120,17 @@ export interface MachineHandle {
    * the next metrics line. Optional: a machine without device metrics leaves it out.
    */
   takeMetrics?(): Promise<MachineMetrics>;
+  /**
+   * Writes the memory file and returns the machine's state, while Paused (the controller checks).
+   * Rejects, naming them, when devices that cannot be snapshotted are present. Optional: a machine
+   * without snapshot support leaves it out.
+   */
+  createSnapshot?(req: SnapshotRequest): Promise<SnapshotTaken>;
+  /**
+   * Console input for the guest's UART (what a terminal typed). Optional: the API's VMM feeds the
+   * console from its own stdin through the builder.
+   */
+  sendInput?(bytes: Uint8Array): void;
   /** Settles once when the machine stops by itself; never rejects. */
   readonly exited: Promise<MachineExit>;
   /** Tears the machine down (VMM exit). Idempotent. */
@@ -84,9 +139,10 @@ export interface MachineHandle {
 
 export interface VmBuilder {
   /**
-   * Builds the machine from a validated spec and starts its vCPUs. Resolves when the guest is running;
+   * Builds the machine from a validated spec and starts its vCPUs (or, with `restore`, builds it as a
+   * snapshot left it: Paused unless `restore.resume`). Resolves when the guest is running;
    * rejects with an Error whose message says what failed (it becomes the InstanceStart fault_message)
    * and must leave nothing running behind.
    */
-  build(spec: MachineSpec): Promise<MachineHandle>;
+  build(spec: MachineSpec, restore?: RestoreSpec): Promise<MachineHandle>;
 }

@@ -7,6 +7,7 @@ import { closeSync, openSync, statSync } from 'node:fs';
 import { MAX_HARTS, MAX_RAM_BYTES } from '../memory/machine-memory.js';
 import type { DriveSpec, MachineSpec } from './machine.js';
 import { osErrorText } from './os-error.js';
+import type { SnapshotVmConfig } from './snapshot.js';
 import type {
   BlockDeviceConfig,
   BootSourceConfig,
@@ -34,7 +35,8 @@ export type VmResourcesErrorCode =
   | 'vhost-user-not-supported'
   | 'io-engine-not-supported'
   | 'no-free-device-slot'
-  | 'unknown-drive';
+  | 'unknown-drive'
+  | 'unsupported-snapshot-device';
 
 export class VmResourcesError extends Error {
   constructor(
@@ -87,6 +89,10 @@ export class VmResources {
   private vmConfig: MachineConfig = defaultMachineConfig();
   private entropy: EntropyDeviceConfig | undefined;
   private serial: SerialConfig = {};
+  /** wisp's extension (not in Firecracker's API): `wisp run --engine`. */
+  private engine: 'jit' | 'interpreter' | undefined;
+  /** wisp's extension: `wisp run --deterministic`. */
+  private deterministic = false;
 
   get machineConfig(): MachineConfig {
     return { ...this.vmConfig };
@@ -242,6 +248,16 @@ export class VmResources {
     this.serial = { ...cfg };
   }
 
+  /** `wisp run --deterministic`: every hart on one thread in turn, time from the instruction count (a replayable run). */
+  setDeterministic(on: boolean): void {
+    this.deterministic = on;
+  }
+
+  /** `wisp run --engine`: which execution engine runs the guest (default: the JIT). */
+  setEngine(engine: 'jit' | 'interpreter'): void {
+    this.engine = engine;
+  }
+
   private deviceCount(): number {
     return this.drives.length + (this.entropy ? 1 : 0);
   }
@@ -249,6 +265,48 @@ export class VmResources {
   /** True once anything that only a fresh boot uses was configured (Firecracker's `boot_path`). */
   get hasBootResources(): boolean {
     return this.bootSource !== undefined || this.drives.length > 0 || this.entropy !== undefined;
+  }
+
+  /** The configuration a snapshot saves (and fromSnapshot rebuilds): GET /vm/config's machine sections. */
+  snapshotConfig(): SnapshotVmConfig {
+    return {
+      'machine-config': this.machineConfig,
+      ...(this.bootSource && { 'boot-source': { ...this.bootSource } }),
+      drives: this.blockDevices,
+      ...(this.entropy && { entropy: { ...this.entropy } }),
+      'network-interfaces': [],
+    };
+  }
+
+  /**
+   * The resources of a snapshotted VM (PUT /snapshot/load), checked with the same rules as the API's,
+   * except that no host file is opened here: the kernel is not needed at all, and the machine reopens
+   * the drives as it is restored (a missing one fails the load, by name). `trackDirtyPages` is the
+   * load's own setting, as on Firecracker.
+   */
+  static fromSnapshot(cfg: SnapshotVmConfig, trackDirtyPages: boolean): VmResources {
+    const r = new VmResources();
+    r.updateMachineConfig({ ...cfg['machine-config'], track_dirty_pages: trackDirtyPages });
+    const boot = cfg['boot-source'];
+    if (boot) {
+      checkCmdline(boot.boot_args ?? DEFAULT_KERNEL_CMDLINE);
+      r.bootSource = { ...boot };
+    }
+    for (const d of cfg.drives) {
+      if (!isValidResourceId(d.drive_id) || d.path_on_host === undefined || d.socket !== undefined) {
+        throw new VmResourcesError('invalid-drive-id', `Cannot restore drive "${d.drive_id}": the snapshot describes no virtio-block drive wisp can rebuild`);
+      }
+      if (d.is_root_device && r.drives.some((x) => x.is_root_device)) throw new VmResourcesError('root-device-already-added', 'A root block device already exists!');
+      r.drives.push({ ...d, cache_type: d.cache_type ?? 'Unsafe', io_engine: d.io_engine ?? 'Sync' });
+    }
+    if (cfg.entropy) r.entropy = { ...cfg.entropy };
+    if (cfg['network-interfaces'].length > 0 || cfg.vsock !== undefined) {
+      throw new VmResourcesError('unsupported-snapshot-device', 'Cannot restore the snapshot: it has network interfaces or a vsock device, which this wisp does not build');
+    }
+    if (r.deviceCount() > VIRTIO_MMIO_SLOTS) {
+      throw new VmResourcesError('no-free-device-slot', `Cannot restore the snapshot: its ${r.deviceCount()} devices exceed the ${VIRTIO_MMIO_SLOTS} virtio-mmio slots`);
+    }
+    return r;
   }
 
   /** The seam's spec; undefined fields of the store become the documented defaults here. */
@@ -281,6 +339,8 @@ export class VmResources {
       entropy: this.entropy && { rateLimiter: this.entropy.rate_limiter },
       bootTimer,
       serial: { outPath: this.serial.serial_out_path, rateLimiter: this.serial.rate_limiter },
+      ...(this.engine !== undefined && { engine: this.engine }),
+      ...(this.deterministic && { deterministic: true }),
     };
   }
 }

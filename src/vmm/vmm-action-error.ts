@@ -15,6 +15,8 @@ export type VmmActionErrorCode =
   | 'Logger'
   | 'Metrics'
   | 'StartMicrovm'
+  | 'CreateSnapshot'
+  | 'LoadSnapshot'
   | 'InternalVmm';
 
 export class VmmActionError extends Error {

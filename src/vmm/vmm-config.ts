@@ -170,6 +170,73 @@ export const serialConfig: Decoder<SerialConfig> = struct('SerialConfig', {
   rate_limiter: opt(tokenBucket),
 });
 
+export const SNAPSHOT_TYPES = ['Full', 'Diff'] as const;
+export type SnapshotTypeName = (typeof SNAPSHOT_TYPES)[number];
+
+/** PUT /snapshot/create (Firecracker's CreateSnapshotParams; snapshot_type defaults to Full). */
+export interface SnapshotCreateConfig {
+  snapshot_type: SnapshotTypeName;
+  snapshot_path: string;
+  mem_file_path: string;
+}
+export const snapshotCreate: Decoder<SnapshotCreateConfig> = (n) => {
+  const c = struct('CreateSnapshotParams', {
+    snapshot_type: opt(enumOf(SNAPSHOT_TYPES)),
+    snapshot_path: req(str),
+    mem_file_path: req(str),
+  })(n);
+  return { snapshot_type: c.snapshot_type ?? 'Full', snapshot_path: c.snapshot_path, mem_file_path: c.mem_file_path };
+};
+
+export const MEM_BACKEND_TYPES = ['File', 'Uffd'] as const;
+export interface MemBackendConfig {
+  backend_type: (typeof MEM_BACKEND_TYPES)[number];
+  backend_path: string;
+}
+const memBackend: Decoder<MemBackendConfig> = struct('MemBackendConfig', {
+  backend_path: req(str),
+  backend_type: req(enumOf(MEM_BACKEND_TYPES)),
+});
+
+/** network_overrides[]: a restored interface gets another host device (Firecracker's NetworkOverride). */
+export interface NetworkOverride {
+  iface_id: string;
+  host_dev_name: string;
+}
+const networkOverride: Decoder<NetworkOverride> = struct('NetworkOverride', { iface_id: req(str), host_dev_name: req(str) }, { allowUnknown: true });
+export interface VsockOverride {
+  uds_path: string;
+}
+const vsockOverride: Decoder<VsockOverride> = struct('VsockOverride', { uds_path: req(str) }, { allowUnknown: true });
+
+export const SNAPSHOT_HUGE_PAGES = ['Snapshot', 'None', 'Transparent', '2M'] as const;
+
+/** PUT /snapshot/load as sent (Firecracker's LoadSnapshotConfig); the route checks the mem_* fields. */
+export const snapshotLoadBody = struct('LoadSnapshotConfig', {
+  snapshot_path: req(str),
+  mem_file_path: opt(str),
+  mem_backend: opt(memBackend),
+  enable_diff_snapshots: opt(bool),
+  track_dirty_pages: opt(bool),
+  resume_vm: opt(bool),
+  network_overrides: opt(arrayOf(networkOverride)),
+  vsock_override: opt(vsockOverride),
+  clock_realtime: opt(bool),
+  huge_pages: opt(enumOf(SNAPSHOT_HUGE_PAGES)),
+});
+
+/** What the VMM loads (Firecracker's LoadSnapshotParams): the deprecated fields folded in. */
+export interface SnapshotLoadConfig {
+  snapshot_path: string;
+  mem_backend: MemBackendConfig;
+  track_dirty_pages: boolean;
+  resume_vm: boolean;
+  network_overrides: NetworkOverride[];
+  vsock_override?: VsockOverride;
+  clock_realtime: boolean;
+  huge_pages: (typeof SNAPSHOT_HUGE_PAGES)[number];
+}
+
 export const VM_STATES = ['Paused', 'Resumed'] as const;
 export const vmState: Decoder<{ state: (typeof VM_STATES)[number] }> = struct('VmUpdateConfig', {
   state: req(enumOf(VM_STATES)),

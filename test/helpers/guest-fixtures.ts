@@ -44,15 +44,16 @@ export async function ensureGuest(): Promise<DefaultGuest> {
 /**
  * A gzip'd newc initramfs holding only Debian's static busybox and `/init` = `script` (run by
  * busybox sh): no kernel modules, so the kernel reaches /init as fast as it can. The script should
- * end with `poweroff -f`; PID 1 exiting panics the kernel.
+ * end with `poweroff -f`; PID 1 exiting panics the kernel. `programs` go to /bin under their names.
  */
-export function minimalInitramfs(guest: DefaultGuest, script: string): Buffer {
+export function minimalInitramfs(guest: DefaultGuest, script: string, programs: Readonly<Record<string, Uint8Array>> = {}): Buffer {
   const w = new CpioWriter({ mtime: 0 });
   for (const d of ['bin', 'dev', 'proc', 'sys']) w.addDirectory(d);
   // The kernel opens /dev/console for init's stdio before anything could mount devtmpfs
   // (Documentation/admin-guide/devices.txt: console is c 5 1).
   w.addCharDevice('dev/console', 5, 1, { mode: 0o600 });
   w.addFile('bin/busybox', readFileSync(guest.busyboxPath), { mode: 0o755 });
+  for (const [name, bytes] of Object.entries(programs)) w.addFile(`bin/${name}`, bytes, { mode: 0o755 });
   w.addSymlink('bin/sh', 'busybox');
   w.addFile('init', Buffer.from(`#!/bin/busybox sh\nexport PATH=/bin\n/bin/busybox --install -s /bin\n${script}\n`), { mode: 0o755 });
   return gzipSync(w.finish());

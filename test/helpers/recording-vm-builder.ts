@@ -4,23 +4,29 @@
  * controller tests can assert on it. `failWith` makes the next build reject; `exit()` plays a guest
  * that powers off.
  */
-import type { MachineExit, MachineHandle, MachineMetrics, MachineSpec, VmBuilder } from '../../src/vmm/machine.js';
+import type { MachineExit, MachineHandle, MachineMetrics, MachineSpec, RestoreSpec, SnapshotRequest, SnapshotTaken, VmBuilder } from '../../src/vmm/machine.js';
 
 export class RecordingVmBuilder implements VmBuilder {
   readonly specs: MachineSpec[] = [];
+  /** The restore of each build from a snapshot (PUT /snapshot/load). */
+  readonly restores: RestoreSpec[] = [];
+  /** What createSnapshot answers (a test sets the machine state it wants saved); requests are recorded. */
+  snapshot: SnapshotTaken | undefined;
+  readonly snapshotRequests: SnapshotRequest[] = [];
   readonly calls: string[] = [];
   failWith: string | undefined;
   metrics: MachineMetrics = {};
   private resolveExit: ((e: MachineExit) => void) | undefined;
 
-  async build(spec: MachineSpec): Promise<MachineHandle> {
-    this.calls.push('build');
+  async build(spec: MachineSpec, restore?: RestoreSpec): Promise<MachineHandle> {
+    this.calls.push(restore ? 'restore' : 'build');
     if (this.failWith !== undefined) {
       const msg = this.failWith;
       this.failWith = undefined;
       throw new Error(msg);
     }
     this.specs.push(spec);
+    if (restore) this.restores.push(restore);
     const exited = new Promise<MachineExit>((r) => (this.resolveExit = r));
     return {
       pause: async () => void this.calls.push('pause'),
@@ -37,6 +43,12 @@ export class RecordingVmBuilder implements VmBuilder {
       },
       exited,
       stop: async () => void this.calls.push('stop'),
+      createSnapshot: async (req) => {
+        this.calls.push(`snapshot ${req.type}`);
+        this.snapshotRequests.push(req);
+        if (!this.snapshot) throw new Error('the test machine has no state to save');
+        return this.snapshot;
+      },
     };
   }
 

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { buildInitramfs, ensureDefaultGuest } from '../../src/guest/index.js';
-import { checkRequest, checkResponse, loadFirecrackerSpec } from '../helpers/firecracker-spec.js';
+import { checkRequest, checkResponse, loadApiSpec } from '../helpers/api-spec.js';
 import { request } from '../helpers/unix-http-client.js';
 import { curl } from '../helpers/curl.js';
 
@@ -104,7 +104,7 @@ function percentile(xs: number[], p: number): number {
 interface Tick { host: number; date: number; uptime: number; index: number }
 
 test('API boot: getting started with curl boots Debian; pause stops the guest and its clock', { timeout: BOOT_TIMEOUT_MS * 2 }, async () => {
-  const spec = loadFirecrackerSpec();
+  const spec = loadApiSpec();
   const { kernel, initrd } = await guest('clock', CLOCK_SCRIPT, []);
   const sock = join(dir, 'api.socket');
   const logPath = join(dir, 'api.log');

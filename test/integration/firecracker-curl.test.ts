@@ -11,14 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { run } from '../../src/cli/commands/firecracker.js';
-import { checkRequest, checkResponse, loadFirecrackerSpec } from '../helpers/firecracker-spec.js';
+import { checkRequest, checkResponse, loadApiSpec } from '../helpers/api-spec.js';
 import { RecordingVmBuilder } from '../helpers/recording-vm-builder.js';
 import { curl } from '../helpers/curl.js';
 
 
 
 test('getting started with curl: configure, start, inspect, pause and resume', async () => {
-  const spec = loadFirecrackerSpec();
+  const spec = loadApiSpec();
   const dir = mkdtempSync(join(tmpdir(), 'wisp-curl-'));
   const sock = join(dir, 'firecracker.socket');
   const kernel = join(dir, 'vmlinux');

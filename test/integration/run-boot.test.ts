@@ -145,7 +145,7 @@ test('bad input: a clear one-line error, a non-zero exit, no stack trace', async
     { name: "--mem too small for the kernel's image_size", args: ['--kernel', guest.kernelPath, '--mem', '16'], message: /^wisp run: .*needs \d+ MiB of RAM.*image_size.*16 MiB/ },
     { name: 'unknown flag', args: ['--no-such-flag'], status: 2, message: /^wisp run: .*--no-such-flag/ },
     { name: 'bad --mem value', args: ['--mem', 'lots'], message: /^wisp run: --mem .*"lots"/ },
-    { name: 'missing --disk file', args: ['--kernel', guest.kernelPath, '--disk', join(work, 'no-such-disk.img')], message: /^wisp run: .*no-such-disk\.img.*ENOENT/ },
+    { name: 'missing --disk file', args: ['--kernel', guest.kernelPath, '--disk', join(work, 'no-such-disk.img')], message: /^wisp run: .*no-such-disk\.img.*(ENOENT|No such file or directory)/ },
   ];
   for (const c of cases) {
     await t.test(c.name, async () => {

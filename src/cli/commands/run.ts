@@ -1,14 +1,17 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Machine, type MachineConfig, type MachineExit } from '../../platform/machine.js';
 import { ManualClock } from '../../platform/clint.js';
 import { lockstep } from '../../jit/differential.js';
 import type { JitHart } from '../../jit/jit-hart.js';
 import { BootError } from '../../platform/boot/kernel-loader.js';
 import { ensureDefaultGuest } from '../../guest/fetch.js';
 import { buildInitramfs } from '../../guest/initramfs.js';
-import { attachBlock, attachEntropy, type AttachedBlock } from '../../vmm/virtio-attach.js';
-import { FileBlockError } from '../../vmm/backends/file-block-backend.js';
+import { assembleMachine, type AssembledMachine } from '../../vmm/assemble-machine.js';
+import { createVmBuilder } from '../../vmm/builder.js';
+import type { MachineExit, MachineHandle, MachineSpec, VmBuilder } from '../../vmm/machine.js';
+import { VmResources, VmResourcesError } from '../../vmm/vm-resources.js';
 import { CliError, parseNumberFlag } from '../cli-error.js';
 import { MAX_HARTS } from '../../memory/machine-memory.js';
 import { Console } from '../console.js';
@@ -41,13 +44,25 @@ Options:
   --reboot MODE      on guest reboot: "restart" the guest (default) or "exit" with status 3
   -h, --help         show this help
 
+wisp run [options] IMAGE [COMMAND...] runs an OCI image instead; its options follow.
+
 Exit status: 0 when the guest powers off, 1 on a kernel panic or error, 3 on reboot with
 --reboot exit, 130/143 when interrupted.
 `;
 
 const BASE_CMDLINE = 'console=ttyS0 panic=-1';
+/** The instance id `wisp run` gives its VM (Firecracker's default is "anonymous-instance"). */
+const INSTANCE_ID = 'wisp-run';
+
+type Flags = {
+  kernel?: string; initrd?: string; append?: string; mem?: string; 'init-cmd'?: string; script?: string;
+  reboot?: string; engine?: string; differential?: string; disk?: string[]; root?: boolean; 'no-entropy'?: boolean;
+  cpus?: string; deterministic?: boolean;
+};
 
 export async function run(argv: string[]): Promise<number> {
+  const images = await import('./run-image.js');
+  if (images.isImageRun(argv)) return images.runImage(argv);
   let args;
   try {
     args = parseArgs({
@@ -57,12 +72,12 @@ export async function run(argv: string[]): Promise<number> {
         initrd: { type: 'string' },
         append: { type: 'string' },
         mem: { type: 'string' },
-        cpus: { type: 'string' },
-        deterministic: { type: 'boolean' },
         'init-cmd': { type: 'string' },
         script: { type: 'string' },
         reboot: { type: 'string' },
         engine: { type: 'string' },
+        cpus: { type: 'string' },
+        deterministic: { type: 'boolean' },
         differential: { type: 'string' },
         disk: { type: 'string', multiple: true },
         root: { type: 'boolean' },
@@ -75,101 +90,174 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const v = args.values;
-  if (v.help) { process.stdout.write(HELP); return 0; }
+  if (v.help) { process.stdout.write(HELP + '\n' + images.IMAGE_HELP); return 0; }
   const console = new Console();
+  let scratch: string | undefined;
   try {
-    const memMiB = parseNumberFlag('--mem', v.mem, 256);
-    const harts = parseNumberFlag('--cpus', v.cpus, 1);
-    if (!Number.isInteger(harts) || harts < 1 || harts > MAX_HARTS) throw new CliError(`--cpus must be 1…${MAX_HARTS}, got "${v.cpus}"`);
-    const engine = v.engine ?? 'jit';
-    if (engine !== 'interpreter' && engine !== 'jit') throw new CliError(`--engine must be "interpreter" or "jit", got "${engine}"`);
     const rebootMode = v.reboot ?? 'restart';
     if (rebootMode !== 'restart' && rebootMode !== 'exit') throw new CliError(`--reboot must be "restart" or "exit", got "${rebootMode}"`);
-    if (v.kernel && (v['init-cmd'] || v.script)) throw new CliError('--init-cmd and --script build the default initramfs; they cannot be used with --kernel');
-    if (v['init-cmd'] && v.script) throw new CliError('give either --init-cmd or --script, not both');
-    const disks = (v.disk ?? []).map(parseDisk);
-    if (v.differential !== undefined) {
-      const n = parseNumberFlag('--differential', v.differential, 0);
-      if (disks.length) throw new CliError('--differential runs without disks (both engines would share them)');
-      const files = await loadGuest(v);
-      const cmdline = v.append ? `${BASE_CMDLINE} ${v.append}` : BASE_CMDLINE;
+    const differential = v.differential !== undefined ? parseNumberFlag('--differential', v.differential, 0) : undefined;
+    checkFlags(v, differential !== undefined);
+    scratch = mkdtempSync(join(tmpdir(), 'wisp-run-'));
+    const guest = await loadGuest(v, scratch);
+    const resources = describeVm(v, guest, differential !== undefined);
+    const spec = resources.machineSpec(INSTANCE_ID);
+    if (differential !== undefined) {
       try {
-        return differentialBoot({ memMiB, cmdline, ...files }, n, (b) => console.write(b));
+        return differentialBoot(spec, differential, (b) => console.write(b));
       } finally {
         console.flush();
       }
     }
-    if (v.root && disks.length === 0) throw new CliError('--root needs a --disk to boot into');
-    const files = await loadGuest(v);
-    let cmdline = v.append ? `${BASE_CMDLINE} ${v.append}` : BASE_CMDLINE;
-    if (v.root) cmdline += ` root=/dev/vda ${disks[0].readOnly ? 'ro' : 'rw'}`;
+    const builder = createVmBuilder({ stdin: null, consoleOut: (b) => console.write(b) });
     for (;;) {
-      let blocks: AttachedBlock[] = [];
-      try {
-        blocks = disks.map((d, i) => attachBlock({ id: `vd${String.fromCharCode(97 + i)}`, ...d }));
-      } catch (e) {
-        if (e instanceof FileBlockError) throw new CliError(e.message);
-        throw e;
-      }
-      const virtio = blocks.map((b) => b.factory);
-      if (!v['no-entropy']) virtio.push(attachEntropy().factory);
-      let exit: MachineExit;
-      try {
-        const machine = new Machine({ memMiB, cmdline, engine, consoleOut: (b) => console.write(b), virtio, harts, deterministic: v.deterministic, ...files });
-        exit = await console.attach(machine, () => machine.run());
-      } finally {
-        for (const b of blocks) b.backend.close();
-      }
+      const exit = await boot(buildWith(builder, spec, guest), console);
       if (console.signal) return console.signal === 'SIGINT' ? 130 : 143;
-      const code = report(exit);
-      if (exit.kind === 'reboot' && rebootMode === 'restart') {
+      if (exit === 'stopped') return 0;
+      if (exit.guest === 'reboot' && rebootMode === 'restart') {
         process.stderr.write('wisp: guest rebooted; restarting it\n');
         continue;
       }
-      return code;
+      return report(exit);
     }
   } catch (e) {
-    if (e instanceof CliError || e instanceof BootError || e instanceof RangeError || (e as { name?: string }).name === 'GuestError') {
+    if (e instanceof CliError || e instanceof BootError || e instanceof VmResourcesError || e instanceof RangeError || (e as { name?: string }).name === 'GuestError') {
       process.stderr.write(`wisp run: ${(e as Error).message}\n`);
       return 1;
     }
     throw e;
   } finally {
     console.restore();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Flag combinations that cannot work, refused before anything is fetched or built. */
+function checkFlags(v: Flags, differential: boolean): void {
+  parseNumberFlag('--mem', v.mem, 256);
+  const cpus = parseNumberFlag('--cpus', v.cpus, 1);
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_HARTS) throw new CliError(`--cpus must be 1…${MAX_HARTS}, got "${v.cpus}"`);
+  if (differential && (cpus > 1 || v.deterministic)) throw new CliError('--differential runs one hart in lock-step: use --deterministic for a replayable multi-hart run');
+  const engine = v.engine ?? 'jit';
+  if (engine !== 'interpreter' && engine !== 'jit') throw new CliError(`--engine must be "interpreter" or "jit", got "${engine}"`);
+  if (v.kernel && (v['init-cmd'] || v.script)) throw new CliError('--init-cmd and --script build the default initramfs; they cannot be used with --kernel');
+  if (v['init-cmd'] && v.script) throw new CliError('give either --init-cmd or --script, not both');
+  for (const d of v.disk ?? []) parseDisk(d);
+  if (differential && v.disk?.length) throw new CliError('--differential runs without disks (both engines would share them)');
+  if (v.root && !v.disk?.length) throw new CliError('--root needs a --disk to boot into');
+}
+
+/**
+ * The VM the flags describe, as the same resources the API and --config-file configure (so every
+ * device is built by the one builder): machine config, boot source, drives vda, vdb, … in order (the
+ * first is the root with --root), and the entropy device unless --no-entropy. A lock-step run has no
+ * entropy device: the two machines would read different host randomness.
+ */
+function describeVm(v: Flags, guest: GuestFiles, differential: boolean): VmResources {
+  const r = new VmResources();
+  r.updateMachineConfig({ mem_size_mib: parseNumberFlag('--mem', v.mem, 256), vcpu_count: parseNumberFlag('--cpus', v.cpus, 1) });
+  r.setEngine((v.engine ?? 'jit') as 'jit' | 'interpreter');
+  if (v.deterministic) r.setDeterministic(true);
+  r.setBootSource({
+    kernel_image_path: guest.kernelPath,
+    ...(guest.initrdPath !== undefined && { initrd_path: guest.initrdPath }),
+    boot_args: v.append ? `${BASE_CMDLINE} ${v.append}` : BASE_CMDLINE,
+  });
+  (v.disk ?? []).map(parseDisk).forEach((d, i) => {
+    r.insertBlockDevice({
+      drive_id: `vd${String.fromCharCode(97 + i)}`,
+      path_on_host: d.path,
+      is_read_only: d.readOnly,
+      is_root_device: i === 0 && v.root === true,
+      cache_type: d.cacheType,
+    });
+  });
+  if (!v['no-entropy'] && !differential) r.setEntropyDevice({});
+  return r;
+}
+
+/**
+ * Runs one boot of the machine with the console attached: resolves with how the guest stopped, or
+ * 'stopped' when Ctrl-A X or a signal stopped it. The machine's thread has ended when this resolves.
+ */
+async function boot(building: Promise<MachineHandle>, console: Console): Promise<MachineExit | 'stopped'> {
+  let handle: MachineHandle;
+  try {
+    handle = await building;
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  let requestStop!: () => void;
+  const stopRequested = new Promise<'stopped'>((r) => (requestStop = () => r('stopped')));
+  try {
+    return await console.attach(
+      { sendInput: (b) => handle.sendInput?.(b), stop: () => requestStop() },
+      () => Promise.race([handle.exited, stopRequested]),
+    );
+  } finally {
+    // After an exit the worker is ending by itself; stop() waits for it (and its console output).
+    await handle.stop();
   }
 }
 
 interface GuestFiles {
-  kernel: Uint8Array;
-  kernelName: string;
-  initrd?: Uint8Array;
-  initrdName?: string;
+  kernelPath: string;
+  initrdPath?: string;
+  /**
+   * The initramfs built for this run, at initrdPath until the first machine has read it, and written
+   * again only while a restarted machine reads it.
+   */
+  builtInitrd?: Uint8Array;
+}
+
+/**
+ * Builds one machine. A built initramfs exists as a file only while the machine's thread reads it, so
+ * a wisp killed mid-run leaves no copy behind in the temporary directory.
+ */
+async function buildWith(builder: VmBuilder, spec: MachineSpec, guest: GuestFiles): Promise<MachineHandle> {
+  if (!guest.builtInitrd) return builder.build(spec);
+  if (!existsSync(guest.initrdPath!)) writeFileSync(guest.initrdPath!, guest.builtInitrd);
+  try {
+    return await builder.build(spec);
+  } finally {
+    rmSync(guest.initrdPath!, { force: true });
+  }
 }
 
 /** Two machines, one per engine, stepped in lock-step; time follows the instruction count. */
-function differentialBoot(cfg: Omit<MachineConfig, 'consoleOut'>, instructions: number, out: (b: Uint8Array) => void): number {
+function differentialBoot(spec: MachineSpec, instructions: number, out: (b: Uint8Array) => void): number {
   const clock = new ManualClock();
   const start = BigInt(Date.now()) * 1_000_000n;
   const fixed = { clock, rngSeed: new Uint8Array(32).fill(7), wallClock: { nowNs: () => start + BigInt(clock.now()) * 100n } };
-  const ref = new Machine({ ...cfg, ...fixed, engine: 'interpreter', consoleOut: () => {} });
-  // Translations are made synchronously here: lock-step runs never give the event loop a turn.
-  const jit = new Machine({ ...cfg, ...fixed, engine: 'jit', jit: { background: false }, consoleOut: out });
-  const r = lockstep(ref.hart, ref.memory.bytes, jit.hart as JitHart, jit.memory.bytes, {
-    maxSteps: Infinity,
-    maxInstructions: instructions,
-    ramEvery: 200_000,
-    beforeStep: (instret) => {
-      clock.ticks = Math.floor(instret / 10);
-      for (const m of [ref, jit]) { m.clint.update(); m.rtc.update(); }
-    },
-  });
-  if (r.divergence) {
-    const d = r.divergence;
-    process.stderr.write(`\nwisp run: the engines diverged after ${d.instret} instructions, in the step starting at 0x${d.pc.toString(16)}:\n  ${d.differences.join('\n  ')}\n`);
-    return 125;
+  const machines: AssembledMachine[] = [];
+  try {
+    const ref = assembleMachine(spec, { consoleOut: () => {}, board: { ...fixed, engine: 'interpreter' } });
+    machines.push(ref);
+    // Translations are made synchronously here: lock-step runs never give the event loop a turn.
+    const jit = assembleMachine(spec, { consoleOut: out, board: { ...fixed, engine: 'jit', jit: { background: false } } });
+    machines.push(jit);
+    const r = lockstep(ref.machine.hart, ref.machine.memory.bytes, jit.machine.hart as JitHart, jit.machine.memory.bytes, {
+      maxSteps: Infinity,
+      maxInstructions: instructions,
+      ramEvery: 200_000,
+      beforeStep: (instret) => {
+        clock.ticks = Math.floor(instret / 10);
+        for (const { machine: m } of machines) { m.clint.update(); m.rtc.update(); }
+      },
+    });
+    if (r.divergence) {
+      const d = r.divergence;
+      process.stderr.write(`\nwisp run: the engines diverged after ${d.instret} instructions, in the step starting at 0x${d.pc.toString(16)}:\n  ${d.differences.join('\n  ')}\n`);
+      return 125;
+    }
+    process.stderr.write(`\nwisp run: interpreter and jit agreed for ${r.instret} instructions (${r.steps} steps)\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof Error && !(e instanceof CliError)) throw new CliError(e.message);
+    throw e;
+  } finally {
+    for (const m of machines) m.close();
   }
-  process.stderr.write(`\nwisp run: interpreter and jit agreed for ${r.instret} instructions (${r.steps} steps)\n`);
-  return 0;
 }
 
 function parseDisk(spec: string): { path: string; readOnly: boolean; cacheType: 'Unsafe' | 'Writeback' } {
@@ -186,39 +274,48 @@ function parseDisk(spec: string): { path: string; readOnly: boolean; cacheType: 
   return { path, readOnly, cacheType };
 }
 
-function readFlagFile(flag: string, path: string): Uint8Array {
+/** A file named by a flag must be a readable regular file; the message names the flag. */
+function checkFlagFile(flag: string, path: string): string {
   try {
     if (!statSync(path).isFile()) throw new CliError(`${flag} "${path}" is not a regular file`);
-    return readFileSync(path);
+    return path;
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError(`Cannot read ${flag} "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
-async function loadGuest(v: { kernel?: string; initrd?: string; 'init-cmd'?: string; script?: string }): Promise<GuestFiles> {
+/**
+ * The kernel and initrd files: as given, or the default guest (fetched once) with wisp's initramfs,
+ * built for this run into `scratch` (removed when the run ends).
+ */
+async function loadGuest(v: Flags, scratch: string): Promise<GuestFiles> {
   if (v.kernel) {
-    const kernel = readFlagFile('--kernel', v.kernel);
-    const initrd = v.initrd ? readFlagFile('--initrd', v.initrd) : undefined;
-    return { kernel, kernelName: v.kernel, initrd, initrdName: v.initrd };
+    return { kernelPath: checkFlagFile('--kernel', v.kernel), initrdPath: v.initrd ? checkFlagFile('--initrd', v.initrd) : undefined };
   }
+  if (v.initrd) checkFlagFile('--initrd', v.initrd);
+  const script = v.script ? checkFlagFile('--script', v.script) : undefined;
   const guest = await ensureDefaultGuest({ progress: process.stderr });
-  const kernel = readFileSync(guest.kernelPath);
-  if (v.initrd) return { kernel, kernelName: guest.kernelPath, initrd: readFlagFile('--initrd', v.initrd), initrdName: v.initrd };
-  const script = v.script ? readFlagFile('--script', v.script) : undefined;
+  if (v.initrd) return { kernelPath: guest.kernelPath, initrdPath: v.initrd };
   const initrd = await buildInitramfs({
     busyboxPath: guest.busyboxPath, modulesDir: guest.modulesDir, kernelVersion: guest.kernelVersion,
-    script, initCmd: v['init-cmd'],
+    script: script !== undefined ? readScript(script) : undefined, initCmd: v['init-cmd'],
   });
-  return { kernel, kernelName: guest.kernelPath, initrd, initrdName: 'initramfs (built)' };
+  const initrdPath = join(scratch, 'initramfs.cpio.gz');
+  writeFileSync(initrdPath, initrd);
+  return { kernelPath: guest.kernelPath, initrdPath, builtInitrd: initrd };
+}
+
+function readScript(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new CliError(`Cannot read --script "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 function report(exit: MachineExit): number {
-  switch (exit.kind) {
-    case 'poweroff': return 0;
-    case 'reboot': return 3;
-    case 'panic': process.stderr.write(`wisp: guest kernel panic: ${exit.message}\n`); return 1;
-    case 'fail': process.stderr.write(`wisp: guest reported failure ${exit.code} through the test finisher\n`); return exit.code & 0xff || 1;
-    case 'stopped': return 0;
-  }
+  if (exit.guest !== 'poweroff' && exit.guest !== 'reboot' && exit.message) process.stderr.write(`wisp: ${exit.message}\n`);
+  if (exit.guest === 'reboot') return 3;
+  return exit.exitCode;
 }

@@ -1,6 +1,8 @@
 import type { FpState } from '../fpu/fp-state.js';
 import type { Mmu } from '../mmu/mmu.js';
 import { Priv } from '../trap.js';
+import type { CsrState } from '../hart-state.js';
+import { checkArray, checkInt, checkObject, parseU64, u64Hex } from '../../util/plain-state.js';
 import {
   ALL_INTERRUPTS, Csr, MEDELEG_WRITABLE, MENVCFG_HI_STCE, MISA_HI, MISA_LO, MSTATUS_FS, MSTATUS_HI_XL,
   MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MXR, MSTATUS_SUM, MSTATUS_WRITABLE, SSTATUS_HI_XL,
@@ -235,6 +237,51 @@ export class CsrFile {
       return true;
     }
     return false;
+  }
+
+  save(): CsrState {
+    const hex = (r: Int32Array, i = 0) => u64Hex(r[i], r[i + 1]);
+    return {
+      mstatus: this.mstatus, mie: this.mie, mipSoft: this.mipSoft, medeleg: this.medeleg, mideleg: this.mideleg,
+      mcounteren: this.mcounteren, scounteren: this.scounteren, senvcfg: this.senvcfg, menvcfg: hex(this.menvcfg),
+      mtvec: hex(this.mtvec), stvec: hex(this.stvec), mepc: hex(this.mepc), sepc: hex(this.sepc),
+      mcause: hex(this.mcause), scause: hex(this.scause), mtval: hex(this.mtval), stval: hex(this.stval),
+      mscratch: hex(this.mscratch), sscratch: hex(this.sscratch), satp: hex(this.satp), stimecmp: hex(this.stimecmp),
+      pmpcfg: [hex(this.pmpcfg, 0), hex(this.pmpcfg, 2)],
+      pmpaddr: Array.from({ length: 16 }, (_, i) => hex(this.pmpaddr, 2 * i)),
+    };
+  }
+
+  /**
+   * Restores a saved state (every field checked first, nothing changed on error) and brings the MMU
+   * in line with satp and mstatus; the MMU's TLBs are emptied. mipLines stay as they are: the CLINT
+   * and PLIC drive them again when they are restored.
+   */
+  restore(state: unknown, priv: number): void {
+    const s = checkObject(state, 'csr');
+    const int = (k: string) => checkInt(s[k], `csr.${k}`, -0x8000_0000, 0xffff_ffff) | 0;
+    const pair = (k: string) => parseU64(s[k], `csr.${k}`);
+    const words = {
+      mstatus: int('mstatus'), mie: int('mie'), mipSoft: int('mipSoft'), medeleg: int('medeleg'), mideleg: int('mideleg'),
+      mcounteren: int('mcounteren'), scounteren: int('scounteren'), senvcfg: int('senvcfg'),
+    };
+    const pairs = (['menvcfg', 'mtvec', 'stvec', 'mepc', 'sepc', 'mcause', 'scause', 'mtval', 'stval', 'mscratch', 'sscratch', 'satp', 'stimecmp'] as const)
+      .map((k) => [k, pair(k)] as const);
+    const pmpcfg = checkArray(s.pmpcfg, 'csr.pmpcfg', 2).map((v, i) => parseU64(v, `csr.pmpcfg[${i}]`));
+    const pmpaddr = checkArray(s.pmpaddr, 'csr.pmpaddr', 16).map((v, i) => parseU64(v, `csr.pmpaddr[${i}]`));
+    const satpMode = pairs.find(([k]) => k === 'satp')![1][1] >>> 28;
+    if (satpMode !== 0 && satpMode !== 8 && satpMode !== 9 && satpMode !== 10) throw new RangeError(`csr.satp has an unsupported MODE ${satpMode}`);
+    Object.assign(this, words);
+    for (const [k, [lo, hi]] of pairs) { this[k][0] = lo; this[k][1] = hi; }
+    pmpcfg.forEach(([lo, hi], i) => { this.pmpcfg[2 * i] = lo; this.pmpcfg[2 * i + 1] = hi; });
+    pmpaddr.forEach(([lo, hi], i) => { this.pmpaddr[2 * i] = lo; this.pmpaddr[2 * i + 1] = hi; });
+    this.mipLines = 0;
+    this.mmu.mode = satpMode;
+    this.mmu.rootPpn = (this.satp[0] >>> 0) + (this.satp[1] & 0xfff) * TWO32;
+    this.mmu.sum = (this.mstatus & MSTATUS_SUM) !== 0;
+    this.mmu.mxr = (this.mstatus & MSTATUS_MXR) !== 0;
+    this.mmu.flush();
+    this.setPriv(priv);
   }
 
   private writeMstatus(v: number): void {

@@ -10,6 +10,8 @@ import { executeFp } from '../fpu/execute-fp.js';
 import type { FpState } from '../fpu/fp-state.js';
 import { expansionTable } from '../isa/compressed.js';
 import { div64, mul64, mulh64, mulhsu64, mulhu64, r64 } from './int64.js';
+import type { HartState } from '../hart-state.js';
+import { checkArray, checkBool, checkInt, checkObject, parseU64, StateError, u64Hex } from '../../util/plain-state.js';
 
 
 export interface InterpreterHartOptions {
@@ -1065,6 +1067,65 @@ export class InterpreterHart implements Hart, FpState {
         return;
       }
     }
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /** The hart's architectural state (call between run() slices). */
+  save(): HartState {
+    const i32 = this.i32;
+    const hex = (i: number) => u64Hex(i32[i], i32[i + 1]);
+    return {
+      version: 1,
+      id: this.id,
+      pc: hex(this.pci),
+      x: Array.from({ length: 32 }, (_, r) => hex(this.xi + 2 * r)),
+      f: Array.from({ length: 32 }, (_, r) => hex(this.fi + 2 * r)),
+      fflags: this.fflags,
+      frm: this.frm,
+      priv: this.csr.priv,
+      instret: this.instret,
+      waiting: this.waiting,
+      reservation: i32[this.resi] !== 0 ? hex(this.resi + 2) : null,
+      csr: this.csr.save(),
+    };
+  }
+
+  /**
+   * Restores a saved state into this (fresh) hart. Every field is checked before anything changes;
+   * the TLBs start empty. Interrupt lines are re-driven by the CLINT and PLIC as they are restored.
+   */
+  restore(state: unknown): void {
+    const s = checkObject(state, 'hart');
+    if (s.version !== 1) throw new StateError(`hart state version ${JSON.stringify(s.version)} is not one this wisp reads (1)`);
+    if (s.id !== this.id) throw new StateError(`hart state is for hart ${JSON.stringify(s.id)}, not hart ${this.id}`);
+    const pc = parseU64(s.pc, 'hart.pc');
+    const x = checkArray(s.x, 'hart.x', 32).map((v, i) => parseU64(v, `hart.x[${i}]`));
+    const f = checkArray(s.f, 'hart.f', 32).map((v, i) => parseU64(v, `hart.f[${i}]`));
+    const fflags = checkInt(s.fflags, 'hart.fflags', 0, 31);
+    const frm = checkInt(s.frm, 'hart.frm', 0, 7);
+    const priv = checkInt(s.priv, 'hart.priv', 0, 3);
+    if (priv === 2) throw new StateError('hart.priv 2 is not a privilege level');
+    const instret = checkInt(s.instret, 'hart.instret', 0, Number.MAX_SAFE_INTEGER);
+    const waiting = checkBool(s.waiting, 'hart.waiting');
+    const reservation = s.reservation === null ? null : parseU64(s.reservation, 'hart.reservation');
+    this.csr.restore(s.csr, priv); // checks its own fields before changing any
+    const i32 = this.i32;
+    i32[this.pci] = pc[0]; i32[this.pci + 1] = pc[1];
+    x.forEach(([lo, hi], r) => { i32[this.xi + 2 * r] = r === 0 ? 0 : lo; i32[this.xi + 2 * r + 1] = r === 0 ? 0 : hi; });
+    f.forEach(([lo, hi], r) => { i32[this.fi + 2 * r] = lo; i32[this.fi + 2 * r + 1] = hi; });
+    // With other harts, an SC compares against the value its LR read, which a snapshot does not
+    // keep: the reservation goes, and the restored hart's next SC fails (a spurious failure the spec
+    // allows: its LR/SC loop tries again).
+    i32[this.resi] = reservation && !this.smp ? 1 : 0;
+    i32[this.resi + 2] = reservation?.[0] ?? 0; i32[this.resi + 3] = reservation?.[1] ?? 0;
+    this.fflags = fflags;
+    this.frm = frm;
+    this.retired = instret;
+    this.sliceN = 0;
+    this.waiting = waiting;
+    this.excCause = -1;
+    this.loopExit = true;
   }
 
   // ---------------------------------------------------------------- Hart interface

@@ -84,6 +84,20 @@ export class Mmu {
   }
 
   /**
+   * Empties the write TLB: the next store to each page goes through translate() again, which marks
+   * it dirty (a new dirty-page epoch after a snapshot).
+   */
+  flushWrites(): void {
+    Mmu.flushWritesOf(this.mem, this.tlb[Access.Write] << 2);
+  }
+
+  /** flushWrites for the hart whose write TLB is at byte offset `tlbWrite` (another thread's, while it is paused). */
+  static flushWritesOf(mem: MachineMemory, tlbWrite: number): void {
+    const t = tlbWrite >> 2;
+    mem.i32.fill(-1, t, t + ((TLB_ENTRIES * TLB_ENTRY_BYTES) >> 2));
+  }
+
+  /**
    * Drops the write TLB entries that lead to host page `page` (it has just become watched), in the
    * TLB of every hart of the machine: a store by any hart to a page with translated code must be seen.
    */
@@ -130,9 +144,18 @@ export class Mmu {
     }
     if (pa >= this.ramBase && pa < this.ramEnd) {
       const host = pa - this.ramBase + RAM_HOST_OFFSET;
-      // Translated code lives here: no write TLB entry, so every store reaches a slow path, which
-      // reports it (MachineMemory.noteWrite) once it is done.
-      if (access === Access.Write && this.watched[host >>> 12] !== 0) return host;
+      // Every RAM access a TLB entry will serve passes here first: load a lazily restored page, and
+      // mark a page about to be written (the write TLB entry then serves its later stores).
+      const ramPage = (pa - this.ramBase) >>> 12;
+      const mem = this.mem;
+      if (mem.absent !== null && mem.absent[ramPage] !== 0) mem.load(ramPage);
+      if (access === Access.Write) {
+        mem.dirty[ramPage] = 1;
+        mem.touched[ramPage] = 1;
+        // Translated code lives here: no write TLB entry, so every store reaches a slow path, which
+        // reports it (MachineMemory.noteWrite) once it is done.
+        if (this.watched[host >>> 12] !== 0) return host;
+      }
       const e = this.tlb[access] + (((vLo >>> 12) & (TLB_ENTRIES - 1)) << 2);
       const page = vLo & -4096;
       this.i32[e + 1] = vHi;
@@ -174,6 +197,8 @@ export class Mmu {
       const vpn = shift >= 32 ? (vHi >>> (shift - 32)) & 511 : shift > 23 ? ((vLo >>> shift) | (vHi << (32 - shift))) & 511 : (vLo >>> shift) & 511;
       const pteAddr = table + vpn * 8;
       if (pteAddr < this.ramBase || pteAddr + 8 > this.ramEnd) return this.fail(ACCESS_FAULT[access]);
+      const mem = this.mem;
+      if (mem.absent !== null) mem.load((pteAddr - this.ramBase) >>> 12);
       const idx = (pteAddr - this.ramBase + RAM_HOST_OFFSET) >>> 2;
       const lo = i32[idx], hi = i32[idx + 1];
       if ((lo & PTE_V) === 0 || (lo & (PTE_R | PTE_W)) === PTE_W || (hi >>> 22) !== 0) {

@@ -1,7 +1,8 @@
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import type { MmioDevice } from '../../memory/mmio-device.js';
 import type { IrqLine } from '../irq-line.js';
-import { Queue } from './queue.js';
+import { Queue, type QueueState } from './queue.js';
+import { checkArray, checkBool, checkInt, checkObject, parseU64, StateError, u64Hex } from '../../util/plain-state.js';
 import * as S from './spec.js';
 import type { VirtioDevice, VirtioInterrupt } from './virtio-device.js';
 
@@ -24,6 +25,25 @@ export interface MmioTransportMetrics {
   /** Times the device entered DEVICE_NEEDS_RESET. */
   needsReset: number;
   resets: number;
+}
+
+/** One virtio-mmio slot in a snapshot: the transport's registers and queues, and the device's own part. */
+export interface MmioTransportState {
+  version: 1;
+  deviceType: number;
+  /** Features the device offered when saved (those the driver acked must still be offered). */
+  deviceFeatures: string;
+  ackedFeatures: string;
+  status: number;
+  deviceFeaturesSel: number;
+  driverFeaturesSel: number;
+  queueSel: number;
+  interruptStatus: number;
+  configGeneration: number;
+  running: boolean;
+  queues: QueueState[];
+  /** VirtioDevice.save(). */
+  device: unknown;
 }
 
 const DRIVER_READY = S.STATUS_ACKNOWLEDGE | S.STATUS_DRIVER;
@@ -186,6 +206,96 @@ export class MmioTransport implements MmioDevice, VirtioInterrupt {
         return;
     }
     this.metrics.unknownRegisterWrites++;
+  }
+
+  /** Whether the device can be snapshotted (it implements save/restore); an empty slot can. */
+  get snapshottable(): boolean {
+    return this.device === null || (this.device.save !== undefined && this.device.restore !== undefined);
+  }
+
+  /** The slot's state for a snapshot (the machine checks `snapshottable` first). */
+  save(): MmioTransportState {
+    const d = this.device;
+    if (d && !d.save) throw new Error(`virtio device type ${d.deviceType} cannot be saved`);
+    return {
+      version: 1,
+      deviceType: d ? d.deviceType : S.DEVICE_ID_NONE,
+      deviceFeatures: u64Hex(Number((d?.availableFeatures ?? 0n) & LOW32), Number(((d?.availableFeatures ?? 0n) >> 32n) & LOW32)),
+      ackedFeatures: u64Hex(Number(this.ackedFeatures & LOW32), Number((this.ackedFeatures >> 32n) & LOW32)),
+      status: this.status,
+      deviceFeaturesSel: this.deviceFeaturesSel,
+      driverFeaturesSel: this.driverFeaturesSel,
+      queueSel: this.queueSel,
+      interruptStatus: this.interruptStatus,
+      configGeneration: this.configGeneration,
+      running: this.running,
+      queues: this.queues.map((q) => q.save()),
+      device: d?.save?.() ?? null,
+    };
+  }
+
+  /**
+   * Restores a saved slot into this freshly built one (same device type and configuration): registers,
+   * queues re-bound to guest memory, the device re-activated and given its own state. The interrupt
+   * line's level is taken as saved without driving it: the PLIC's restored state holds it. Throws a
+   * clear error on a state that does not fit; the caller discards the whole machine then.
+   */
+  restore(state: unknown, slot: string): void {
+    const s = checkObject(state, slot);
+    if (s.version !== 1) throw new StateError(`${slot} state version ${JSON.stringify(s.version)} is not one this wisp reads (1)`);
+    const d = this.device;
+    const type = d ? d.deviceType : S.DEVICE_ID_NONE;
+    if (s.deviceType !== type) throw new StateError(`${slot} held a device of type ${JSON.stringify(s.deviceType)}, but the restored configuration puts type ${type} there`);
+    const [aLo, aHi] = parseU64(s.ackedFeatures, `${slot}.ackedFeatures`);
+    const acked = (BigInt(aHi >>> 0) << 32n) | BigInt(aLo >>> 0);
+    const running = checkBool(s.running, `${slot}.running`);
+    const queues = checkArray(s.queues, `${slot}.queues`, this.queues.length) as QueueState[];
+    const int = (k: string, max = 0xffff_ffff) => checkInt(s[k], `${slot}.${k}`, 0, max);
+    const regs = {
+      status: int('status', 0xff), deviceFeaturesSel: int('deviceFeaturesSel'), driverFeaturesSel: int('driverFeaturesSel'),
+      queueSel: int('queueSel'), interruptStatus: int('interruptStatus', 3), configGeneration: int('configGeneration'),
+    };
+    if (!d) return;
+    if (acked & ~d.availableFeatures) {
+      throw new StateError(`${slot}: the driver accepted features 0x${acked.toString(16)}, but the restored device offers only 0x${d.availableFeatures.toString(16)} (was its configuration changed?)`);
+    }
+    if (running && !d.restore) throw new StateError(`${slot}: the device cannot be restored`);
+    queues.forEach((q, i) => {
+      try {
+        this.queues[i]!.restore(q);
+      } catch (e) {
+        throw new StateError(`${slot}.queues[${i}]: ${(e as Error).message}`);
+      }
+    });
+    this.status = regs.status;
+    this.deviceFeaturesSel = regs.deviceFeaturesSel;
+    this.driverFeaturesSel = regs.driverFeaturesSel;
+    this.queueSel = regs.queueSel;
+    this.interruptStatus = regs.interruptStatus;
+    this.configGeneration = regs.configGeneration;
+    this.ackedFeatures = acked;
+    this.irqLevel = this.interruptStatus !== 0;
+    this.running = false;
+    if (running) {
+      this.queues.forEach((q, i) => {
+        if (q.ready && !q.activate(this.memory, acked)) throw new StateError(`${slot}.queues[${i}]: its rings do not lie in guest RAM`);
+      });
+      const err = d.activate(this.memory, this.queues, this, acked);
+      if (err) throw new StateError(`${slot}: the device did not activate (${err})`);
+      this.running = true;
+    }
+    if (d.restore) d.restore(s.device);
+  }
+
+  /**
+   * Processes whatever the driver made available while the machine was saved or restored (a kick
+   * that was in flight), as Firecracker kicks its devices when a restored VM resumes.
+   */
+  kick(): void {
+    if (!this.running || !this.device) return;
+    this.queues.forEach((q, i) => {
+      if (q.activated && q.pending() > 0) this.device!.processQueue(i);
+    });
   }
 
   // VirtioInterrupt, handed to the device at activation.

@@ -252,6 +252,14 @@ export class Queue {
 
   /** Restores a saved configuration and ring position; the caller re-activates it with its memory. */
   restore(state: QueueState): void {
+    const s = state as unknown as Record<string, unknown>;
+    const num = (k: string, max: number) => {
+      const v = s?.[k];
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`Cannot restore a virtqueue: ${k} must be an integer in [0, ${max}], got ${JSON.stringify(v)?.slice(0, 30)}`);
+    };
+    num('size', 0xffff); num('nextAvail', 0xffff); num('nextUsed', 0xffff);
+    num('descAddr', Number.MAX_SAFE_INTEGER); num('driverAddr', Number.MAX_SAFE_INTEGER); num('deviceAddr', Number.MAX_SAFE_INTEGER);
+    if (typeof s?.ready !== 'boolean') throw new RangeError('Cannot restore a virtqueue: ready must be true or false');
     if (state.maxSize !== this.maxSize) {
       throw new RangeError(`Cannot restore a virtqueue of maximum size ${state.maxSize} into one of ${this.maxSize}`);
     }

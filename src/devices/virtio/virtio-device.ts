@@ -47,4 +47,15 @@ export interface VirtioDevice {
   retryDelayMs?(): number;
   /** Processes what was held back once retryDelayMs() has reached 0. Never throws. */
   retry?(): void;
+  /**
+   * The device's own state for a snapshot, as plain data (what the transport does not hold: requests
+   * held back, rate limiter buckets). A device without save() cannot be snapshotted, and says so by
+   * name (the machine refuses the snapshot).
+   */
+  save?(): unknown;
+  /**
+   * Restores save()'s state into a device built with the same configuration, after the transport has
+   * re-activated it (queues bound to memory, features acked). Throws on a state it cannot take.
+   */
+  restore?(state: unknown): void;
 }

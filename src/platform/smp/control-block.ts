@@ -34,6 +34,8 @@ export const enum Attention {
   Pause = 16,
   /** The machine is ending: leave the thread. */
   Exit = 32,
+  /** While paused: send the hart's state (a snapshot), then say so (saved). */
+  Save = 64,
 }
 
 /** What a hart thread is doing, for pause (all parked?) and for the record. */
@@ -65,11 +67,11 @@ const enum MailboxState {
 // Per-hart words (HART_WORDS apart, from HART_BASE).
 const ATTN = 0, LINES = 1, HSM = 2, START_LO = 3, START_HI = 4, OPAQUE_LO = 5, OPAQUE_HI = 6, RUN = 7;
 const MB_STATE = 8, MB_OP = 9, MB_ADDR = 10, MB_SIZE = 11, MB_VALUE = 12, MB_RESULT = 13;
-const MMIO_READS = 14, MMIO_WRITES = 15, INSTRET = 16, SBI_CALLS = 18, SBI_UNSUPPORTED = 19; // INSTRET: a float64 (words 16-17)
+const MMIO_READS = 14, MMIO_WRITES = 15, INSTRET = 16, SBI_CALLS = 18, SBI_UNSUPPORTED = 19, SAVED = 20; // INSTRET: a float64 (words 16-17)
 const HART_WORDS = 32;
 // Global words.
-const DOORBELL = 0, PAUSE = 1, EXIT = 2, EXIT_REASON = 3, CLOCK = 8; // CLOCK: float64s (words 8-15)
-const HART_BASE = 16;
+const DOORBELL = 0, PAUSE = 1, EXIT = 2, EXIT_REASON = 3, GO = 4, CLOCK = 8; // CLOCK: PAUSABLE_CLOCK_SLOTS float64s from word 8
+const HART_BASE = CLOCK + 2 * PAUSABLE_CLOCK_SLOTS;
 // Fence requests: REQ_WORDS per (target, requester) pair, after the harts.
 const REQ_KIND = 0, REQ_START_LO = 1, REQ_START_HI = 2, REQ_SIZE_LO = 3, REQ_SIZE_HI = 4;
 const REQ_WORDS = 5;
@@ -201,6 +203,15 @@ export class ControlBlock {
     return { addr: pair(START_LO, START_HI), opaque: pair(OPAQUE_LO, OPAQUE_HI) };
   }
 
+  /** Save requests: the machine clears the word, the hart sets it once its state is sent. */
+  saved(h: number): boolean {
+    return Atomics.load(this.i32, this.at(h, SAVED)) !== 0;
+  }
+  setSaved(h: number, on: boolean): void {
+    Atomics.store(this.i32, this.at(h, SAVED), on ? 1 : 0);
+    if (on) this.ring();
+  }
+
   runState(h: number): RunState {
     return Atomics.load(this.i32, this.at(h, RUN));
   }
@@ -240,6 +251,15 @@ export class ControlBlock {
   /** Blocks the machine's thread until the doorbell rings after `seen` was read, or `ms` pass. */
   waitDoorbell(seen: number, ms: number): void {
     Atomics.wait(this.i32, DOORBELL, seen, ms);
+  }
+
+  /** Lets every hart thread begin (they wait for it once ready). */
+  go(): void {
+    Atomics.store(this.i32, GO, 1);
+    Atomics.notify(this.i32, GO);
+  }
+  waitGo(): void {
+    while (Atomics.load(this.i32, GO) === 0) Atomics.wait(this.i32, GO, 0);
   }
 
   get paused(): boolean {

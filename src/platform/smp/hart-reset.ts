@@ -11,6 +11,11 @@ export function firmwareSetup(h: Hart): void {
   h.writeCsr(Csr.medeleg, 0xb1ffn);
   h.writeCsr(Csr.mideleg, 0x222n);
   h.writeCsr(Csr.mcounteren, 0xffff_ffffn);
+  // U-mode's cycle/time/instret (CY, TM, IR): firmware enables them before entering S-mode, and Linux
+  // changes scounteren only from its SBI PMU driver, which wisp's SBI (no PMU extension) leaves out
+  // (the legacy PMU driver never writes it). Without TM the vDSO's rdtime is an illegal instruction:
+  // every clock_gettime() in user space would die with SIGILL.
+  h.writeCsr(Csr.scounteren, 7n);
   h.writeCsr(Csr.menvcfg, 1n << 63n);
   h.writeCsr(Csr.mstatus, BigInt(Priv.S) << 11n); // MPP = S, interrupts off
 }

@@ -4,7 +4,9 @@
  * kernel's SBI calls itself (HSM, IPI and remote fences go to the other harts through the control
  * block), and sleeps on its attention word while it waits for an interrupt, is stopped or paused.
  */
+import type { MessagePort } from 'node:worker_threads';
 import { Bus } from '../../memory/bus.js';
+import type { HartState as HartSnapshot } from '../../cpu/hart-state.js';
 import { MachineMemory, type SharedMachineMemory } from '../../memory/machine-memory.js';
 import type { MmioDevice } from '../../memory/mmio-device.js';
 import { StopReason } from '../../cpu/hart.js';
@@ -34,6 +36,10 @@ export interface HartThreadInit {
    * every hart at once, as QEMU's virt board with -bios none does.
    */
   boot: { kind: 'kernel'; entry: bigint; a1: bigint } | { kind: 'bare'; entry: bigint };
+  /** The state to begin from instead (a restored snapshot; its HSM state is in the control block). */
+  restore?: HartSnapshot;
+  /** Where the hart sends its state when the machine saves it (Attention.Save). */
+  statePort: MessagePort;
 }
 
 /** Instructions per hart.run(): how often a running hart looks at its attention word at the latest. */
@@ -73,8 +79,8 @@ export async function runHartThread(init: HartThreadInit, ready: () => void): Pr
     if (a & Attention.Lines) hart.setInterruptLines(cb.lines(id));
     if (a & Attention.Ipi) hart.csr.mipSoft |= 1 << 1; // SSIP (SBI IPI)
     if (a & Attention.Requests) cb.runFences(id, (kind, sLo, sHi, zLo, zHi) => runFence(hart, kind, pair(sLo, sHi), pair(zLo, zHi)));
-    if (a & (Attention.Start | Attention.Pause | Attention.Exit)) {
-      control |= a & (Attention.Start | Attention.Pause | Attention.Exit);
+    if (a & (Attention.Start | Attention.Pause | Attention.Exit | Attention.Save)) {
+      control |= a & (Attention.Start | Attention.Pause | Attention.Exit | Attention.Save);
       hart.requestStop();
     }
   };
@@ -109,18 +115,20 @@ export async function runHartThread(init: HartThreadInit, ready: () => void): Pr
   hart = createHart(init.engine, { id, memory, bus, time: () => clock.now(), ecall: sbi }, { background: true, ...init.jit });
   hart.setAttention(cb.attentionCell(), cb.attentionIndex(id), service);
 
+  // (Each hart's HSM state was set by the machine before any hart thread began: see HartThreads.start.)
   const boot = init.boot;
-  if (boot.kind === 'kernel') {
+  if (init.restore) {
+    hart.restore(init.restore);
+  } else if (boot.kind === 'kernel') {
     firmwareSetup(hart);
-    if (id === 0) { enterSupervisor(hart, boot.entry, boot.a1); cb.setHsm(id, HartState.Started); }
-    else cb.setHsm(id, HartState.Stopped);
+    if (id === 0) enterSupervisor(hart, boot.entry, boot.a1);
   } else {
     hart.setPrivilege(Priv.M);
     hart.setX(10, BigInt(id));
     hart.setPc(boot.entry);
-    cb.setHsm(id, HartState.Started);
   }
   ready();
+  cb.waitGo(); // every hart thread is ready: none runs before the others exist
 
   const publish = () => cb.setCounters(id, {
     instret: hart.instret, mmioReads: hart.mmioReads, mmioWrites: hart.mmioWrites,
@@ -132,6 +140,11 @@ export async function runHartThread(init: HartThreadInit, ready: () => void): Pr
   for (;;) {
     service();
     if (control & Attention.Exit) break;
+    if (control & Attention.Save) { // (the machine asks only while paused: the hart is between slices)
+      control &= ~Attention.Save;
+      init.statePort.postMessage(hart.save());
+      cb.setSaved(id, true);
+    }
     if (cb.paused) {
       publish();
       cb.setRunState(id, RunState.Parked);

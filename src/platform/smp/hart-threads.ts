@@ -1,10 +1,12 @@
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import type { HartState as HartSnapshot } from '../../cpu/hart-state.js';
 import type { Bus } from '../../memory/bus.js';
 import type { MachineMemory } from '../../memory/machine-memory.js';
 import type { JitOptions } from '../../jit/jit-hart.js';
 import { startWorker } from '../../util/start-worker.js';
 import type { Engine } from '../engine.js';
 import { Attention, MailboxOp, RunState, type ControlBlock } from './control-block.js';
+import { HartState } from '../sbi/sbi.js';
 import type { HartThreadInit } from './hart-thread.js';
 
 export interface HartThreadsOptions {
@@ -16,6 +18,8 @@ export interface HartThreadsOptions {
   engine: Engine;
   jit?: JitOptions;
   boot: HartThreadInit['boot'];
+  /** Hart states to begin from instead (a restored snapshot), by hart id. */
+  restore?: HartSnapshot[];
   /** The SBI debug console, for harts that answer SBI calls (DBCN). */
   console?: { write(bytes: Uint8Array): void; read(): number };
 }
@@ -32,6 +36,8 @@ const PAUSE_TIMEOUT_MS = 5_000;
  */
 export class HartThreads {
   private readonly workers: Worker[] = [];
+  /** Per hart, where its thread sends its state for a snapshot (received synchronously). */
+  private readonly statePorts: MessagePort[] = [];
   private error: Error | undefined;
   private readonly cb: ControlBlock;
 
@@ -50,9 +56,16 @@ export class HartThreads {
     const mmio = bus.list().map((r) => ({ name: r.name, base: r.base, size: r.size }));
     const entry = new URL(import.meta.url.endsWith('.ts') ? './hart-worker.ts' : './hart-worker.js', import.meta.url);
     const ready: Promise<void>[] = [];
+    // HSM states before any hart runs (a hart starting another must find it stopped): a boot starts
+    // hart 0 (a bare-metal program every hart); a restored machine has set them already.
+    if (!this.o.restore) {
+      for (let id = 0; id < memory.harts; id++) this.cb.setHsm(id, boot.kind === 'bare' || id === 0 ? HartState.Started : HartState.Stopped);
+    }
     for (let id = 0; id < memory.harts; id++) {
-      const init: HartThreadInit = { id, memory: memory.share(), control: this.cb.buffer, engine, jit, mmio, boot };
-      const w = startWorker(entry, { workerData: init, name: `wisp hart ${id}` });
+      const { port1, port2 } = new MessageChannel();
+      this.statePorts.push(port1);
+      const init: HartThreadInit = { id, memory: memory.share(), control: this.cb.buffer, engine, jit, mmio, boot, restore: this.o.restore?.[id], statePort: port2 };
+      const w = startWorker(entry, { workerData: init, name: `wisp hart ${id}`, transferList: [port2] });
       this.workers.push(w);
       ready.push(new Promise<void>((resolve, reject) => {
         w.on('message', (m: { type: string }) => { if (m.type === 'ready') resolve(); });
@@ -68,6 +81,7 @@ export class HartThreads {
     }
     try {
       await Promise.all(ready);
+      this.cb.go();
     } catch (e) {
       await this.stop();
       throw e;
@@ -116,6 +130,28 @@ export class HartThreads {
     }
   }
 
+  /**
+   * Every hart's architectural state (a snapshot), from its thread: call while paused (pause()). The
+   * harts send them on their state ports; this waits (answering device requests) until all have.
+   */
+  save(): HartSnapshot[] {
+    if (!this.cb.paused) throw new Error('Cannot save the harts of a running machine: pause it first');
+    for (let h = 0; h < this.cb.harts; h++) { this.cb.setSaved(h, false); this.cb.notify(h, Attention.Save); }
+    const until = performance.now() + PAUSE_TIMEOUT_MS;
+    const out: HartSnapshot[] = [];
+    for (let h = 0; h < this.cb.harts; h++) {
+      while (!this.cb.saved(h)) {
+        if (performance.now() > until || this.error) throw new Error(`hart ${h} did not send its state${this.error ? `: ${this.error.message}` : ''}`);
+        const seen = this.cb.doorbell();
+        if (this.serve() === 0 && !this.cb.saved(h)) this.cb.waitDoorbell(seen, 1);
+      }
+      const m = receiveMessageOnPort(this.statePorts[h]);
+      if (m === undefined) throw new Error(`hart ${h} said it sent its state, but none arrived`);
+      out.push(m.message as HartSnapshot);
+    }
+    return out;
+  }
+
   resume(): void {
     this.cb.paused = false;
     for (let h = 0; h < this.cb.harts; h++) this.cb.notify(h, Attention.Pause);
@@ -132,6 +168,7 @@ export class HartThreads {
   /** Ends every hart's thread (they leave at their next instruction boundary). Idempotent. */
   async stop(): Promise<void> {
     for (let h = 0; h < this.cb.harts; h++) this.cb.notify(h, Attention.Exit);
+    this.cb.go(); // (threads still waiting to begin see the exit at once)
     const ended = this.workers.map((w) => new Promise<void>((r) => {
       if (w.threadId < 0) r(); else w.once('exit', () => r());
     }));
@@ -145,5 +182,6 @@ export class HartThreads {
       await new Promise<void>((r) => setTimeout(r, 1));
     }
     if (!done) await Promise.all(this.workers.map((w) => w.terminate()));
+    for (const p of this.statePorts) p.close();
   }
 }

@@ -22,6 +22,11 @@ export class LocalHarts implements SbiHarts {
     return this.states[id];
   }
 
+  /** Sets hart `id`'s HSM state (a restored snapshot's). */
+  setStatus(id: number, state: HartState): void {
+    this.states[id] = state;
+  }
+
   /** Whether hart `id` runs (is not stopped). */
   started(id: number): boolean {
     return this.states[id] === HartState.Started;

@@ -1,5 +1,5 @@
 import type { GuestMemory } from '../../../memory/guest-memory.js';
-import type { RateLimiter } from '../../../rate-limiter/rate-limiter.js';
+import type { RateLimiter, RateLimiterSnapshot } from '../../../rate-limiter/rate-limiter.js';
 import { ConfigSpace } from '../config-space.js';
 import type { BufferCursor, DescriptorChain } from '../descriptor-chain.js';
 import type { Queue } from '../queue.js';
@@ -103,6 +103,16 @@ export interface BlockMetrics {
   rateLimiterThrottledEvents: number;
   /** Retries after a throttle ended (Firecracker's rate_limiter_event_count). */
   rateLimiterEvents: number;
+}
+
+/** virtio-blk's own part of a snapshot (the transport holds features and queues). */
+export interface BlockState {
+  version: 1;
+  /** Capacity the driver saw; a restored disk of another size gets a config-change interrupt. */
+  capacitySectors: number;
+  /** A request was waiting in the avail ring for the rate limiter. */
+  throttled: boolean;
+  rateLimiter: RateLimiterSnapshot | null;
 }
 
 /**
@@ -221,6 +231,24 @@ export class VirtioBlock implements VirtioDevice {
     this.interrupt = null;
     this.acked = 0n;
     this.throttled = false;
+  }
+
+  save(): BlockState {
+    return { version: 1, capacitySectors: this.capacity, throttled: this.throttled, rateLimiter: this.rateLimiter?.save() ?? null };
+  }
+
+  /**
+   * Takes a saved state (after activation by the restored transport). A backing file whose size
+   * changed meanwhile is announced as a config change, as PATCH /drives does.
+   */
+  restore(state: unknown): void {
+    const s = state as BlockState;
+    if (typeof s !== 'object' || s === null || s.version !== 1 || typeof s.throttled !== 'boolean') {
+      throw new RangeError('Cannot restore virtio-blk: its state is not a version 1 block state');
+    }
+    if (s.rateLimiter) this.rateLimiter?.restore(s.rateLimiter);
+    this.throttled = s.throttled && this.queue !== null;
+    if (s.capacitySectors !== this.capacity) this.interrupt?.signalConfigChange();
   }
 
   processQueue(index: number): void {

@@ -1,5 +1,5 @@
 import type { GuestMemory } from '../../../memory/guest-memory.js';
-import type { RateLimiter } from '../../../rate-limiter/rate-limiter.js';
+import type { RateLimiter, RateLimiterSnapshot } from '../../../rate-limiter/rate-limiter.js';
 import type { DescriptorChain } from '../descriptor-chain.js';
 import type { Queue } from '../queue.js';
 import { drainThrottled } from '../throttled-drain.js';
@@ -34,6 +34,14 @@ export interface RngMetrics {
   rateLimiterThrottled: number;
   /** Retries after a throttle ended (Firecracker's rate_limiter_event_count). */
   rateLimiterEvents: number;
+}
+
+/** virtio-rng's own part of a snapshot (the transport holds features and queues). */
+export interface RngState {
+  version: 1;
+  /** A request was waiting in the avail ring for the rate limiter. */
+  throttled: boolean;
+  rateLimiter: RateLimiterSnapshot | null;
 }
 
 /**
@@ -93,6 +101,20 @@ export class VirtioRng implements VirtioDevice {
     this.queue = null;
     this.interrupt = null;
     this.throttled = false;
+  }
+
+  save(): RngState {
+    return { version: 1, throttled: this.throttled, rateLimiter: this.rateLimiter?.save() ?? null };
+  }
+
+  /** Takes a saved state (after activation by the restored transport). */
+  restore(state: unknown): void {
+    const s = state as RngState;
+    if (typeof s !== 'object' || s === null || s.version !== 1 || typeof s.throttled !== 'boolean') {
+      throw new RangeError('Cannot restore virtio-rng: its state is not a version 1 entropy device state');
+    }
+    if (s.rateLimiter) this.rateLimiter?.restore(s.rateLimiter);
+    this.throttled = s.throttled && this.queue !== null;
   }
 
   processQueue(index: number): void {

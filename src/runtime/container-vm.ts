@@ -1,0 +1,156 @@
+import type { Writable } from 'node:stream';
+import { ensureDefaultGuest } from '../guest/fetch.js';
+import { ensureContainerInitramfs } from '../guest/container-initramfs.js';
+import { wispCacheDir } from '../guest/cache-dir.js';
+import { createVmBuilder, type ConsoleInput } from '../vmm/builder.js';
+import type { MachineHandle } from '../vmm/machine.js';
+import { VmResources } from '../vmm/vm-resources.js';
+import { encodeConfig, encodeFrames, FrameDecoder, Guest, Host, type ContainerConfig } from './container-protocol.js';
+
+/**
+ * One container as a microVM: Debian's default kernel, wisp's container initramfs, the image's root
+ * disk attached read-only, built through the VMM's one construction path (VmResources → MachineSpec →
+ * the worker builder). The serial port carries the protocol with the init (container-protocol.ts):
+ * wisp sends the process's config once the init says READY, relays stdin, signals and window size,
+ * and receives stdout, stderr and, after the last of them, the exit status.
+ */
+
+export interface ContainerIo {
+  stdout(bytes: Uint8Array): void;
+  stderr(bytes: Uint8Array): void;
+}
+
+export interface ContainerVmOptions {
+  /** The ext4 image with the container's root filesystem (attached read-only; writes go to a tmpfs overlay). */
+  rootfs: string;
+  config: ContainerConfig;
+  io: ContainerIo;
+  memMiB?: number;
+  instanceId?: string;
+  /** Kernel command line additions (e.g. more boot messages while debugging). */
+  appendCmdline?: string;
+  progress?: Writable | null;
+}
+
+export interface ContainerExit {
+  /** The shell-style status: the exit code, 128 + signal when killed, 125 when wisp or its init failed. */
+  status: number;
+  /** Why the process could not be started, or why the machine ended without a status. */
+  error?: string;
+  signal?: number;
+}
+
+/** ConsoleInput the builder reads from: here, frames wisp writes rather than a terminal. */
+class FrameInput implements ConsoleInput {
+  private readonly listeners = new Set<(chunk: Buffer | string) => void>();
+  isTTY = false;
+  on(_e: 'data', l: (chunk: Buffer | string) => void): this { this.listeners.add(l); return this; }
+  off(_e: 'data', l: (chunk: Buffer | string) => void): this { this.listeners.delete(l); return this; }
+  pause(): this { return this; }
+  send(bytes: Buffer): void { for (const l of this.listeners) l(bytes); }
+}
+
+const BOOT_LOG_LIMIT = 64 * 1024;
+export const CONTAINER_CMDLINE = 'console=ttyS0 quiet loglevel=1 panic=-1';
+
+export class ContainerVm {
+  readonly exited: Promise<ContainerExit>;
+  /** Settles when the init has set the container up and waits for start() (config.waitStart). */
+  readonly created: Promise<void>;
+  /** The guest pid of the process, once it runs. */
+  guestPid: number | undefined;
+  private resolveExit!: (e: ContainerExit) => void;
+  private resolveCreated!: () => void;
+  private readonly input = new FrameInput();
+  private handle: MachineHandle | undefined;
+  private bootLog: Buffer[] = [];
+  private bootLogSize = 0;
+  private errorText = '';
+  private status: ContainerExit | undefined;
+  private ready = false;
+  private pendingInput: Buffer[] = [];
+
+  private constructor(private readonly opts: ContainerVmOptions) {
+    this.exited = new Promise((r) => (this.resolveExit = r));
+    this.created = new Promise((r) => (this.resolveCreated = r));
+  }
+
+  static async start(opts: ContainerVmOptions): Promise<ContainerVm> {
+    // The default guest and the container initramfs live in wisp's shared cache.
+    const cacheDir = wispCacheDir();
+    const guest = await ensureDefaultGuest({ cacheDir, progress: opts.progress ?? null });
+    const initrd = await ensureContainerInitramfs({ modulesDir: guest.modulesDir, kernelVersion: guest.kernelVersion, cacheDir });
+    const res = new VmResources();
+    res.updateMachineConfig({ mem_size_mib: opts.memMiB ?? 256 });
+    res.setBootSource({
+      kernel_image_path: guest.kernelPath, initrd_path: initrd,
+      boot_args: opts.appendCmdline ? `${CONTAINER_CMDLINE} ${opts.appendCmdline}` : CONTAINER_CMDLINE,
+    });
+    res.insertBlockDevice({ drive_id: 'rootfs', path_on_host: opts.rootfs, is_root_device: false, is_read_only: true });
+    res.setEntropyDevice({});
+    const vm = new ContainerVm(opts);
+    const decoder = new FrameDecoder((t, p) => vm.frame(t, p), (b) => vm.noise(b));
+    const builder = createVmBuilder({ stdin: vm.input, consoleOut: (b) => decoder.push(b) });
+    vm.handle = await builder.build(res.machineSpec(opts.instanceId ?? 'wisp-container'));
+    void vm.handle.exited.then((e) => {
+      if (vm.status) return vm.resolveExit(vm.status);
+      const log = Buffer.concat(vm.bootLog).toString('utf8').trim().split('\n').slice(-15).join('\n');
+      vm.resolveExit({ status: 125, error: `the container's machine ended before the process reported its status (${e.message ?? e.reason})${log ? `; its last console lines:\n${log}` : ''}` });
+    });
+    return vm;
+  }
+
+  private noise(b: Buffer): void {
+    if (this.bootLogSize > BOOT_LOG_LIMIT) return;
+    this.bootLog.push(Buffer.from(b));
+    this.bootLogSize += b.length;
+  }
+
+  private frame(type: number, p: Buffer): void {
+    switch (type) {
+      case Guest.READY:
+        this.ready = true;
+        this.input.send(encodeConfig(this.opts.config));
+        for (const b of this.pendingInput) this.input.send(b);
+        this.pendingInput = [];
+        return;
+      case Guest.STDOUT: this.opts.io.stdout(p); return;
+      case Guest.STDERR: this.opts.io.stderr(p); return;
+      case Guest.ERROR: this.errorText += p.toString('utf8'); return;
+      case Guest.CREATED: this.resolveCreated(); return;
+      case Guest.STARTED: this.guestPid = p.readUInt32LE(0); return;
+      case Guest.EXIT: {
+        const how = p[0], code = p[1];
+        this.status = how === 0
+          ? { status: code, error: this.errorText || undefined }
+          : { status: 128 + code, signal: code };
+        // Nothing in the guest needs to outlive its status (the root disk is read-only).
+        void this.handle?.stop().then(() => this.resolveExit(this.status!));
+        return;
+      }
+    }
+  }
+
+  private send(frames: Buffer): void {
+    if (this.ready) this.input.send(frames);
+    else this.pendingInput.push(frames);
+  }
+
+  writeStdin(bytes: Uint8Array): void {
+    for (let o = 0; o < bytes.length; o += 4096) this.send(encodeFrames(Host.STDIN, bytes.subarray(o, o + 4096)));
+  }
+  closeStdin(): void { this.send(encodeFrames(Host.STDIN_EOF)); }
+  signal(signo: number): void { this.send(encodeFrames(Host.SIGNAL, Uint8Array.of(signo))); }
+  resize(rows: number, cols: number): void {
+    const b = Buffer.alloc(4);
+    b.writeUInt16LE(rows, 0);
+    b.writeUInt16LE(cols, 2);
+    this.send(encodeFrames(Host.WINSIZE, b));
+  }
+  start(): void { this.send(encodeFrames(Host.START)); }
+
+  async stop(): Promise<void> {
+    await this.handle?.stop();
+    if (!this.status) this.resolveExit({ status: 137, signal: 9, error: 'the container was stopped' });
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The one place a MachineSpec becomes a board with its devices (Firecracker's builder.rs and its
+ * attach_* steps): kernel and initrd read, drives in slot order, then entropy, then the board. The
+ * worker's MachineSession uses it for every VM (API, --config-file, `wisp run`), and `wisp run
+ * --differential` uses it twice in-process (one machine per engine, deterministic time). A new device
+ * is attached here, from its MachineSpec field; nowhere else.
+ *
+ * Everything that can fail does so before the board exists, and closes what it had opened, so a failed
+ * build leaves nothing behind.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import type { VirtioRng } from '../devices/virtio/rng/rng.js';
+import { Machine, type MachineConfig, type MachineState, type VirtioFactory } from '../platform/machine.js';
+import { FilePageSource, MemoryFileError } from '../snapshot/memory-file.js';
+import { FileBlockError } from './backends/file-block-backend.js';
+import type { MachineSpec } from './machine.js';
+import { osErrorText } from './os-error.js';
+import { attachBlock, attachEntropy, type AttachedBlock } from './virtio-attach.js';
+
+/** Board settings a lock-step run fixes (clock, wall clock, rng seed, synchronous JIT, engine). */
+export type BoardOverrides = Pick<MachineConfig, 'clock' | 'wallClock' | 'rngSeed' | 'jit' | 'engine'>;
+
+export interface AssembleOptions {
+  /** Where the guest's console output goes. */
+  consoleOut: (bytes: Uint8Array) => void;
+  board?: BoardOverrides;
+  /**
+   * Build the board as a snapshot left it (PUT /snapshot/load): same devices from the spec, their host
+   * files reopened; RAM from the memory file, read as the guest touches it. No kernel is read.
+   */
+  restore?: { state: MachineState; memFilePath: string };
+}
+
+/** The board and the devices the VMM keeps talking to (metrics, PATCH updates, closing). */
+export interface AssembledMachine {
+  machine: Machine;
+  blocks: AttachedBlock[];
+  rng: VirtioRng | undefined;
+  /** What each virtio slot holds, as a snapshot refusal names it ("block(id: rootfs)", "entropy"). */
+  slotNames: string[];
+  /** Closes the devices' host backends (files). Idempotent. */
+  close(): void;
+}
+
+export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): AssembledMachine {
+  const restore = opts.restore;
+  // A restored machine needs neither kernel nor initrd: its RAM holds what they became.
+  const kernel = restore ? new Uint8Array(0) : readGuestFile('kernel image', spec.kernel.path);
+  const initrd = !restore && spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath) : undefined;
+  const opened: { close(): void }[] = [];
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    for (const o of opened.reverse()) o.close();
+  };
+  try {
+    const virtio: VirtioFactory[] = [];
+    const slotNames: string[] = [];
+    const blocks: AttachedBlock[] = [];
+    for (const d of spec.drives) {
+      let b: AttachedBlock;
+      try {
+        b = attachBlock({ id: d.id, path: d.path, readOnly: d.readOnly, cacheType: d.cacheType, rateLimiter: d.rateLimiter });
+      } catch (e) {
+        throw new Error(`Cannot ${restore ? 'restore' : 'attach'} drive "${d.id}": ${driveErrorText(e)}`, { cause: e });
+      }
+      // The backend may be swapped by a drive update: close whichever is current.
+      opened.push({ close: () => b.backend.close() });
+      blocks.push(b);
+      virtio.push(b.factory);
+      slotNames.push(`block(id: ${d.id})`);
+    }
+    let rng: VirtioRng | undefined;
+    if (spec.entropy) {
+      const e = attachEntropy(spec.entropy.rateLimiter);
+      rng = e.device;
+      virtio.push(e.factory);
+      slotNames.push('entropy');
+    }
+    let memory: FilePageSource | null = null;
+    if (restore) {
+      try {
+        memory = FilePageSource.open(restore.memFilePath, spec.memSizeMib * 0x10_0000);
+      } catch (e) {
+        throw new Error(e instanceof MemoryFileError ? e.message : osErrorText(e), { cause: e });
+      }
+      opened.push(memory);
+    }
+    let machine: Machine;
+    try {
+      machine = new Machine({
+        memMiB: spec.memSizeMib,
+        kernel,
+        kernelName: spec.kernel.path,
+        initrd,
+        initrdName: spec.kernel.initrdPath,
+        cmdline: spec.kernel.cmdline,
+        consoleOut: opts.consoleOut,
+        virtio,
+        engine: spec.engine,
+        harts: spec.vcpuCount,
+        ...(spec.deterministic && { deterministic: true }),
+        ...opts.board,
+        ...(restore && { restore: { state: restore.state, memory } }),
+      });
+    } catch (e) {
+      throw new Error(`Cannot ${restore ? 'restore' : 'build'} the machine: ${osErrorText(e)}`, { cause: e });
+    }
+    return { machine, blocks, rng, slotNames, close };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
+
+function readGuestFile(what: string, path: string): Uint8Array {
+  try {
+    if (!statSync(path).isFile()) throw new Error('it is not a regular file');
+    return readFileSync(path);
+  } catch (e) {
+    throw new Error(`Cannot read ${what} "${path}": ${osErrorText(e)}`, { cause: e });
+  }
+}
+
+/** A drive backend's failure, its errno worded as Firecracker does ("No such file or directory (os error 2)"). */
+export function driveErrorText(e: unknown): string {
+  if (e instanceof FileBlockError && e.code === 'open-failed' && e.cause !== undefined) {
+    return e.message.replace(/: [A-Z0-9]+$/, `: ${osErrorText(e.cause)}`);
+  }
+  return osErrorText(e);
+}
