@@ -18,10 +18,10 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
  * and to exit (and, not enumerable, the console text as `stdout`). Fails on timeout, on a non-zero
  * exit, or when the marker never shows.
  */
-export function timeToMarker(cmd, args, marker, { timeoutMs = TIMEOUT_MS, cwd } = {}) {
+export function timeToMarker(cmd, args, marker, { timeoutMs = TIMEOUT_MS, cwd, env } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     let markerAt;

@@ -19,6 +19,9 @@ const suites = {
   'guest-cpu': async () => (await import('../bench/guest-cpu.mjs')).benchGuestCpu(root),
   disk: async () => (await import('../bench/disk.mjs')).benchDisk(root),
   api: async () => (await import('../bench/api.mjs')).benchApi(root),
+  containers: async () => (await import('../bench/containers.mjs')).benchContainers(root),
+  snapshot: async () => (await import('../bench/snapshot.mjs')).benchSnapshot(root),
+  vsock: async () => (await import('../bench/vsock.mjs')).benchVsock(root),
   smp: async () => (await import('../bench/smp.mjs')).benchSmp(root),
 };
 const results = {};

@@ -6,12 +6,14 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const src = fileURLToPath(new URL('../src', import.meta.url));
-const leaves = ['util', 'rate-limiter', 'metrics', 'logger'];
+const leaves = ['util', 'rate-limiter', 'metrics', 'logger', 'mmds'];
 const allowed = {
   util: [],
   'rate-limiter': ['util'],
   metrics: ['util'],
   logger: ['util'],
+  // The metadata service: a leaf that sees Ethernet frames and HTTP, never devices (DESIGN.md).
+  mmds: ['util'],
   memory: ['util'],
   cpu: ['util', 'memory'],
   jit: ['util', 'memory', 'cpu'],

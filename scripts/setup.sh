@@ -16,6 +16,11 @@ command -v gcc >/dev/null || need+=(gcc)
 command -v xz >/dev/null || need+=(xz-utils)
 command -v zstd >/dev/null || need+=(zstd)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
+# Containers: a local registry, skopeo to push to it, containerd (ctr, the runc v2 shim) for wisp-runc.
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v skopeo >/dev/null || need+=(skopeo)
+command -v containerd >/dev/null || need+=(containerd)
+command -v containerd-shim-runc-v2 >/dev/null || need+=(containerd)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)

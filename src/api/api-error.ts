@@ -9,6 +9,8 @@ import { RequestError } from './request-error.js';
 export interface HttpAnswer {
   status: number;
   body?: unknown;
+  /** A body already serialized as JSON (GET /mmds keeps serde_json's key order and number text). */
+  rawJson?: string;
   /** Extra response headers (e.g. Deprecation). */
   headers?: Record<string, string>;
 }
@@ -22,6 +24,7 @@ export function faultBody(message: string): { fault_message: string } {
 
 /** A request or VMM error as an HTTP answer. Anything unexpected is still a 400 with its message. */
 export function errorToHttp(err: unknown): HttpAnswer {
+  if (err instanceof VmmActionError && err.code === 'MmdsLimitExceeded') return { status: 413, body: faultBody(err.message) };
   if (err instanceof RequestError || err instanceof VmmActionError) return { status: 400, body: faultBody(err.message) };
   const message = err instanceof Error ? err.message : String(err);
   return { status: 400, body: faultBody(`Internal error: ${message}`) };

@@ -17,5 +17,7 @@ export function dataToHttp(data: VmmData): HttpAnswer {
       return { status: 200, body: data.info };
     case 'VmmVersion':
       return { status: 200, body: { firecracker_version: data.version } };
+    case 'MmdsValue':
+      return { status: 200, rawJson: data.json };
   }
 }

@@ -33,13 +33,13 @@ interface Env {
 }
 
 let n = 0;
-async function startEnv(maxPayload?: number): Promise<Env> {
+async function startEnv(maxPayload?: number, opts: { mmdsSizeLimit?: number } = {}): Promise<Env> {
   const sock = join(dir, `api-${n++}.sock`);
   const builder = new RecordingVmBuilder();
   const log = new MemoryLineWriter();
   const logger = new Logger(log, 'api-test');
   const metrics = createMetrics();
-  const controller = new VmmController({ instanceId: 'api-test', builder, logger, metrics });
+  const controller = new VmmController({ instanceId: 'api-test', builder, logger, metrics, ...opts });
   const server = new ApiServer({ socketPath: sock, backend: controller, logger, metrics, maxPayload });
   await server.listen();
   return { sock, server, controller, builder, log, metrics };
@@ -116,11 +116,20 @@ const ERROR_CASES: Case[] = [
   { name: 'bad vm state', method: 'PATCH', path: '/vm', body: { state: 'Stopped' }, fault: /unknown variant `Stopped`, expected `Paused` or `Resumed`/, specRejects: true },
   { name: 'InstanceStart without kernel', method: 'PUT', path: '/actions', body: { action_type: 'InstanceStart' }, fault: 'Cannot start microvm without kernel configuration.' },
   { name: 'network interface (not built)', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', host_dev_name: 'tap0' }, fault: /^The requested operation is not supported: wisp does not build network interfaces/ },
-  { name: 'vsock (not built)', method: 'PUT', path: '/vsock', body: { guest_cid: 3, uds_path: '/tmp/v.sock' }, fault: /not supported: wisp does not build the vsock device/ },
+  { name: 'vsock with a reserved CID', method: 'PUT', path: '/vsock', body: { guest_cid: 2, uds_path: join(dir, 'v.sock') }, fault: /guest_cid 2 is reserved/, specRejects: true },
+  { name: 'vsock on a path that exists', method: 'PUT', path: '/vsock', body: { guest_cid: 3, uds_path: disk }, fault: /^Cannot create backend for vsock device: Error binding to the host-side Unix socket ".*": Address already in use \(os error 98\)$/ },
+  { name: 'vsock in a directory that does not exist', method: 'PUT', path: '/vsock', body: { guest_cid: 3, uds_path: join(dir, 'no', 'v.sock') }, fault: /No such file or directory \(os error 2\)$/ },
+  { name: 'vsock CID past u32', method: 'PUT', path: '/vsock', body: { guest_cid: 2 ** 32, uds_path: join(dir, 'v.sock') }, fault: /invalid value: integer `4294967296`, expected u32/ },
   { name: 'balloon (not built)', method: 'PUT', path: '/balloon', body: { amount_mib: 1, deflate_on_oom: true }, fault: /not supported: wisp does not build the balloon device/ },
   { name: 'balloon GET (not built)', method: 'GET', path: '/balloon', fault: /not supported: wisp does not build the balloon device/ },
-  { name: 'mmds (not built)', method: 'PUT', path: '/mmds', body: { latest: {} }, fault: /not supported: wisp does not build the MMDS/ },
-  { name: 'mmds config (not built)', method: 'PUT', path: '/mmds/config', body: { network_interfaces: ['eth0'] }, fault: /not supported: wisp does not build the MMDS/ },
+  { name: 'mmds PATCH before any PUT', method: 'PATCH', path: '/mmds', body: { latest: {} }, fault: 'The MMDS data store is not initialized.' },
+  { name: 'mmds not JSON', method: 'PUT', path: '/mmds', body: '{"a":', fault: /deserializing the json body of a request: EOF while parsing a value/ },
+  { name: 'mmds other path', method: 'PUT', path: '/mmds/data', body: {}, fault: 'Unrecognized PUT request path `data`.' },
+  { name: 'mmds config for an interface that does not exist', method: 'PUT', path: '/mmds/config', body: { network_interfaces: ['eth0'] }, fault: 'The list of network interface IDs provided contains at least one ID that does not correspond to any existing network interface.' },
+  { name: 'mmds config with no interface', method: 'PUT', path: '/mmds/config', body: { network_interfaces: [] }, fault: 'The list of network interface IDs that allow forwarding MMDS requests is empty.' },
+  { name: 'mmds config off link-local', method: 'PUT', path: '/mmds/config', body: { network_interfaces: ['eth0'], ipv4_address: '10.0.0.1' }, fault: 'The MMDS IPv4 address is not link local.' },
+  { name: 'mmds config with a bad address', method: 'PUT', path: '/mmds/config', body: { network_interfaces: ['eth0'], ipv4_address: '169.254.1.256' }, fault: /invalid IPv4 address syntax/ },
+  { name: 'mmds config with a bad version', method: 'PUT', path: '/mmds/config', body: { network_interfaces: ['eth0'], version: 'V3' }, fault: /unknown variant `V3`, expected `V1` or `V2`/, specRejects: true },
   { name: 'snapshot create before boot', method: 'PUT', path: '/snapshot/create', body: { mem_file_path: '/m', snapshot_path: '/s' }, fault: NOT_BEFORE },
   { name: 'snapshot create, bad type', method: 'PUT', path: '/snapshot/create', body: { snapshot_type: 'Half', mem_file_path: '/m', snapshot_path: '/s' }, fault: /unknown variant `Half`, expected `Full` or `Diff`/, specRejects: true },
   { name: 'snapshot load without memory', method: 'PUT', path: '/snapshot/load', body: { snapshot_path: '/s' }, fault: 'An error occurred when deserializing the json body of a request: missing field: either `mem_backend` or `mem_file_path` is required.' },
@@ -195,6 +204,52 @@ test('successful configuration answers 204 without a body; GETs answer 200 with 
     assert.ok(e.log.lines.some((l) => / \[api-test:main:INFO\] /.test(l)), 'show_level applied');
     assert.equal(e.metrics.put_api_requests.drive_count.count, 1);
     assert.equal(e.metrics.get_api_requests.machine_cfg_count.count, 1);
+  } finally {
+    await e.server.close();
+  }
+});
+
+test('vsock and MMDS: configured, reported by GET /vm/config, MMDS contents put, patched and read back', async () => {
+  const e = await startEnv();
+  try {
+    const uds = join(dir, `api-${process.pid}.sock`);
+    let r = await call(e, 'PUT', '/vsock', { guest_cid: 52, uds_path: uds });
+    assert.equal(r.status, 204, r.rawBody);
+    r = await call(e, 'PUT', '/vsock', { guest_cid: 7, uds_path: uds, vsock_id: 'v' });
+    assert.equal(r.status, 204, r.rawBody);
+    assert.equal(r.headers.get('deprecation'), 'true');
+    const cfg = (await call(e, 'GET', '/vm/config')).body as Record<string, unknown>;
+    assert.deepEqual(cfg['vsock'], { guest_cid: 7, uds_path: uds });
+    assert.deepEqual(checkResponse(spec, 'GET', '/vm/config', 200, cfg), []);
+
+    r = await call(e, 'GET', '/mmds');
+    assert.equal(r.rawBody, '{}', 'an empty store reads as {} (Firecracker)');
+    r = await call(e, 'PUT', '/mmds', '{"latest": {"meta-data": {"ami-id": "ami-1", "n": 1.0, "big": 18446744073709551615}}}');
+    assert.equal(r.status, 204, r.rawBody);
+    r = await call(e, 'PATCH', '/mmds', { latest: { 'meta-data': { 'ami-id': null, zone: 'z' } } });
+    assert.equal(r.status, 204, r.rawBody);
+    r = await call(e, 'GET', '/mmds');
+    assert.equal(r.status, 200);
+    assert.equal(r.rawBody, '{"latest":{"meta-data":{"big":18446744073709551615,"n":1.0,"zone":"z"}}}', 'serde_json\'s sorted keys and number forms');
+    assert.deepEqual(checkResponse(spec, 'GET', '/mmds', 200, JSON.parse(r.rawBody)), []);
+    assert.equal(e.metrics.put_api_requests.mmds_count.count, 1);
+    assert.equal(e.metrics.patch_api_requests.mmds_count.count, 1);
+    assert.equal(e.metrics.get_api_requests.mmds_count.count, 2);
+  } finally {
+    await e.server.close();
+  }
+});
+
+test('an MMDS write past --mmds-size-limit is 413 and changes nothing', async () => {
+  const e = await startEnv(undefined, { mmdsSizeLimit: 40 });
+  try {
+    assert.equal((await call(e, 'PUT', '/mmds', { a: 'x'.repeat(20) })).status, 204);
+    let r = await call(e, 'PUT', '/mmds', { a: 'x'.repeat(40) });
+    assert.equal(r.status, 413);
+    assert.deepEqual(r.body, { fault_message: "The MMDS patch request doesn't fit." });
+    r = await call(e, 'PATCH', '/mmds', { b: 'y'.repeat(30) });
+    assert.equal(r.status, 413);
+    assert.equal((await call(e, 'GET', '/mmds')).rawBody, `{"a":"${'x'.repeat(20)}"}`);
   } finally {
     await e.server.close();
   }

@@ -31,7 +31,7 @@ export interface ApiServerOptions {
 /** micro_http server.rs MAX_CONNECTIONS. */
 export const MAX_CONNECTIONS = 10;
 
-const REASON: Record<number, string> = { 100: 'Continue', 200: 'OK', 204: 'No Content', 400: 'Bad Request', 503: 'Service Unavailable' };
+const REASON: Record<number, string> = { 100: 'Continue', 200: 'OK', 204: 'No Content', 400: 'Bad Request', 413: 'Payload Too Large', 503: 'Service Unavailable' };
 const ORIGIN = 'api_server';
 
 /** Serializes an answer (Firecracker's header set: Server, Connection, Content-Type, Content-Length). */
@@ -39,8 +39,8 @@ export function encodeAnswer(a: HttpAnswer, keepAlive: boolean): Buffer {
   const lines = [`HTTP/1.1 ${a.status} ${REASON[a.status] ?? ''}`, 'Server: Firecracker API', `Connection: ${keepAlive ? 'keep-alive' : 'close'}`];
   for (const [k, v] of Object.entries(a.headers ?? {})) lines.push(`${k}: ${v}`);
   let body = '';
-  if (a.body !== undefined) {
-    body = JSON.stringify(a.body);
+  if (a.body !== undefined || a.rawJson !== undefined) {
+    body = a.rawJson ?? JSON.stringify(a.body);
     lines.push('Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`);
   } else if (a.status !== 204) {
     lines.push('Content-Length: 0');

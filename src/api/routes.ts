@@ -18,6 +18,8 @@ import {
   machineConfigPatch,
   machineConfigPut,
   metricsConfig,
+  mmdsConfig,
+  mmdsValue,
   networkInterfaceId,
   pmemId,
   serialConfig,
@@ -25,6 +27,7 @@ import {
   snapshotLoadBody,
   unsupportedBody,
   vmState,
+  vsockDevice,
 } from '../vmm/vmm-config.js';
 import { isValidResourceId } from '../vmm/vm-resources.js';
 import { RequestError } from './request-error.js';
@@ -95,7 +98,7 @@ const ROUTES: Route[] = [
   { method: 'GET', resource: 'version', body: 'none', parse: ({ metrics: m }) => counted(m.get_api_requests.vmm_version_count, undefined, () => ({ action: { type: 'GetVmmVersion' } })) },
   { method: 'GET', resource: 'vm', sub: 'config', body: 'none', parse: () => ({ action: { type: 'GetFullVmConfig' } }) },
   { method: 'GET', resource: 'machine-config', body: 'none', parse: ({ metrics: m }) => counted(m.get_api_requests.machine_cfg_count, undefined, () => ({ action: { type: 'GetVmMachineConfig' } })) },
-  { method: 'GET', resource: 'mmds', body: 'none', parse: ({ metrics: m }) => counted(m.get_api_requests.mmds_count, undefined, () => unsupported('mmds', 'GET')) },
+  { method: 'GET', resource: 'mmds', body: 'none', parse: ({ metrics: m }) => counted(m.get_api_requests.mmds_count, undefined, () => ({ action: { type: 'GetMmds' } })) },
   { method: 'GET', resource: 'hotplug', sub: 'memory', body: 'none', parse: ({ metrics: m }) => counted(m.get_api_requests.hotplug_memory_count, undefined, () => unsupported('hotplug/memory', 'GET')) },
   { method: 'GET', resource: '*', body: 'some', parse: () => { throw RequestError.getWithBody(); } },
 
@@ -157,7 +160,16 @@ const ROUTES: Route[] = [
   },
   {
     method: 'PUT', resource: 'mmds', body: 'some',
-    parse: ({ body, metrics: m }) => counted(m.put_api_requests.mmds_count, m.put_api_requests.mmds_fails, () => (decode(body, unsupportedBody), unsupported('mmds', 'PUT'))),
+    parse: ({ rest, body, metrics: m }) => counted(m.put_api_requests.mmds_count, m.put_api_requests.mmds_fails, () => {
+      // Firecracker's parse_put_mmds: /mmds replaces the store, /mmds/config configures, anything else is refused.
+      if (rest[0] === undefined) return { action: { type: 'PutMmds', value: decode(body, mmdsValue) } };
+      if (rest[0] !== 'config') throw RequestError.generic(`Unrecognized PUT request path \`${rest[0]}\`.`);
+      const config = decode(body, mmdsConfig);
+      return {
+        action: { type: 'SetMmdsConfiguration', config },
+        ...((config.version ?? 'V1') === 'V1' && { deprecation: 'PUT /mmds/config: V1 is deprecated. Use V2 instead.' }),
+      };
+    }),
   },
   {
     method: 'PUT', resource: 'network-interfaces', body: 'some',
@@ -179,7 +191,10 @@ const ROUTES: Route[] = [
   },
   {
     method: 'PUT', resource: 'vsock', body: 'some',
-    parse: ({ body, metrics: m }) => counted(m.put_api_requests.vsock_count, m.put_api_requests.vsock_fails, () => (decode(body, unsupportedBody), unsupported('vsock', 'PUT'))),
+    parse: ({ body, metrics: m }) => counted(m.put_api_requests.vsock_count, m.put_api_requests.vsock_fails, () => {
+      const config = decode(body, vsockDevice);
+      return { action: { type: 'SetVsockDevice', config }, ...(config.vsock_id !== undefined && { deprecation: 'PUT /vsock: vsock_id field is deprecated.' }) };
+    }),
   },
   { method: 'PUT', resource: 'entropy', body: 'some', parse: ({ body }) => ({ action: { type: 'SetEntropyDevice', config: decode(body, entropyDevice) } }) },
   {
@@ -208,7 +223,7 @@ const ROUTES: Route[] = [
   },
   {
     method: 'PATCH', resource: 'mmds', body: 'some',
-    parse: ({ body, metrics: m }) => counted(m.patch_api_requests.mmds_count, m.patch_api_requests.mmds_fails, () => (decode(body, unsupportedBody), unsupported('mmds', 'PATCH'))),
+    parse: ({ body, metrics: m }) => counted(m.patch_api_requests.mmds_count, m.patch_api_requests.mmds_fails, () => ({ action: { type: 'PatchMmds', value: decode(body, mmdsValue) } })),
   },
   {
     method: 'PATCH', resource: 'network-interfaces', body: 'some',

@@ -20,6 +20,14 @@ export const RESERVATION_OFFSET = 0x208;
 export const FENCE_CELL_OFFSET = 0x220;
 /** PAUSE instructions (Zihintpause) since the hart's runner last looked (int32): how it sees spinning. */
 export const PAUSE_COUNT_OFFSET = 0x224;
+/**
+ * Floating-point and status words the JIT's inline FP code reads and writes, so they live here rather
+ * than in the interpreter's fields: fcsr.fflags (int32, 5 bits, accrued), fcsr.frm (int32, 3 bits)
+ * and mstatus's low word (int32; FS is bits 13-14). The interpreter reaches them through accessors.
+ */
+export const FFLAGS_OFFSET = 0x240;
+export const FRM_OFFSET = 0x244;
+export const MSTATUS_OFFSET = 0x248;
 
 /**
  * Software TLBs, one per access kind so a hit needs no permission check: an entry exists only for an

@@ -12,8 +12,9 @@ export const MAX_BLOCK_INSNS = 64;
 
 /**
  * How the translator handles an instruction: 'inline' as wasm; 'helper' by calling back into the
- * interpreter for that one instruction and carrying on (CSR accesses, floating point:
- * correct by construction, and the region keeps running); 'stop' ends the block before it (ECALL,
+ * interpreter for that one instruction and carrying on (CSR accesses:
+ * correct by construction, and the region keeps running; F/D and A are inline and take the helper for
+ * the cases they leave out); 'stop' ends the block before it (ECALL,
  * xRET, WFI, SFENCE.VMA, FENCE.I and anything illegal run in the dispatcher's interpreter, as they
  * change control flow or translation state).
  */
@@ -25,7 +26,7 @@ export function translation(insn: number): 'inline' | 'helper' | 'stop' {
     case 0x2f: // A: inline, with the interpreter for what the inline path does not take (translate-region amo)
       return 'inline';
     case 0x07: case 0x27: case 0x53: case 0x43: case 0x47: case 0x4b: case 0x4f:
-      return 'helper';
+      return 'inline'; // F and D: inline where exact (translate-fp), the interpreter for the rest
     case 0x0f: // FENCE (and PAUSE) are no-ops for one hart (inline: nothing); FENCE.I must reach the dispatcher
       return ((insn >>> 12) & 7) === 0 ? 'inline' : 'stop';
     case 0x73: // Zicsr; the privileged instructions (funct3 = 0) stop

@@ -3,7 +3,7 @@ import { StopReason } from '../cpu/hart.js';
 import { COUNT_MAX, ENTRY, InterpreterHart, type BlockProfile, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
 import { Access } from '../cpu/trap.js';
 import { Mmu } from '../cpu/mmu/mmu.js';
-import { PAUSE_COUNT_OFFSET, PC_OFFSET, RESERVATION_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
+import { F_OFFSET, FFLAGS_OFFSET, FRM_OFFSET, MSTATUS_OFFSET, PAUSE_COUNT_OFFSET, PC_OFFSET, RESERVATION_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
 import { fallThrough, scanBlock, staticSuccessors } from './block-scan.js';
 import type { RegionBlock } from './translate-region.js';
 import { translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
@@ -56,6 +56,8 @@ export interface JitStats {
   /** Calls from the dispatcher into translated code (each may run many regions). */
   wasmEntries: number;
   interpretedSteps: number;
+  /** Instructions translated code handed to the interpreter one at a time (CSRs, and what inline F/D/A leave out). */
+  helperSteps: number;
 }
 
 const WASM_PAGE = 65536;
@@ -91,7 +93,7 @@ const MAX_COMPILES = 32;
  * reference for everything the translator does not cover.
  */
 export class JitHart extends InterpreterHart {
-  readonly stats: JitStats = { translated: 0, translateMs: 0, translatedInsns: 0, invalidated: 0, wasmEntries: 0, interpretedSteps: 0 };
+  readonly stats: JitStats = { translated: 0, translateMs: 0, translatedInsns: 0, invalidated: 0, wasmEntries: 0, interpretedSteps: 0, helperSteps: 0 };
   /**
    * By host page number (a Map lookup per dispatch was measurable), undefined for pages never
    * translated. Dense from the start: an array filled sparsely became a hash table in V8
@@ -131,6 +133,7 @@ export class JitHart extends InterpreterHart {
     this.layout = {
       x: region + X_OFFSET, pc: region + PC_OFFSET, tlbRead: region + TLB_READ_OFFSET, tlbWrite: region + TLB_WRITE_OFFSET,
       tlbFetch: region + TLB_FETCH_OFFSET, reservation: region + RESERVATION_OFFSET, pauseCount: region + PAUSE_COUNT_OFFSET,
+      f: region + F_OFFSET, fflags: region + FFLAGS_OFFSET, frm: region + FRM_OFFSET, mstatus: region + MSTATUS_OFFSET,
     };
     const pages = opts.memory.memory.buffer.byteLength / WASM_PAGE;
     this.memLimits = { min: pages, max: pages, shared: opts.memory.memory.buffer instanceof SharedArrayBuffer };
@@ -169,6 +172,7 @@ export class JitHart extends InterpreterHart {
    * region's instructions retired before this one, added while it runs so counters read right.
    */
   private helperStep(pending: number): number {
+    this.stats.helperSteps++;
     this.retired += pending;
     const stop = this.runFast(1, true);
     const executed = this.lastSteps - this.lost;

@@ -21,7 +21,7 @@ function findGoldenDir(): string {
   return join(dir, 'src/jit/golden/');
 }
 const goldenDir = findGoldenDir();
-const layout = { x: 0, pc: 0x200, tlbRead: 0x1000, tlbWrite: 0x5000, tlbFetch: 0x9000, reservation: 0x208, pauseCount: 0x224 };
+const layout = { x: 0, pc: 0x200, tlbRead: 0x1000, tlbWrite: 0x5000, tlbFetch: 0x9000, reservation: 0x208, pauseCount: 0x224, f: 0x100, fflags: 0x240, frm: 0x244, mstatus: 0x248 };
 const memory = { min: 17, max: 17, shared: false };
 /** Cases named smp-*: a machine of several harts (the memory shared): atomics, SC by compare-and-swap, fences, PAUSE. */
 const smpMemory = { min: 17, max: 17, shared: true };
@@ -55,6 +55,11 @@ const cases: Record<string, RegionBlock[]> = {
   'smp-amomax-fence-pause': region(words(0xa0b6252f, 0x0330000f, 0x0100000f, 0x00008067), [0]),
   // c.li a0, 5 ; c.addiw a0, 1 ; slliw a1, a0, 3 ; c.j +0 (RVC expanded before translation)
   'compressed-w-ops': region([0x4515, 0x2505, ...words(0x0035159b), 0xa001], [0]),
+  // fld fa0, 0(a0) ; fld fa1, 8(a0) ; fadd.d fa2, fa0, fa1 (DYN) ; fmadd.d fa2, fa2, fa1, fa0 ; fsd fa2, 16(a0) ; ret
+  // (F/D inline: FS Dirty and RNE checked, NX computed while clear, the interpreter for the rest)
+  'fp-load-add-fma-store': region(words(0x00053507, 0x00853587, 0x02b57653, 0x52b67643, 0x00c53827, 0x00008067), [0]),
+  // flw fa0, 0(a0) ; fcvt.w.s a1, fa0, rtz ; fcvt.d.l fa1, a1 ; feq.d a2, fa1, fa1 ; ret
+  'fp-convert-compare': region(words(0x00052507, 0xc00515d3, 0xd225f5d3, 0xa2b5a653, 0x00008067), [0]),
   // loop: addi a0, a0, -1 (the page's last word) | bnez a0, loop (the next page's first): the
   // region takes the next page's block, and crossing into it checks the fetch TLB
   'next-page-loop': region(words(0xfff50513, 0xfe051ee3), [4092, 4096], 4092),

@@ -1,6 +1,7 @@
 import { BlockType, I32, I64, ModuleBuilder, type FunctionBuilder } from './wasm/index.js';
 import { staticTarget, translation, type BlockAt } from './block-scan.js';
 import { SPIN_PAUSES } from '../cpu/interpreter/interpreter-hart.js';
+import { emitFpCompute, FpSupport, fpOperands, isFp, type FpContext, type FpOperands } from './translate-fp.js';
 
 /** Where the generated code finds the hart's state in the machine memory (byte offsets). */
 export interface HartLayout {
@@ -13,6 +14,11 @@ export interface HartLayout {
   reservation: number;
   /** The PAUSE counter (hart-layout PAUSE_COUNT_OFFSET), for harts with others beside them. */
   pauseCount: number;
+  /** f0..f31 (raw bits), fflags, frm and mstatus's low word (hart-layout). */
+  f: number;
+  fflags: number;
+  frm: number;
+  mstatus: number;
 }
 
 /** A region returns the instructions it retired; this bit says the instruction after them trapped. */
@@ -85,9 +91,19 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
 
   const used = new Set<number>();
   const written = new Set<number>();
+  const fUsed = new Set<number>();
+  const fWritten = new Set<number>();
   for (const b of blocks) {
     for (const { insn } of b.insns) {
       const op = insn & 0x7f;
+      if (isFp(insn)) {
+        const o = fpOperands(insn);
+        for (const r of o.xr) used.add(r);
+        for (const r of o.xw) { used.add(r); written.add(r); }
+        for (const r of o.fr) fUsed.add(r);
+        for (const r of o.fw) { fUsed.add(r); fWritten.add(r); }
+        continue;
+      }
       if (translation(insn) !== 'inline' || op === 0x0f) continue; // helpers work on the registers in memory; FENCE on none
       const rd = (insn >>> 7) & 31, rs1 = (insn >>> 15) & 31, rs2 = (insn >>> 20) & 31;
       if (op !== 0x37 && op !== 0x17 && op !== 0x6f) used.add(rs1);
@@ -100,15 +116,25 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   const reg = new Map<number, number>();
   for (const r of [...used].sort((a, b) => a - b)) reg.set(r, f.local(I64));
   const regAddr = (r: number) => layout.x + 8 * r;
+  const freg = new Map<number, number>();
+  for (const r of [...fUsed].sort((a, b) => a - b)) freg.set(r, f.local(I64));
+  const fregAddr = (r: number) => layout.f + 8 * r;
+  const getF = (r: number) => f.localGet(freg.get(r)!);
+  const setF = (r: number) => f.localSet(freg.get(r)!);
 
   const get = (r: number) => (r === 0 ? f.i64Const(0) : f.localGet(reg.get(r)!));
   const set = (rd: number) => (rd === 0 ? f.drop() : f.localSet(reg.get(rd)!));
-  const flush = () => { for (const r of written) f.i32Const(0).localGet(reg.get(r)!).i64Store(regAddr(r)); };
+  const flush = () => {
+    for (const r of written) f.i32Const(0).localGet(reg.get(r)!).i64Store(regAddr(r));
+    for (const r of fWritten) f.i32Const(0).localGet(freg.get(r)!).i64Store(fregAddr(r));
+  };
   const at = (pageOffset: number) => { f.localGet(page); if (pageOffset !== 0) f.i64Const(pageOffset).i64Add(); };
   const storePc = (pageOffset: number) => { f.i32Const(0); at(pageOffset); f.i64Store(layout.pc); };
 
   f.i32Const(0).i64Load(layout.pc).i64Const(-4096).i64And().localSet(page);
   for (const [r, l] of reg) f.i32Const(0).i64Load(regAddr(r)).localSet(l);
+  for (const [r, l] of freg) f.i32Const(0).i64Load(fregAddr(r)).localSet(l);
+  const fpSupport = new FpSupport(m, f);
   f.localGet(ENTRY).localSet(off);
   at(0); f.localGet(ENTRY).i64ExtendI32U().i64Add().localSet(npc); // pc stays put if there is no block at the entry
   f.localGet(DP).i64ExtendI32U().localSet(dp64);
@@ -186,6 +212,9 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
       f.end();
       f.br(depth);
     };
+    // mstatus.FS is Dirty after any F/D instruction but a store (the interpreter leaves a store's FS
+    // as it was), until a CSR instruction (which may write mstatus) runs: no need to check it again.
+    let fsDirty = false;
     insns.forEach(({ insn, len, offset: rel }, k) => {
       const o = b.offset + rel;
       const op = insn & 0x7f;
@@ -193,7 +222,8 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
       const f3 = (insn >>> 12) & 7, f7 = insn >>> 25;
       const immI = insn >> 20;
       const retireUpTo = (n: number) => { f.localGet(cnt).i32Const(n).i32Add().localSet(cnt); };
-      if (translation(insn) === 'helper') helperStep(insn, k, o, exitDepth);
+      if (translation(insn) === 'helper') { helperStep(insn, k, o, exitDepth); fsDirty = false; }
+      else if (isFp(insn)) { fp(insn, k, o, len, exitDepth, fsDirty); if (op !== 0x27) fsDirty = true; }
       else switch (op) {
         case 0x37: f.i64Const(insn & 0xfffff000); set(rd); break;
         case 0x17: at(o + (insn & 0xfffff000)); set(rd); break;
@@ -357,6 +387,65 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     f.localGet(cnt).i32Const((k + 1) | LEAVE_FLAG).i32Add().localSet(cnt);
     f.br(exitDepth + 1);
     f.end();
+  }
+
+  /**
+   * F and D (translate-fp.ts): loads and stores here, like the integer ones (TLB probe, slow path
+   * through the interpreter), with mstatus.FS Dirty required (else the helper); the rest there.
+   * `exitDepth` is the exit label's depth at the instruction.
+   */
+  function fp(insn: number, k: number, o: number, len: number, exitDepth: number, fsDirty: boolean): void {
+    const op = insn & 0x7f, f3 = (insn >>> 12) & 7, rs1 = (insn >>> 15) & 31;
+    const regs = fpOperands(insn);
+    if (op !== 0x07 && op !== 0x27) {
+      const c: FpContext = {
+        f, getX: (r) => get(r), setX: (r) => set(r), getF, setF,
+        helper: (depth) => helperStep(insn, k, o, exitDepth + depth, regs),
+        fflags: layout.fflags, frm: layout.frm, mstatus: layout.mstatus, support: fpSupport, fsDirty,
+      };
+      emitFpCompute(c, insn);
+      return;
+    }
+    if (f3 !== 2 && f3 !== 3) { helperStep(insn, k, o, exitDepth, regs); return; } // illegal width
+    const size = f3 === 3 ? 8 : 4;
+    const nest = fsDirty ? 0 : 1; // without the FS check, one `if` less around the access
+    if (!fsDirty) {
+      f.i32Const(0).i32Load(layout.mstatus).i32Const(0x6000).i32And().i32Const(0x6000).i32Eq();
+      f.if();
+    }
+    if (op === 0x07) { // FLW, FLD: a single is NaN-boxed
+      const rd = (insn >>> 7) & 31, imm = insn >> 20;
+      get(rs1); f.i64Const(imm).i64Add().localSet(addr);
+      tlbHit(layout.tlbRead, size);
+      f.if(BlockType.I64);
+      hostAddr();
+      if (size === 8) f.i64Load(0, 1); else f.i64Load32U(0, 1).i64Const(-0x1_0000_0000).i64Or();
+      f.else();
+      f.localGet(lo).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Const(size === 8 ? 3 : 8).i32Const(fregAddr(rd) >> 2).localGet(DP);
+      f.localGet(cnt).i32Const(k).i32Add().call(fLoad);
+      slowStatus(k, o, len, exitDepth + 1 + nest, 0, rd);
+      f.i32Const(0).i64Load(fregAddr(rd));
+      f.end();
+      setF(rd);
+    } else { // FSW, FSD
+      const rs2 = (insn >>> 20) & 31, immS = ((insn >> 25) << 5) | ((insn >>> 7) & 31);
+      get(rs1); f.i64Const(immS).i64Add().localSet(addr);
+      tlbHit(layout.tlbWrite, size);
+      f.if();
+      hostAddr(); getF(rs2);
+      if (size === 8) f.i64Store(0, 1); else f.i64Store32(0, 1);
+      f.else();
+      f.localGet(lo).localGet(addr).i64Const(32).i64ShrU().i32WrapI64().i32Const(f3);
+      getF(rs2); f.i32WrapI64(); getF(rs2); f.i64Const(32).i64ShrU().i32WrapI64();
+      f.localGet(DP).localGet(cnt).i32Const(k).i32Add().call(fStore);
+      slowStatus(k, o, len, exitDepth + 1 + nest);
+      f.end();
+    }
+    if (!fsDirty) {
+      f.else();
+      helperStep(insn, k, o, exitDepth + 1, regs);
+      f.end();
+    }
   }
 
   /**
@@ -559,14 +648,20 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
    * goes on; status 1 (it trapped, or a stop is pending) or 2 (it retired, but the dispatcher must look:
    * a CSR changed interrupt or translation state) leaves the region through its one exit.
    */
-  function helperStep(insn: number, k: number, o: number, exitDepth: number): void {
+  function helperStep(insn: number, k: number, o: number, exitDepth: number, fpRegs?: FpOperands): void {
     const rd = (insn >>> 7) & 31;
-    for (const r of new Set([(insn >>> 15) & 31, (insn >>> 20) & 31, rd])) {
+    // Integer instructions read at most rs1 and rs2 and write at most rd; F/D ones say what they touch.
+    const xs = fpRegs ? [...fpRegs.xr, ...fpRegs.xw] : [(insn >>> 15) & 31, (insn >>> 20) & 31, rd];
+    for (const r of new Set(xs)) {
       if (written.has(r)) f.i32Const(0).localGet(reg.get(r)!).i64Store(regAddr(r));
+    }
+    for (const r of new Set(fpRegs ? [...fpRegs.fr, ...fpRegs.fw] : [])) {
+      if (fWritten.has(r)) f.i32Const(0).localGet(freg.get(r)!).i64Store(fregAddr(r));
     }
     storePc(o);
     f.localGet(cnt).i32Const(k).i32Add().call(fStep).localTee(st);
-    if (reg.has(rd)) f.i32Const(0).i64Load(regAddr(rd)).localSet(reg.get(rd)!);
+    for (const r of fpRegs ? fpRegs.xw : [rd]) if (reg.has(r)) f.i32Const(0).i64Load(regAddr(r)).localSet(reg.get(r)!);
+    for (const r of fpRegs ? fpRegs.fw : []) f.i32Const(0).i64Load(fregAddr(r)).localSet(freg.get(r)!);
     f.if();
     f.i32Const(0).i64Load(layout.pc).localSet(npc);
     f.localGet(cnt).i32Const(k | LEAVE_FLAG).i32Add().localGet(st).i32Const(1).i32ShrU().i32Add().localSet(cnt);
@@ -598,7 +693,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
    * rd's memory slot, so that is reloaded on 2; on a trap rd keeps its value. `exitDepth` is the exit
    * label's depth at the call.
    */
-  function slowStatus(k: number, o: number, len: number, exitDepth: number, loadedReg = 0): void {
+  function slowStatus(k: number, o: number, len: number, exitDepth: number, loadedReg = 0, loadedF = -1): void {
     f.localTee(st);
     f.if();
     f.localGet(st).i32Const(1).i32Eq();
@@ -607,6 +702,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     f.localGet(cnt).i32Const(k | TRAP_FLAG).i32Add().localSet(cnt);
     f.else();
     if (loadedReg !== 0) f.i32Const(0).i64Load(regAddr(loadedReg)).localSet(reg.get(loadedReg)!);
+    if (loadedF >= 0) f.i32Const(0).i64Load(fregAddr(loadedF)).localSet(freg.get(loadedF)!);
     at(o + len); f.localSet(npc);
     f.localGet(cnt).i32Const((k + 1) | LEAVE_FLAG).i32Add().localSet(cnt);
     f.end();

@@ -27,6 +27,8 @@ export const PAGE_SIZE = 4096;
  * aligned 64 KiB cluster. (A syscall per 4 KiB page is the dominant cost of a lazy restore's warm-up.)
  */
 const LOAD_CLUSTER = 16;
+/** Pages per read when everything is loaded at once (16 MiB). */
+const LOAD_ALL_RUN = 4096;
 
 /**
  * What another thread needs to work on the same machine memory (MachineMemory.share/attach): the
@@ -189,9 +191,24 @@ export class MachineMemory implements GuestMemory {
     for (let p = first; p <= last && this.absent !== null; p++) if (absent[p] !== 0) this.load(p);
   }
 
-  /** Loads every page still absent (a snapshot of the whole RAM, or a machine that stops lazy loading). */
+  /**
+   * Loads every page still absent (an eager restore, or a whole-RAM snapshot), in large reads of the
+   * runs of absent pages; present pages are never overwritten.
+   */
   loadAll(): void {
-    for (let p = 0; this.absent !== null && p < this.pages; p += LOAD_CLUSTER) this.load(p);
+    const absent = this.absent;
+    if (absent === null) return;
+    for (let p = 0; p < this.pages;) {
+      if (absent[p] === 0) { p++; continue; }
+      let q = p + 1;
+      while (q < this.pages && q - p < LOAD_ALL_RUN && absent[q] !== 0) q++;
+      this.source!.read(p * PAGE_SIZE, this.bytes, RAM_HOST_OFFSET + p * PAGE_SIZE, (q - p) * PAGE_SIZE);
+      absent.fill(0, p, q);
+      this.touched.fill(1, p, q);
+      this.absentLeft -= q - p;
+      p = q;
+    }
+    this.detachSource();
   }
 
   /** Forgets the page source (every page is in, or the machine ends) and closes it. */

@@ -12,6 +12,15 @@ export const ENGINES: readonly Engine[] = ['interpreter', 'jit'];
 const warm = new Set<Engine>();
 
 export function createHart(engine: Engine, opts: InterpreterHartOptions, jit: JitOptions = {}): InterpreterHart {
+  warmEngine(engine);
+  return engine === 'jit' ? new JitHart(opts, jit) : new InterpreterHart(opts);
+}
+
+/**
+ * Warms an engine up (once per process; createHart does it on first use): a thread that will run a
+ * machine can do it before it knows which, so a boot or a snapshot restore does not wait for it.
+ */
+export function warmEngine(engine: Engine): void {
   if (!warm.has(engine)) {
     warm.add(engine);
     warmUp((memory) => {
@@ -21,5 +30,4 @@ export function createHart(engine: Engine, opts: InterpreterHartOptions, jit: Ji
       return engine === 'jit' ? new JitHart(scratch, { threshold: 0xffff_fff0 }) : new InterpreterHart(scratch);
     });
   }
-  return engine === 'jit' ? new JitHart(opts, jit) : new InterpreterHart(opts);
 }

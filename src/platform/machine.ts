@@ -71,10 +71,11 @@ export interface MachineConfig {
   deterministic?: boolean;
   /**
    * Resume a snapshot instead of booting: the board is built as configured (same devices in the
-   * same slots), then takes `state`; RAM comes from `memory`, page by page as the guest touches it
-   * (null: the caller has filled RAM). The kernel, initrd and command line are then not used.
+   * same slots), then takes `state`; RAM comes from `memory`, page by page as the guest touches it,
+   * or all at once first with `eager` (null: the caller has filled RAM). The kernel, initrd and
+   * command line are then not used.
    */
-  restore?: { state: MachineState; memory: PageSource | null };
+  restore?: { state: MachineState; memory: PageSource | null; eager?: boolean };
 }
 
 /**
@@ -211,7 +212,16 @@ export class Machine {
     const slots: number[] = [];
     (cfg.virtio ?? []).forEach((make, n) => {
       const r = virtioSlot(n);
-      const dev = make({ memory: mem, irq: this.plic.line(r.irq!) });
+      // A device raises its line from outside the hart's run too (host data for vsock or net arrives
+      // on the event loop): the machine must stop sleeping in WFI then, not at the next timer.
+      const line = this.plic.line(r.irq!);
+      const irq: IrqLine = {
+        set: (level) => {
+          line.set(level);
+          if (level) this.wake?.();
+        },
+      };
+      const dev = make({ memory: mem, irq });
       this.bus.add(`virtio${n}`, r.base, r.size, dev);
       this.virtio.push(dev);
       slots.push(n);
@@ -238,7 +248,10 @@ export class Machine {
     if (restoring) {
       this.layout = undefined;
       this.fdt = undefined;
-      if (cfg.restore!.memory) mem.attachSource(cfg.restore!.memory);
+      if (cfg.restore!.memory) {
+        mem.attachSource(cfg.restore!.memory);
+        if (cfg.restore!.eager) mem.loadAll();
+      }
       try {
         this.restore(restoring);
       } catch (e) {

@@ -57,10 +57,13 @@ export class ContainerVm {
   readonly exited: Promise<ContainerExit>;
   /** Settles when the init has set the container up and waits for start() (config.waitStart). */
   readonly created: Promise<void>;
+  /** Settles with the process's guest pid once it runs (never, if it could not be started). */
+  readonly started: Promise<number>;
   /** The guest pid of the process, once it runs. */
   guestPid: number | undefined;
   private resolveExit!: (e: ContainerExit) => void;
   private resolveCreated!: () => void;
+  private resolveStarted!: (pid: number) => void;
   private readonly input = new FrameInput();
   private handle: MachineHandle | undefined;
   private bootLog: Buffer[] = [];
@@ -73,6 +76,7 @@ export class ContainerVm {
   private constructor(private readonly opts: ContainerVmOptions) {
     this.exited = new Promise((r) => (this.resolveExit = r));
     this.created = new Promise((r) => (this.resolveCreated = r));
+    this.started = new Promise((r) => (this.resolveStarted = r));
   }
 
   static async start(opts: ContainerVmOptions): Promise<ContainerVm> {
@@ -118,7 +122,7 @@ export class ContainerVm {
       case Guest.STDERR: this.opts.io.stderr(p); return;
       case Guest.ERROR: this.errorText += p.toString('utf8'); return;
       case Guest.CREATED: this.resolveCreated(); return;
-      case Guest.STARTED: this.guestPid = p.readUInt32LE(0); return;
+      case Guest.STARTED: this.guestPid = p.readUInt32LE(0); this.resolveStarted(this.guestPid); return;
       case Guest.EXIT: {
         const how = p[0], code = p[1];
         this.status = how === 0
@@ -140,7 +144,10 @@ export class ContainerVm {
     for (let o = 0; o < bytes.length; o += 4096) this.send(encodeFrames(Host.STDIN, bytes.subarray(o, o + 4096)));
   }
   closeStdin(): void { this.send(encodeFrames(Host.STDIN_EOF)); }
-  signal(signo: number): void { this.send(encodeFrames(Host.SIGNAL, Uint8Array.of(signo))); }
+  /** Sends `signo` to the process, or with `all` to every process of the container. */
+  signal(signo: number, all = false): void { this.send(encodeFrames(Host.SIGNAL, all ? Uint8Array.of(signo, 1) : Uint8Array.of(signo))); }
+  /** The error text the init reported (why the process could not start), if any. */
+  get startError(): string { return this.errorText; }
   resize(rows: number, cols: number): void {
     const b = Buffer.alloc(4);
     b.writeUInt16LE(rows, 0);

@@ -18,6 +18,8 @@ const TEXT: Record<string, string> = {
   EEXIST: 'File exists',
   EINVAL: 'Invalid argument',
   ENOSPC: 'No space left on device',
+  EADDRINUSE: 'Address already in use',
+  ECONNREFUSED: 'Connection refused',
 };
 
 export function osErrorText(err: unknown): string {

@@ -11,17 +11,18 @@ import type {
   MachineConfig,
   MachineConfigUpdate,
   MetricsConfig,
+  MmdsConfig,
   SerialConfig,
   SnapshotCreateConfig,
   SnapshotLoadConfig,
+  VsockDeviceConfig,
 } from './vmm-config.js';
+import type { JsonValue } from '../mmds/json-value.js';
 
 /** Resources whose devices wisp does not build yet; the controller refuses them by this name. */
 export type UnsupportedResource =
   | 'network-interfaces'
-  | 'vsock'
   | 'balloon'
-  | 'mmds'
   | 'pmem'
   | 'hotplug/memory'
   | 'cpu-config';
@@ -34,6 +35,13 @@ export type VmmAction =
   | { type: 'InsertBlockDevice'; config: BlockDeviceConfig }
   | { type: 'UpdateBlockDevice'; config: BlockDeviceUpdateConfig }
   | { type: 'SetEntropyDevice'; config: EntropyDeviceConfig }
+  | { type: 'SetVsockDevice'; config: VsockDeviceConfig }
+  /** PUT /mmds/config (pre-boot). */
+  | { type: 'SetMmdsConfiguration'; config: MmdsConfig }
+  /** PUT /mmds: the whole data store; PATCH /mmds: an RFC 7396 merge patch; GET /mmds. */
+  | { type: 'PutMmds'; value: JsonValue }
+  | { type: 'PatchMmds'; value: JsonValue }
+  | { type: 'GetMmds' }
   /** PUT /machine-config: every field given (defaults filled in by the decoder). */
   | { type: 'PutMachineConfiguration'; config: MachineConfigUpdate }
   /** PATCH /machine-config: only the given fields change. */
@@ -74,6 +82,8 @@ export interface FullVmConfig {
   metrics?: MetricsConfig;
   entropy?: EntropyDeviceConfig;
   'network-interfaces': never[];
+  vsock?: VsockDeviceConfig;
+  'mmds-config'?: MmdsConfig;
 }
 
 export type VmmData =
@@ -81,4 +91,6 @@ export type VmmData =
   | { type: 'MachineConfiguration'; config: MachineConfig }
   | { type: 'FullVmConfig'; config: FullVmConfig }
   | { type: 'InstanceInformation'; info: InstanceInfo }
-  | { type: 'VmmVersion'; version: string };
+  | { type: 'VmmVersion'; version: string }
+  /** GET /mmds: the data store as compact JSON (serde_json's form; "{}" when empty, as Firecracker answers). */
+  | { type: 'MmdsValue'; json: string };

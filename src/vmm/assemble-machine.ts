@@ -10,6 +10,13 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
+import { VirtioVsock } from '../devices/virtio/vsock/vsock.js';
+import { MmioTransport } from '../devices/virtio/mmio-transport.js';
+import type { VsockBackend } from '../devices/virtio/vsock/vsock-backend.js';
+import { MmdsDataStore } from '../mmds/data-store.js';
+import { newMmdsMetrics } from '../mmds/mmds-metrics.js';
+import type { MmdsService } from '../mmds/mmds-http.js';
+import { TokenAuthority } from '../mmds/token-authority.js';
 import { Machine, type MachineConfig, type MachineState, type VirtioFactory } from '../platform/machine.js';
 import { FilePageSource, MemoryFileError } from '../snapshot/memory-file.js';
 import { FileBlockError } from './backends/file-block-backend.js';
@@ -25,6 +32,11 @@ export interface AssembleOptions {
   consoleOut: (bytes: Uint8Array) => void;
   board?: BoardOverrides;
   /**
+   * Host backends that need asynchronous set-up, opened by the caller before assembling (the vsock
+   * socket is bound in MachineSession.build). Required when the spec has the device.
+   */
+  backends?: { vsock?: VsockBackend };
+  /**
    * Build the board as a snapshot left it (PUT /snapshot/load): same devices from the spec, their host
    * files reopened; RAM from the memory file, read as the guest touches it. No kernel is read.
    */
@@ -36,6 +48,9 @@ export interface AssembledMachine {
   machine: Machine;
   blocks: AttachedBlock[];
   rng: VirtioRng | undefined;
+  vsock: VirtioVsock | undefined;
+  /** The metadata service the machine's MMDS network stacks answer from (spec.mmds). */
+  mmds: MmdsService | undefined;
   /** What each virtio slot holds, as a snapshot refusal names it ("block(id: rootfs)", "entropy"). */
   slotNames: string[];
   /** Closes the devices' host backends (files). Idempotent. */
@@ -87,6 +102,16 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
       }
       opened.push(memory);
     }
+    const mmds = spec.mmds && mmdsService(spec.mmds, spec.instanceId);
+    let vsock: VirtioVsock | undefined;
+    if (spec.vsock) {
+      const backend = opts.backends?.vsock;
+      if (!backend) throw new Error('Cannot attach the vsock device: its host socket was not opened');
+      const device = new VirtioVsock({ guestCid: spec.vsock.guestCid, backend });
+      vsock = device;
+      virtio.push(({ memory, irq }) => new MmioTransport(device, memory, irq));
+      slotNames.push('vsock');
+    }
     let machine: Machine;
     try {
       machine = new Machine({
@@ -102,16 +127,38 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
         harts: spec.vcpuCount,
         ...(spec.deterministic && { deterministic: true }),
         ...opts.board,
-        ...(restore && { restore: { state: restore.state, memory } }),
+        ...(restore && { restore: { state: restore.state, memory, eager: eagerRestore(spec.memSizeMib) } }),
       });
     } catch (e) {
       throw new Error(`Cannot ${restore ? 'restore' : 'build'} the machine: ${osErrorText(e)}`, { cause: e });
     }
-    return { machine, blocks, rng, slotNames, close };
+    return { machine, blocks, rng, vsock, mmds, slotNames, close };
   } catch (e) {
     close();
     throw e;
   }
+}
+
+/**
+ * Whether a restore reads the whole memory file before the guest runs, rather than page by page as
+ * the guest touches memory. Lazy by default: see the README ("Snapshots") for the measurements.
+ * WISP_RESTORE=eager|lazy overrides it (for measuring).
+ */
+const EAGER_RESTORE_MAX_MIB = 0;
+function eagerRestore(memMiB: number): boolean {
+  const forced = process.env.WISP_RESTORE;
+  if (forced === 'eager') return true;
+  if (forced === 'lazy') return false;
+  return memMiB <= EAGER_RESTORE_MAX_MIB;
+}
+
+/** The machine's side of the MMDS: a replica of the API's data store, and the V2 token authority. */
+export function mmdsService(m: NonNullable<MachineSpec['mmds']>, instanceId: string): MmdsService {
+  const store = new MmdsDataStore(m.sizeLimit, m.imdsCompat);
+  store.replace(m.data, m.initialized);
+  const tokens = new TokenAuthority();
+  tokens.setInstanceId(instanceId);
+  return { store, version: m.version, tokens, metrics: newMmdsMetrics() };
 }
 
 function readGuestFile(what: string, path: string): Uint8Array {

@@ -7,7 +7,9 @@
 import { Worker } from 'node:worker_threads';
 import type { MachineExit, MachineHandle, MachineMetrics, MachineSpec, RestoreSpec, SnapshotRequest, SnapshotTaken, VmBuilder } from './machine.js';
 import type { WorkerEvent, WorkerInit, WorkerInput, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
+import type { StandbyData, StandbyInit } from './machine-worker.js';
 import type { RateLimiterConfig } from './vmm-config.js';
+import type { JsonValue } from '../mmds/json-value.js';
 
 /** How long stop() waits for the worker to wind down (close files, end) before terminating it. */
 const STOP_GRACE_MS = 5_000;
@@ -34,18 +36,59 @@ export interface VmBuilderOptions {
    * writes it to its terminal, beside its own Ctrl-A handling). Takes precedence over consoleFd.
    */
   consoleOut?: (bytes: Uint8Array) => void;
+  /**
+   * Start the machine's thread now, before the machine is known: it loads wisp's code and warms the
+   * JIT up meanwhile (a few hundred ms), so the first build, a boot or a snapshot restore, does not
+   * wait for that. The idle thread does not keep the process alive; dispose() ends it.
+   */
+  prestart?: boolean;
 }
 
-export function createVmBuilder(opts: VmBuilderOptions = {}): VmBuilder {
+export function createVmBuilder(opts: VmBuilderOptions = {}): VmBuilder & { dispose(): void } {
+  let standby = opts.prestart ? Standby.start() : undefined;
   return {
-    build: (spec, restore) => WorkerMachine.start(spec, opts, restore),
+    build: (spec, restore) => {
+      const ready = standby?.take();
+      standby = undefined;
+      return WorkerMachine.start(spec, opts, restore, ready);
+    },
+    dispose: () => {
+      standby?.dispose();
+      standby = undefined;
+    },
   };
+}
+
+/** A machine thread started ahead of its machine (see VmBuilderOptions.prestart). */
+class Standby {
+  private dead = false;
+
+  private constructor(private readonly worker: Worker) {
+    worker.unref();
+    worker.once('error', () => (this.dead = true));
+    worker.once('exit', () => (this.dead = true));
+  }
+
+  static start(): Standby {
+    return new Standby(startWorker({ standby: true }));
+  }
+
+  /** The worker, if it is still alive to take a machine. */
+  take(): Worker | undefined {
+    if (this.dead) return undefined;
+    this.worker.ref();
+    return this.worker;
+  }
+
+  dispose(): void {
+    if (!this.dead) void this.worker.terminate();
+  }
 }
 
 type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
 
 /** The worker entry: the compiled .js beside this file, or (under tsx, in tests) the .ts through tsx's loader. */
-function startWorker(init: WorkerInit): Worker {
+function startWorker(init: WorkerInit | StandbyData): Worker {
   const self = import.meta.url;
   // The worker inherits node's flags, except one that only means something for `node -e` (a VMM
   // started as `node --input-type=module -e …` would otherwise fail to start its worker).
@@ -81,8 +124,13 @@ class WorkerMachine implements MachineHandle {
   }
 
   /** Starts the worker and resolves once the guest runs; rejects with the build's failure. */
-  static start(spec: MachineSpec, opts: VmBuilderOptions, restore?: RestoreSpec): Promise<MachineHandle> {
-    const worker = startWorker({ spec, console: opts.consoleOut ? { kind: 'port' } : { kind: 'fd', fd: opts.consoleFd ?? 1 }, ...(restore && { restore }) });
+  static start(spec: MachineSpec, opts: VmBuilderOptions, restore?: RestoreSpec, standby?: Worker): Promise<MachineHandle> {
+    const init: WorkerInit = { spec, console: opts.consoleOut ? { kind: 'port' } : { kind: 'fd', fd: opts.consoleFd ?? 1 }, ...(restore && { restore }) };
+    let worker: Worker;
+    if (standby) {
+      worker = standby;
+      worker.postMessage({ op: 'init', init } satisfies StandbyInit);
+    } else worker = startWorker(init);
     const stdin = opts.stdin === undefined ? process.stdin : opts.stdin;
     const m = new WorkerMachine(worker, stdin);
     return new Promise<MachineHandle>((resolve, reject) => {
@@ -142,6 +190,10 @@ class WorkerMachine implements MachineHandle {
 
   sendInput(bytes: Uint8Array): void {
     if (this.ended === undefined && bytes.length > 0) this.worker.postMessage({ op: 'input', bytes } satisfies WorkerInput);
+  }
+
+  updateMmds(data: JsonValue, initialized: boolean): Promise<void> {
+    return this.call({ op: 'updateMmds', data, initialized });
   }
 
   updateDrive(id: string, update: { path?: string; rateLimiter?: RateLimiterConfig }): Promise<void> {

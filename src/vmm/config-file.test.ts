@@ -23,11 +23,19 @@ test('a Firecracker config file becomes the API actions, logger and metrics firs
 test('sections for devices wisp does not build are refused by name (empty lists are fine)', () => {
   for (const [section, value, what] of [
     ['network-interfaces', [{ iface_id: 'eth0', host_dev_name: 'tap0' }], /"network-interfaces" section is not supported: wisp does not build network interfaces/],
-    ['vsock', { guest_cid: 3, uds_path: '/v' }, /"vsock" section is not supported/],
     ['balloon', { amount_mib: 0, deflate_on_oom: false }, /"balloon" section/],
   ] as const) {
     assert.throws(() => configFileActions(JSON.stringify({ ...FULL, [section]: value })), (e: unknown) => e instanceof ConfigFileError && e.code === 'unsupported-section' && what.test(e.message));
   }
+});
+
+test('the vsock and mmds-config sections become their actions, after the drives', () => {
+  const actions = configFileActions(JSON.stringify({ ...FULL, vsock: { guest_cid: 3, uds_path: '/run/v.sock' }, 'mmds-config': { network_interfaces: ['eth0'], version: 'V2' } }));
+  assert.deepEqual(actions.map((a) => a.type), [
+    'ConfigureLogger', 'ConfigureMetrics', 'PutMachineConfiguration', 'ConfigureBootSource', 'InsertBlockDevice', 'SetVsockDevice', 'SetMmdsConfiguration', 'SetEntropyDevice',
+  ]);
+  assert.deepEqual(actions[5], { type: 'SetVsockDevice', config: { guest_cid: 3, uds_path: '/run/v.sock' } });
+  assert.throws(() => configFileActions(JSON.stringify({ vsock: { guest_cid: 3 } })), /missing field `uds_path`/);
 });
 
 test('bad JSON and unknown sections are reported as serde would', () => {

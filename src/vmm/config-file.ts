@@ -14,7 +14,10 @@ import {
   loggerConfig,
   machineConfigPut,
   metricsConfig,
+  mmdsConfig,
+  mmdsValue,
   serialConfig,
+  vsockDevice,
 } from './vmm-config.js';
 
 export type ConfigFileErrorCode = 'invalid-json' | 'unsupported-section';
@@ -38,9 +41,9 @@ const vmmConfig = struct('VmmConfig', {
   logger: opt(loggerConfig),
   'machine-config': opt(machineConfigPut),
   metrics: opt(metricsConfig),
-  'mmds-config': opt(anyValue),
+  'mmds-config': opt(mmdsConfig),
   'network-interfaces': opt(anyValue),
-  vsock: opt(anyValue),
+  vsock: opt(vsockDevice),
   entropy: opt(entropyDevice),
   serial: opt(serialConfig),
   pmem: opt(anyValue),
@@ -49,13 +52,21 @@ const vmmConfig = struct('VmmConfig', {
 
 const NOT_BUILT: Record<string, string> = {
   'network-interfaces': 'network interfaces (virtio-net)',
-  vsock: 'the vsock device',
   balloon: 'the balloon device',
-  'mmds-config': 'the MMDS',
   pmem: 'virtio-pmem devices',
   'memory-hotplug': 'memory hotplug (virtio-mem)',
   'cpu-config': 'custom CPU templates',
 };
+
+/** Firecracker's `--metadata <file>`: the file's JSON becomes the MMDS data store (PUT /mmds). */
+export function metadataAction(text: string | Uint8Array): VmmAction {
+  try {
+    return { type: 'PutMmds', value: decodeJson(text, mmdsValue) };
+  } catch (err) {
+    if (err instanceof JsonBodyError) throw new ConfigFileError('invalid-json', err.message, { cause: err });
+    throw err;
+  }
+}
 
 /**
  * The actions that configure the VM described by `text`, in Firecracker's order (logger and metrics
@@ -81,6 +92,8 @@ export function configFileActions(text: string | Uint8Array): VmmAction[] {
   if (cfg['machine-config']) actions.push({ type: 'PutMachineConfiguration', config: cfg['machine-config'] });
   if (cfg['boot-source']) actions.push({ type: 'ConfigureBootSource', config: cfg['boot-source'] });
   for (const d of cfg.drives ?? []) actions.push({ type: 'InsertBlockDevice', config: d });
+  if (cfg.vsock) actions.push({ type: 'SetVsockDevice', config: cfg.vsock });
+  if (cfg['mmds-config']) actions.push({ type: 'SetMmdsConfiguration', config: cfg['mmds-config'] });
   if (cfg.entropy) actions.push({ type: 'SetEntropyDevice', config: cfg.entropy });
   if (cfg.serial) actions.push({ type: 'ConfigureSerial', config: cfg.serial });
   return actions;

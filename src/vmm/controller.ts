@@ -14,22 +14,21 @@ import type { Logger } from '../logger/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { FullVmConfig, InstanceInfo, InstanceState, UnsupportedResource, VmmAction, VmmData } from './actions.js';
 import type { MachineExit, MachineHandle, VmBuilder } from './machine.js';
-import { readSnapshot, SnapshotError, type SnapshotBody } from './snapshot.js';
-import { writeStateFile } from '../snapshot/snapshot-file.js';
+import { prepareRestore, saveSnapshot, SnapshotError } from './snapshot.js';
 import { MetricsFlusher } from './metrics-flusher.js';
 import { osErrorText } from './os-error.js';
 import { WISP_VERSION } from './version.js';
 import { VmmActionError, type VmmActionErrorCode } from './vmm-action-error.js';
 import type { LoggerConfig, MetricsConfig, SnapshotCreateConfig, SnapshotLoadConfig } from './vmm-config.js';
 import { VmResources, VmResourcesError } from './vm-resources.js';
+import { MmdsError } from '../mmds/mmds-error.js';
+import { stringify, type JsonValue } from '../mmds/json-value.js';
 
 export const APP_NAME = 'wisp';
 
 const UNSUPPORTED: Record<UnsupportedResource, string> = {
   'network-interfaces': 'wisp does not build network interfaces (virtio-net) yet',
-  vsock: 'wisp does not build the vsock device yet',
   balloon: 'wisp does not build the balloon device yet',
-  mmds: 'wisp does not build the MMDS yet (it needs a network interface)',
   pmem: 'wisp does not build virtio-pmem devices yet',
   'hotplug/memory': 'wisp does not build memory hotplug (virtio-mem) yet',
   'cpu-config': 'custom CPU templates do not apply to riscv64',
@@ -49,6 +48,8 @@ export interface ControllerOptions {
   openWriter?: (path: string) => LineWriter;
   /** `--boot-timer`. */
   bootTimer?: boolean;
+  /** `--mmds-size-limit` (bytes); Firecracker's default is the API's payload limit. */
+  mmdsSizeLimit?: number;
 }
 
 export class VmmController {
@@ -57,6 +58,8 @@ export class VmmController {
   private bootPath = false;
   readonly flusher: MetricsFlusher;
   private machine: MachineHandle | undefined;
+  /** The running machine serves the MMDS (it has to hear of PUT/PATCH /mmds). */
+  private servesMmds = false;
   private paused = false;
   private queue: Promise<unknown> = Promise.resolve();
   private loggerConfig: LoggerConfig | undefined;
@@ -68,6 +71,7 @@ export class VmmController {
 
   constructor(private readonly opts: ControllerOptions) {
     this.openWriter = opts.openWriter ?? ((p) => FileLineWriter.open(p));
+    if (opts.mmdsSizeLimit !== undefined) this.resources.setMmdsSizeLimit(opts.mmdsSizeLimit);
     this.flusher = new MetricsFlusher(opts.metrics, opts.logger, async () => this.machine?.takeMetrics?.());
   }
 
@@ -108,6 +112,15 @@ export class VmmController {
         return this.config('EntropyDevice', () => this.vmResources.setEntropyDevice(a.config));
       case 'ConfigureSerial':
         return this.config('SerialConfig', () => this.vmResources.setSerial(a.config));
+      case 'SetVsockDevice':
+        return this.config('VsockConfig', () => this.vmResources.setVsockDevice(a.config));
+      case 'SetMmdsConfiguration':
+        return this.config('MmdsConfig', () => this.vmResources.setMmdsConfig(a.config));
+      case 'PutMmds':
+      case 'PatchMmds':
+        return this.writeMmds(a.type, a.value, undefined);
+      case 'GetMmds':
+        return this.getMmds();
       case 'PutMachineConfiguration':
       case 'UpdateMachineConfiguration':
         return this.config('MachineConfig', () => this.vmResources.updateMachineConfig(a.config));
@@ -173,11 +186,18 @@ export class VmmController {
         this.vmResources.recordDriveUpdate(id, path, rateLimiter);
         return { type: 'Empty' };
       }
+      case 'PutMmds':
+      case 'PatchMmds':
+        return this.writeMmds(a.type, a.value, m);
+      case 'GetMmds':
+        return this.getMmds();
       case 'CreateSnapshot':
         return this.createSnapshot(a.config, m);
       case 'Unsupported':
         throw new VmmActionError('NotSupported', `The requested operation is not supported: ${UNSUPPORTED[a.resource]}.`);
       case 'LoadSnapshot':
+      case 'SetVsockDevice':
+      case 'SetMmdsConfiguration':
       case 'ConfigureBootSource':
       case 'InsertBlockDevice':
       case 'SetEntropyDevice':
@@ -199,6 +219,29 @@ export class VmmController {
       throw err;
     }
     return { type: 'Empty' };
+  }
+
+  /**
+   * PUT / PATCH /mmds, before or after the start. The store changes first (a refusal changes nothing);
+   * a running machine that serves the MMDS gets the new contents before the answer goes out, so the
+   * guest sees a PATCH at once.
+   */
+  private async writeMmds(kind: 'PutMmds' | 'PatchMmds', value: JsonValue, m: MachineHandle | undefined): Promise<VmmData> {
+    const store = this.resources.mmds;
+    try {
+      if (kind === 'PutMmds') store.put(value);
+      else store.patch(value);
+    } catch (err) {
+      if (err instanceof MmdsError) throw new VmmActionError(err.code === 'limit-exceeded' ? 'MmdsLimitExceeded' : 'Mmds', err.message, { cause: err });
+      throw err;
+    }
+    if (m && this.servesMmds && m.updateMmds) await this.machineCall('update the MMDS', () => m.updateMmds!(store.value, store.isInitialized), 'Mmds');
+    return { type: 'Empty' };
+  }
+
+  private getMmds(): VmmData {
+    const v = this.resources.mmds.value;
+    return { type: 'MmdsValue', json: v === null ? '{}' : stringify(v) };
   }
 
   private async machineCall(what: string, call: () => Promise<void>, code: VmmActionErrorCode = 'InternalVmm'): Promise<void> {
@@ -262,6 +305,7 @@ export class VmmController {
       throw new VmmActionError('StartMicrovm', err instanceof Error ? err.message : String(err), { cause: err });
     }
     this.machine = handle;
+    this.servesMmds = spec.mmds !== undefined;
     this.paused = false;
     this.opts.logger.info('vmm::controller', 'Successfully started microvm.');
     void handle.exited.then((e) => {
@@ -278,27 +322,13 @@ export class VmmController {
   private async createSnapshot(cfg: SnapshotCreateConfig, m: MachineHandle): Promise<VmmData> {
     const fail = (msg: string, cause?: unknown) => new VmmActionError('CreateSnapshot', `Create snapshot error: ${msg}`, { cause });
     if (!this.paused) throw fail('Cannot save the microVM state: the microVM is not Paused (PATCH /vm {"state": "Paused"} first).');
-    if (!m.createSnapshot) throw fail('Cannot save the microVM state: this machine has no snapshot support.');
     const t0 = performance.now();
-    const resources = this.vmResources;
     let taken;
     try {
-      taken = await m.createSnapshot({ type: cfg.snapshot_type, memFilePath: cfg.mem_file_path, trackDirtyPages: resources.machineConfig.track_dirty_pages });
+      taken = await saveSnapshot(m, this.vmResources, { type: cfg.snapshot_type, statePath: cfg.snapshot_path, memPath: cfg.mem_file_path });
     } catch (err) {
-      throw fail(err instanceof Error ? err.message : String(err), err);
-    }
-    const body: SnapshotBody = {
-      wisp_version: WISP_VERSION,
-      snapshot_type: cfg.snapshot_type,
-      created_at_ns: String(BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n),
-      vm_config: resources.snapshotConfig(),
-      machine: taken.machine,
-      memory: { size_bytes: resources.machineConfig.mem_size_mib * 0x10_0000, ...(taken.memory.pageMap !== undefined && { page_map: taken.memory.pageMap }) },
-    };
-    try {
-      writeStateFile(cfg.snapshot_path, body);
-    } catch (err) {
-      throw fail(`Cannot perform write on the snapshot backing file: ${err instanceof Error ? err.message : String(err)}`, err);
+      if (err instanceof SnapshotError) throw fail(err.message, err);
+      throw err;
     }
     const us = Math.round((performance.now() - t0) * 1000);
     const l = this.opts.metrics.latencies_us;
@@ -327,46 +357,25 @@ export class VmmController {
     if (cfg.huge_pages === '2M' || cfg.huge_pages === 'Transparent') {
       throw fail(`huge pages (${cfg.huge_pages}) are not supported by wisp: guest memory is a WebAssembly.Memory`);
     }
-    let snap: SnapshotBody;
+    let prepared;
     try {
-      snap = readSnapshot(cfg.snapshot_path);
+      prepared = prepareRestore(cfg.snapshot_path, {
+        memPath: cfg.mem_backend.backend_path, trackDirtyPages: cfg.track_dirty_pages, resume: cfg.resume_vm,
+        networkOverrides: cfg.network_overrides, vsockOverride: cfg.vsock_override, clockRealtime: cfg.clock_realtime,
+        instanceId: this.opts.instanceId, bootTimer: this.opts.bootTimer,
+      });
     } catch (err) {
       if (err instanceof SnapshotError) throw fail(err.message, err);
       throw err;
     }
-    const nets = snap.vm_config['network-interfaces'];
-    for (const o of cfg.network_overrides) {
-      const iface = nets.find((n) => n.iface_id === o.iface_id);
-      if (!iface) throw fail(`Failed to get snapshot state from file: Unknown Network Device. (no interface "${o.iface_id}" in the snapshot)`);
-      iface.host_dev_name = o.host_dev_name;
-    }
-    if (cfg.vsock_override) {
-      if (!snap.vm_config.vsock) throw fail('Failed to get snapshot state from file: Unknown Vsock Device.');
-      snap.vm_config.vsock.uds_path = cfg.vsock_override.uds_path;
-    }
-    let resources: VmResources;
-    let spec;
-    try {
-      resources = VmResources.fromSnapshot(snap.vm_config, cfg.track_dirty_pages);
-      spec = resources.machineSpec(this.opts.instanceId, this.opts.bootTimer ?? false);
-    } catch (err) {
-      throw fail(err instanceof Error ? err.message : String(err), err);
-    }
-    let machine = snap.machine;
-    if (cfg.clock_realtime) {
-      // The guest's timebase jumps forward by the wall-clock time the snapshot spent saved.
-      const savedMs = Number(BigInt(snap.created_at_ns) / 1_000_000n);
-      const elapsed = Math.max(0, Date.now() - savedMs);
-      machine = { ...machine, mtimeTicks: machine.mtimeTicks + Math.floor(elapsed * 10_000) };
-    }
     let handle: MachineHandle;
     try {
-      handle = await this.opts.builder.build(spec, { machine, memFilePath: cfg.mem_backend.backend_path, resume: cfg.resume_vm });
+      handle = await this.opts.builder.build(prepared.spec, prepared.restore);
     } catch (err) {
       this.opts.logger.error('vmm::builder', `Failed to restore microVM: ${err instanceof Error ? err.message : String(err)}`);
       throw fail(err instanceof Error ? err.message : String(err), err);
     }
-    this.vmResources = resources;
+    this.vmResources = prepared.resources;
     this.machine = handle;
     this.paused = !cfg.resume_vm;
     const us = Math.round((performance.now() - t0) * 1000);
@@ -406,12 +415,17 @@ export class VmmController {
     if (this.metricsConfig) cfg.metrics = { ...this.metricsConfig };
     const entropy = r.entropyConfig;
     if (entropy) cfg.entropy = entropy;
+    const vsock = r.vsockConfig;
+    if (vsock) cfg.vsock = vsock;
+    const mmds = r.mmdsConfig;
+    if (mmds) cfg['mmds-config'] = mmds;
     return cfg;
   }
 
   /** Ends the machine (if any) and writes a last metrics line, as Firecracker does on exit. */
   async shutdown(): Promise<void> {
     await this.queue;
+    this.opts.builder.dispose?.();
     if (this.machine) {
       await this.machine.stop().catch(() => undefined);
     }

@@ -9,6 +9,9 @@ import type { RngMetrics } from '../devices/virtio/rng/rng.js';
 import type { SbiMetrics } from '../platform/sbi/sbi.js';
 import type { UartMetrics } from '../platform/uart16550.js';
 import type { VcpuCounters } from '../platform/machine.js';
+import type { VsockMetrics } from '../devices/virtio/vsock/vsock-metrics.js';
+import type { VsockUnixMetrics } from './backends/vsock-unix-backend.js';
+import type { MmdsMetrics } from '../mmds/mmds-metrics.js';
 import type { MachineMetrics } from './machine.js';
 
 /** What the worker counts itself, beside the devices: console output the host side could not take. */
@@ -23,6 +26,9 @@ export interface MachineCounterSources {
   uart: UartMetrics;
   serial: SerialSinkMetrics;
   sbi: SbiMetrics;
+  vsock?: VsockMetrics;
+  vsockHost?: VsockUnixMetrics;
+  mmds?: MmdsMetrics;
   /** Per hart (vCPU): instructions retired and device accesses. */
   vcpus: readonly VcpuCounters[];
 }
@@ -86,6 +92,25 @@ export function machineCounters(s: MachineCounterSources): MachineMetrics {
     missed_write_count: s.serial.droppedWrites,
     error_count: s.uart.txErrors + s.uart.badAccesses,
   };
+  if (s.vsock) out['vsock'] = vsockGroup(s.vsock, s.vsockHost);
+  if (s.mmds) {
+    const m = s.mmds;
+    out['mmds'] = {
+      rx_accepted: m.rxAccepted,
+      rx_accepted_err: m.rxAcceptedErr,
+      rx_accepted_unusual: m.rxAcceptedUnusual,
+      rx_bad_eth: m.rxBadEth,
+      rx_invalid_token: m.rxInvalidToken,
+      rx_no_token: m.rxNoToken,
+      rx_count: m.rxCount,
+      tx_bytes: m.txBytes,
+      tx_count: m.txCount,
+      tx_errors: m.txErrors,
+      tx_frames: m.txFrames,
+      connections_created: m.connectionsCreated,
+      connections_destroyed: m.connectionsDestroyed,
+    };
+  }
   // Firecracker's vcpu group counts MMIO exits; here every device access is one. `vcpu` sums the
   // vCPUs, `vcpu_<n>` is vCPU n alone (as `block` and `block_<id>`); `instructions` is wisp's own.
   const cpus: Record<string, number> = { exit_mmio_read: 0, exit_mmio_write: 0, failures: 0, instructions: 0 };
@@ -97,6 +122,45 @@ export function machineCounters(s: MachineCounterSources): MachineMetrics {
   out['vcpu'] = cpus;
   out['sbi'] = { calls: s.sbi.calls, unsupported: s.sbi.unsupported };
   return out;
+}
+
+/** Firecracker's `vsock` group (VsockDeviceMetrics), then wisp's own counters. */
+function vsockGroup(m: VsockMetrics, h: VsockUnixMetrics | undefined): Record<string, number> {
+  return {
+    activate_fails: m.activateFails,
+    cfg_fails: m.cfgFails,
+    rx_queue_event_fails: m.rxQueueEventFails + m.rxInvalidBuffers,
+    tx_queue_event_fails: m.txQueueEventFails + m.txInvalidPackets,
+    ev_queue_event_fails: m.evQueueEventFails,
+    // Firecracker counts host-side trouble here: malformed CONNECT lines, refused host sockets.
+    muxer_event_fails: m.muxerEventFails + (h ? h.badConnectLines + h.hostRefused : 0),
+    conn_event_fails: m.connEventFails + (h?.streamErrors ?? 0),
+    rx_queue_event_count: m.rxQueueEventCount,
+    tx_queue_event_count: m.txQueueEventCount,
+    rx_bytes_count: m.rxBytesCount,
+    tx_bytes_count: m.txBytesCount,
+    rx_packets_count: m.rxPacketsCount,
+    tx_packets_count: m.txPacketsCount,
+    conns_added: m.connsAdded,
+    conns_killed: m.connsKilled,
+    conns_removed: m.connsRemoved,
+    killq_resync: m.killqResync,
+    tx_flush_fails: m.txFlushFails,
+    tx_write_fails: m.txWriteFails,
+    rx_read_fails: m.rxReadFails,
+    // wisp's own: no Firecracker counterpart.
+    tx_invalid_packets: m.txInvalidPackets,
+    rx_invalid_buffers: m.rxInvalidBuffers,
+    tx_dropped_packets: m.txDroppedPackets,
+    tx_wrong_cid: m.txWrongCid,
+    tx_credit_violations: m.txCreditViolations,
+    conns_closed: m.connsClosed,
+    conns_refused: m.connsRefused,
+    rst_dropped: m.rstDropped,
+    transport_resets: m.transportResets,
+    host_accepts: h?.hostAccepts ?? 0,
+    host_connect_fails: h?.connectFails ?? 0,
+  };
 }
 
 /** Turns running totals into deltas since the previous take (Firecracker's per-flush counters). */

@@ -5,6 +5,7 @@
  */
 import type { MachineExit, MachineMetrics, MachineSpec, RestoreSpec, SnapshotRequest, SnapshotTaken } from './machine.js';
 import type { RateLimiterConfig } from './vmm-config.js';
+import type { JsonValue } from '../mmds/json-value.js';
 
 /**
  * Where the console goes when the spec names no serial output path: a host fd (the VMM's stdout, as
@@ -27,6 +28,7 @@ export type WorkerRequest =
   | { id: number; op: 'takeMetrics' }
   | { id: number; op: 'ctrlAltDel' }
   | { id: number; op: 'updateDrive'; driveId: string; path?: string; rateLimiter?: RateLimiterConfig }
+  | { id: number; op: 'updateMmds'; data: JsonValue; initialized: boolean }
   | { id: number; op: 'createSnapshot'; snapshot: SnapshotRequest };
 
 /** Console input from the host (no reply). */

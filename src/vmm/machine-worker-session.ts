@@ -9,6 +9,7 @@ import type { Machine, MachineExit as BoardExit } from '../platform/machine.js';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
 import { assembleMachine, driveErrorText, type AssembledMachine } from './assemble-machine.js';
 import { FileBlockBackend } from './backends/file-block-backend.js';
+import { VsockUnixBackend } from './backends/vsock-unix-backend.js';
 import type { MachineExit, MachineMetrics, SnapshotRequest, SnapshotTaken } from './machine.js';
 import { writeMemoryFile } from '../snapshot/memory-file.js';
 import { machineCounters, MetricsDeltas, type SerialSinkMetrics } from './machine-worker-metrics.js';
@@ -31,6 +32,7 @@ export class MachineSession {
   private constructor(
     private readonly assembled: AssembledMachine,
     private readonly serial: ConsoleSink,
+    private readonly vsockBackend?: VsockUnixBackend,
   ) {
     this.machine = assembled.machine;
     this.blocks = assembled.blocks;
@@ -44,16 +46,26 @@ export class MachineSession {
    */
   static async build(init: WorkerInit, post?: (e: WorkerEvent) => void): Promise<MachineSession> {
     const serial = ConsoleSink.open(init.spec.serial.outPath, init.console, post);
+    let vsock: VsockUnixBackend | undefined;
     try {
+      if (init.spec.vsock) {
+        try {
+          vsock = await VsockUnixBackend.open(init.spec.vsock.udsPath);
+        } catch (e) {
+          throw new Error(`Cannot create backend for vsock device: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        }
+      }
       const restore = init.restore;
       const assembled = assembleMachine(init.spec, {
         consoleOut: (bytes) => serial.write(bytes),
+        backends: { vsock },
         ...(restore && { restore: { state: restore.machine, memFilePath: restore.memFilePath } }),
       });
       if (restore && !restore.resume) assembled.machine.pause();
-      return new MachineSession(assembled, serial);
+      return new MachineSession(assembled, serial, vsock);
     } catch (e) {
       serial.close();
+      await vsock?.close();
       throw e;
     }
   }
@@ -107,6 +119,12 @@ export class MachineSession {
         // Firecracker presses Ctrl+Alt+Del on x86's i8042; a RISC-V board has no keyboard controller,
         // and Linux on riscv has no other "please shut down" input that wisp's board provides.
         return fail("wisp's riscv64 machine has no keyboard controller to send Ctrl+Alt+Del to; power the guest off from inside it or stop the VMM");
+      case 'updateMmds': {
+        const mmds = this.assembled.mmds;
+        if (!mmds) return fail('the running machine does not serve the MMDS');
+        mmds.store.replace(req.data, req.initialized);
+        return ok();
+      }
       case 'updateDrive':
         try {
           this.updateDrive(req.driveId, req.path, req.rateLimiter);
@@ -140,6 +158,9 @@ export class MachineSession {
         throw new Error(`Cannot save the microVM state: flushing drive "${b.id}" failed: ${osErrorText(e)}`, { cause: e });
       }
     }
+    // Firecracker's prepare_save: vsock connections do not survive a snapshot, so the guest is told
+    // (TRANSPORT_RESET in the event queue, in the saved memory) and the host side drops them now.
+    this.assembled.vsock?.sendTransportReset();
     const t0 = performance.now();
     const machine = m.save();
     const t1 = performance.now();
@@ -188,6 +209,9 @@ export class MachineSession {
       uart: this.machine.uart.metrics,
       serial: this.serial.metrics,
       sbi: this.machine.sbiMetrics(),
+      vsock: this.assembled.vsock?.metrics,
+      mmds: this.assembled.mmds?.metrics,
+      vsockHost: this.vsockBackend?.metrics,
       vcpus: this.machine.vcpus(),
     });
   }
@@ -196,6 +220,8 @@ export class MachineSession {
     if (this.closed) return;
     this.closed = true;
     this.assembled.close();
+    // Closing the listener also removes the socket file (Firecracker leaves it behind).
+    void this.vsockBackend?.close();
     this.serial.close();
   }
 }

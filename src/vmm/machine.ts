@@ -5,6 +5,7 @@
  * resumes, patches drives and collects device metrics. Nothing else of the machine is visible above
  * this file, so the API can be built and tested before the machine exists.
  */
+import type { JsonValue } from '../mmds/json-value.js';
 import type { MachineState } from '../platform/machine.js';
 import type { CacheType, RateLimiterConfig, SnapshotTypeName, TokenBucketConfig } from './vmm-config.js';
 
@@ -56,6 +57,23 @@ export interface MachineSpec {
    * time from the instruction count, fixed seeds: a replayable run.
    */
   deterministic?: boolean;
+  /** virtio-vsock (PUT /vsock), placed after entropy: the guest's CID and the host-side socket. */
+  vsock?: { guestCid: number; udsPath: string };
+  /**
+   * The metadata service (PUT /mmds/config), served on the named network interfaces, with the data
+   * store's contents at InstanceStart (later PUT/PATCH /mmds go through MachineHandle.updateMmds).
+   */
+  mmds?: MmdsSpec;
+}
+
+export interface MmdsSpec {
+  version: 'V1' | 'V2';
+  ipv4Address: string;
+  networkInterfaces: string[];
+  imdsCompat: boolean;
+  sizeLimit: number;
+  data: JsonValue;
+  initialized: boolean;
 }
 
 /** Why a machine stopped on its own (not through MachineHandle.stop()). */
@@ -113,6 +131,11 @@ export interface MachineHandle {
    * no way to ask the guest to shut down.
    */
   sendCtrlAltDel(): Promise<void>;
+  /**
+   * PUT/PATCH /mmds after the start: the data store's new contents for the machine's MMDS. Optional:
+   * only a machine that serves the MMDS needs it.
+   */
+  updateMmds?(data: JsonValue, initialized: boolean): Promise<void>;
   /** PATCH /drives/{id}: swap the backing file (the guest sees a config-change) and/or rate limiter. */
   updateDrive(id: string, update: { path?: string; rateLimiter?: RateLimiterConfig }): Promise<void>;
   /**
@@ -145,4 +168,6 @@ export interface VmBuilder {
    * and must leave nothing running behind.
    */
   build(spec: MachineSpec, restore?: RestoreSpec): Promise<MachineHandle>;
+  /** Releases what the builder holds ahead of a build (a machine thread started in advance). */
+  dispose?(): void;
 }

@@ -6,8 +6,12 @@
  */
 import type { MachineState } from '../platform/machine.js';
 import { decodePageMap, MemoryFileError } from '../snapshot/memory-file.js';
-import { readStateFile, SnapshotFileError } from '../snapshot/snapshot-file.js';
+import { readStateFile, SnapshotFileError, writeStateFile } from '../snapshot/snapshot-file.js';
+import { TIMEBASE_HZ } from '../platform/memory-map.js';
 import { JsonBodyError, anyValue, arrayOf, decodeJson, opt, req, struct } from './json-body.js';
+import type { MachineHandle, MachineSpec, RestoreSpec, SnapshotTaken } from './machine.js';
+import { WISP_VERSION } from './version.js';
+import { VmResources } from './vm-resources.js';
 import {
   blockDevice,
   bootSource,
@@ -17,7 +21,9 @@ import {
   type BootSourceConfig,
   type EntropyDeviceConfig,
   type MachineConfig,
+  type NetworkOverride,
   type SnapshotTypeName,
+  type VsockOverride,
 } from './vmm-config.js';
 
 /** The VM's configuration as saved: the sections of GET /vm/config that describe the machine. */
@@ -108,4 +114,85 @@ export function readSnapshot(path: string): SnapshotBody {
     }
   }
   return { ...(b as unknown as SnapshotBody), vm_config: vm };
+}
+
+/**
+ * Snapshots a Paused machine: the machine writes the memory file and returns its state; the state
+ * file gets that with the VM's configuration. Throws SnapshotError with what failed.
+ */
+export async function saveSnapshot(
+  m: MachineHandle,
+  resources: VmResources,
+  cfg: { type: SnapshotTypeName; statePath: string; memPath: string },
+): Promise<SnapshotTaken> {
+  if (!m.createSnapshot) throw new SnapshotError('Cannot save the microVM state: this machine has no snapshot support.');
+  let taken: SnapshotTaken;
+  try {
+    taken = await m.createSnapshot({ type: cfg.type, memFilePath: cfg.memPath, trackDirtyPages: resources.machineConfig.track_dirty_pages });
+  } catch (err) {
+    throw new SnapshotError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  const body: SnapshotBody = {
+    wisp_version: WISP_VERSION,
+    snapshot_type: cfg.type,
+    created_at_ns: String(BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n),
+    vm_config: resources.snapshotConfig(),
+    machine: taken.machine,
+    memory: { size_bytes: resources.machineConfig.mem_size_mib * 0x10_0000, ...(taken.memory.pageMap !== undefined && { page_map: taken.memory.pageMap }) },
+  };
+  try {
+    writeStateFile(cfg.statePath, body);
+  } catch (err) {
+    throw new SnapshotError(`Cannot perform write on the snapshot backing file: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  return taken;
+}
+
+export interface RestoreOptions {
+  memPath: string;
+  trackDirtyPages: boolean;
+  resume: boolean;
+  networkOverrides?: NetworkOverride[];
+  vsockOverride?: VsockOverride;
+  /** Advance the guest's timebase by the wall-clock time since the snapshot (clock_realtime). */
+  clockRealtime?: boolean;
+  instanceId: string;
+  bootTimer?: boolean;
+  /** wisp's own choice of execution engine (`wisp run --engine`); the default otherwise. */
+  engine?: 'jit' | 'interpreter';
+}
+
+/**
+ * Everything a restore needs from a state file, checked before anything is built: the resources it
+ * describes (GET /vm/config afterwards), the machine spec (the same attach steps as a boot) and the
+ * restore itself. Throws SnapshotError.
+ */
+export function prepareRestore(statePath: string, o: RestoreOptions): { resources: VmResources; spec: MachineSpec; restore: RestoreSpec; snapshot: SnapshotBody } {
+  const snap = readSnapshot(statePath);
+  const nets = snap.vm_config['network-interfaces'];
+  for (const ov of o.networkOverrides ?? []) {
+    const iface = nets.find((n) => n.iface_id === ov.iface_id);
+    if (!iface) throw new SnapshotError(`Failed to get snapshot state from file: Unknown Network Device. (no interface "${ov.iface_id}" in the snapshot)`);
+    iface.host_dev_name = ov.host_dev_name;
+  }
+  if (o.vsockOverride) {
+    if (!snap.vm_config.vsock) throw new SnapshotError('Failed to get snapshot state from file: Unknown Vsock Device.');
+    snap.vm_config.vsock.uds_path = o.vsockOverride.uds_path;
+  }
+  let resources: VmResources;
+  let spec: MachineSpec;
+  try {
+    resources = VmResources.fromSnapshot(snap.vm_config, o.trackDirtyPages);
+    if (o.engine) resources.setEngine(o.engine);
+    spec = resources.machineSpec(o.instanceId, o.bootTimer ?? false);
+  } catch (err) {
+    throw new SnapshotError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  let machine = snap.machine;
+  if (o.clockRealtime) {
+    // The guest's timebase jumps forward by the wall-clock time the snapshot spent saved.
+    const elapsedMs = Math.max(0, Date.now() - Number(BigInt(snap.created_at_ns) / 1_000_000n));
+    machine = { ...machine, mtimeTicks: machine.mtimeTicks + Math.floor(elapsedMs * (TIMEBASE_HZ / 1000)) };
+  }
+  return { resources, spec, restore: { machine, memFilePath: o.memPath, resume: o.resume }, snapshot: snap };
 }

@@ -3,9 +3,14 @@
  * config file before InstanceStart, each setter validating with Firecracker's rules and leaving the
  * store unchanged on error. `machineSpec()` turns the store into the seam's MachineSpec.
  */
-import { closeSync, openSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, lstatSync, openSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { MAX_HARTS, MAX_RAM_BYTES } from '../memory/machine-memory.js';
 import type { DriveSpec, MachineSpec } from './machine.js';
+import { DEFAULT_MMDS_SIZE_LIMIT, MmdsDataStore } from '../mmds/data-store.js';
+import { ipv4FromString } from '../mmds/frames.js';
+import { DEFAULT_MMDS_IPV4, isLinkLocalValid } from '../mmds/mmds-stack.js';
+import { ipv4ToString } from '../mmds/frames.js';
 import { osErrorText } from './os-error.js';
 import type { SnapshotVmConfig } from './snapshot.js';
 import type {
@@ -13,6 +18,8 @@ import type {
   BootSourceConfig,
   EntropyDeviceConfig,
   MachineConfig,
+  MmdsConfig,
+  VsockDeviceConfig,
   MachineConfigUpdate,
   RateLimiterConfig,
   SerialConfig,
@@ -36,6 +43,11 @@ export type VmResourcesErrorCode =
   | 'io-engine-not-supported'
   | 'no-free-device-slot'
   | 'unknown-drive'
+  | 'invalid-vsock-cid'
+  | 'invalid-vsock-path'
+  | 'mmds-empty-iface-list'
+  | 'mmds-invalid-ipv4'
+  | 'mmds-invalid-iface-id'
   | 'unsupported-snapshot-device';
 
 export class VmResourcesError extends Error {
@@ -68,6 +80,9 @@ export function isValidResourceId(id: string): boolean {
   return /^[\p{Alphabetic}\p{N}_]+$/u.test(id);
 }
 
+/** sun_path holds 108 bytes on Linux, the terminating NUL included. */
+export const UDS_PATH_MAX = 107;
+
 export function defaultMachineConfig(): MachineConfig {
   return { vcpu_count: 1, mem_size_mib: DEFAULT_MEM_SIZE_MIB, smt: false, track_dirty_pages: false, huge_pages: 'None' };
 }
@@ -89,6 +104,11 @@ export class VmResources {
   private vmConfig: MachineConfig = defaultMachineConfig();
   private entropy: EntropyDeviceConfig | undefined;
   private serial: SerialConfig = {};
+  private vsock: VsockDeviceConfig | undefined;
+  private mmdsCfg: MmdsConfig | undefined;
+  private mmdsStore: MmdsDataStore | undefined;
+  /** `--mmds-size-limit` (Firecracker: defaults to the API's payload limit). */
+  private mmdsLimit = DEFAULT_MMDS_SIZE_LIMIT;
   /** wisp's extension (not in Firecracker's API): `wisp run --engine`. */
   private engine: 'jit' | 'interpreter' | undefined;
   /** wisp's extension: `wisp run --deterministic`. */
@@ -253,18 +273,106 @@ export class VmResources {
     this.deterministic = on;
   }
 
+  get vsockConfig(): VsockDeviceConfig | undefined {
+    return this.vsock && { ...this.vsock };
+  }
+
+  /**
+   * PUT /vsock (pre-boot; a second PUT replaces the first). The guest CID must be one a guest may have
+   * (§5.10.4: 3 … 2^32 - 2); the socket must be bindable at uds_path when the VM starts, which is
+   * checked now as far as it can be without binding: a free path of at most 107 bytes in a directory
+   * wisp can write. (Firecracker binds here; wisp binds in the machine's thread at InstanceStart.)
+   */
+  setVsockDevice(cfg: VsockDeviceConfig): void {
+    if (cfg.guest_cid < 3 || cfg.guest_cid > 0xffff_fffe) {
+      throw new VmResourcesError('invalid-vsock-cid', `Cannot configure the vsock device: guest_cid ${cfg.guest_cid} is reserved (a guest's CID is 3 to 4294967294)`);
+    }
+    const path = cfg.uds_path;
+    const fail = (detail: string, cause?: unknown): never => {
+      throw new VmResourcesError(
+        'invalid-vsock-path',
+        `Cannot create backend for vsock device: Error binding to the host-side Unix socket "${path}": ${detail}`,
+        { cause },
+      );
+    };
+    if (path === '') fail('the path is empty');
+    if (Buffer.byteLength(path) > UDS_PATH_MAX) fail(`a Unix socket path is at most ${UDS_PATH_MAX} bytes`);
+    const replacing = this.vsock?.uds_path === path;
+    if (!replacing) {
+      let exists = true;
+      try {
+        lstatSync(path);
+      } catch {
+        exists = false;
+      }
+      if (exists) fail(osErrorText(Object.assign(new Error('EADDRINUSE'), { code: 'EADDRINUSE' })));
+      try {
+        accessSync(dirname(path), fsConstants.W_OK | fsConstants.X_OK);
+      } catch (e) {
+        fail(osErrorText(e), e);
+      }
+    }
+    if (!this.vsock && this.deviceCount() >= VIRTIO_MMIO_SLOTS) {
+      throw new VmResourcesError('no-free-device-slot', `Cannot attach the vsock device: all ${VIRTIO_MMIO_SLOTS} virtio-mmio slots are taken`);
+    }
+    this.vsock = { guest_cid: cfg.guest_cid, uds_path: cfg.uds_path };
+  }
+
+  /** `--mmds-size-limit`: applies to the data store when it is first created. */
+  setMmdsSizeLimit(bytes: number): void {
+    this.mmdsLimit = bytes;
+  }
+
+  /** The metadata store (created on first use, as Firecracker's mmds_or_default). */
+  get mmds(): MmdsDataStore {
+    this.mmdsStore ??= new MmdsDataStore(this.mmdsLimit);
+    return this.mmdsStore;
+  }
+
+  get mmdsConfig(): MmdsConfig | undefined {
+    return this.mmdsCfg && { ...this.mmdsCfg, network_interfaces: [...this.mmdsCfg.network_interfaces] };
+  }
+
+  /** PUT /mmds/config (pre-boot), with Firecracker's checks and messages. */
+  setMmdsConfig(cfg: MmdsConfig): void {
+    const ip = cfg.ipv4_address !== undefined ? ipv4FromString(cfg.ipv4_address) : DEFAULT_MMDS_IPV4;
+    if (ip === null || !isLinkLocalValid(ip)) throw new VmResourcesError('mmds-invalid-ipv4', 'The MMDS IPv4 address is not link local.');
+    if (cfg.network_interfaces.length === 0) {
+      throw new VmResourcesError('mmds-empty-iface-list', 'The list of network interface IDs that allow forwarding MMDS requests is empty.');
+    }
+    const known = this.networkInterfaceIds();
+    if (!cfg.network_interfaces.every((id) => known.includes(id))) {
+      throw new VmResourcesError(
+        'mmds-invalid-iface-id',
+        'The list of network interface IDs provided contains at least one ID that does not correspond to any existing network interface.',
+      );
+    }
+    this.mmds.imdsCompat = cfg.imds_compat ?? false;
+    this.mmdsCfg = {
+      version: cfg.version ?? 'V1',
+      network_interfaces: [...cfg.network_interfaces],
+      ipv4_address: ipv4ToString(ip),
+      imds_compat: cfg.imds_compat ?? false,
+    };
+  }
+
+  /** The ids of the configured network interfaces (MMDS can only be reached through one). */
+  private networkInterfaceIds(): string[] {
+    return [];
+  }
+
   /** `wisp run --engine`: which execution engine runs the guest (default: the JIT). */
   setEngine(engine: 'jit' | 'interpreter'): void {
     this.engine = engine;
   }
 
   private deviceCount(): number {
-    return this.drives.length + (this.entropy ? 1 : 0);
+    return this.drives.length + (this.entropy ? 1 : 0) + (this.vsock ? 1 : 0);
   }
 
   /** True once anything that only a fresh boot uses was configured (Firecracker's `boot_path`). */
   get hasBootResources(): boolean {
-    return this.bootSource !== undefined || this.drives.length > 0 || this.entropy !== undefined;
+    return this.bootSource !== undefined || this.drives.length > 0 || this.entropy !== undefined || this.vsock !== undefined;
   }
 
   /** The configuration a snapshot saves (and fromSnapshot rebuilds): GET /vm/config's machine sections. */
@@ -275,6 +383,7 @@ export class VmResources {
       drives: this.blockDevices,
       ...(this.entropy && { entropy: { ...this.entropy } }),
       'network-interfaces': [],
+      ...(this.vsock && { vsock: { ...this.vsock } }),
     };
   }
 
@@ -300,8 +409,16 @@ export class VmResources {
       r.drives.push({ ...d, cache_type: d.cache_type ?? 'Unsafe', io_engine: d.io_engine ?? 'Sync' });
     }
     if (cfg.entropy) r.entropy = { ...cfg.entropy };
-    if (cfg['network-interfaces'].length > 0 || cfg.vsock !== undefined) {
-      throw new VmResourcesError('unsupported-snapshot-device', 'Cannot restore the snapshot: it has network interfaces or a vsock device, which this wisp does not build');
+    if (cfg['network-interfaces'].length > 0) {
+      throw new VmResourcesError('unsupported-snapshot-device', 'Cannot restore the snapshot: it has network interfaces, which this wisp does not build');
+    }
+    if (cfg.vsock !== undefined) {
+      // The socket is bound anew (vsock_override may move it); connections did not survive the snapshot.
+      const { guest_cid: cid, uds_path: path } = cfg.vsock;
+      if (typeof cid !== 'number' || typeof path !== 'string') {
+        throw new VmResourcesError('invalid-vsock-path', 'Cannot restore the snapshot: its vsock device has no guest_cid and uds_path');
+      }
+      r.setVsockDevice({ guest_cid: cid, uds_path: path });
     }
     if (r.deviceCount() > VIRTIO_MMIO_SLOTS) {
       throw new VmResourcesError('no-free-device-slot', `Cannot restore the snapshot: its ${r.deviceCount()} devices exceed the ${VIRTIO_MMIO_SLOTS} virtio-mmio slots`);
@@ -341,6 +458,18 @@ export class VmResources {
       serial: { outPath: this.serial.serial_out_path, rateLimiter: this.serial.rate_limiter },
       ...(this.engine !== undefined && { engine: this.engine }),
       ...(this.deterministic && { deterministic: true }),
+      ...(this.vsock && { vsock: { guestCid: this.vsock.guest_cid, udsPath: this.vsock.uds_path } }),
+      ...(this.mmdsCfg && {
+        mmds: {
+          version: this.mmdsCfg.version ?? 'V1',
+          ipv4Address: this.mmdsCfg.ipv4_address ?? ipv4ToString(DEFAULT_MMDS_IPV4),
+          networkInterfaces: [...this.mmdsCfg.network_interfaces],
+          imdsCompat: this.mmdsCfg.imds_compat ?? false,
+          sizeLimit: this.mmds.limit,
+          data: this.mmds.value,
+          initialized: this.mmds.isInitialized,
+        },
+      }),
     };
   }
 }

@@ -12,6 +12,11 @@ export type VmmActionErrorCode =
   | 'MachineConfig'
   | 'EntropyDevice'
   | 'SerialConfig'
+  | 'VsockConfig'
+  | 'MmdsConfig'
+  | 'Mmds'
+  /** A data store write past --mmds-size-limit: 413, as Firecracker answers it. */
+  | 'MmdsLimitExceeded'
   | 'Logger'
   | 'Metrics'
   | 'StartMicrovm'

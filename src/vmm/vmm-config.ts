@@ -4,7 +4,9 @@
  * so a field means the same thing (and fails with the same message) wherever it comes from.
  * Field names are Firecracker's snake_case, so a value round-trips to GET /vm/config unchanged.
  */
-import { arrayOf, bool, enumOf, opt, req, str, stringMap, struct, uint, anyValue, type Decoder } from './json-body.js';
+import { arrayOf, bool, enumOf, opt, req, str, stringMap, struct, uint, anyValue, JsonBodyError, type Decoder, type JsonNode } from './json-body.js';
+import { jsonNumber, type JsonValue } from '../mmds/json-value.js';
+import { ipv4FromString } from '../mmds/frames.js';
 
 export interface TokenBucketConfig {
   size: number;
@@ -160,6 +162,63 @@ export interface EntropyDeviceConfig {
 export const entropyDevice: Decoder<EntropyDeviceConfig> = struct('EntropyDeviceConfig', {
   rate_limiter: opt(rateLimiter),
 });
+
+/** PUT /vsock (firecracker-api.yaml Vsock): the guest's CID and the host-side Unix socket. */
+export interface VsockDeviceConfig {
+  /** Deprecated in Firecracker (it warns and ignores it). */
+  vsock_id?: string;
+  guest_cid: number;
+  uds_path: string;
+}
+export const vsockDevice: Decoder<VsockDeviceConfig> = struct('VsockDeviceConfig', {
+  vsock_id: opt(str),
+  guest_cid: req(uint('u32')),
+  uds_path: req(str),
+});
+
+export const MMDS_VERSIONS = ['V1', 'V2'] as const;
+export type MmdsVersionName = (typeof MMDS_VERSIONS)[number];
+
+/** PUT /mmds/config (firecracker-api.yaml MmdsConfig). */
+export interface MmdsConfig {
+  version?: MmdsVersionName;
+  network_interfaces: string[];
+  ipv4_address?: string;
+  imds_compat?: boolean;
+}
+export const mmdsConfig: Decoder<MmdsConfig> = struct('MmdsConfig', {
+  version: opt(enumOf(MMDS_VERSIONS)),
+  network_interfaces: req(arrayOf(str)),
+  ipv4_address: opt(ipv4Address),
+  imds_compat: opt(bool),
+});
+
+/** A dotted-quad IPv4 address, as Rust's Ipv4Addr::from_str reads one (no leading zeros). */
+function ipv4Address(n: JsonNode): string {
+  const s = str(n);
+  if (ipv4FromString(s) === null) throw new JsonBodyError('invalid IPv4 address syntax', n.end);
+  return s;
+}
+
+/**
+ * Any JSON value, for the metadata store (serde_json::Value): objects as Maps (the last of duplicate
+ * keys wins, as in serde_json's map), numbers kept as their exact text.
+ */
+export const mmdsValue: Decoder<JsonValue> = (n) => {
+  switch (n.kind) {
+    case 'null':
+      return null;
+    case 'bool':
+    case 'string':
+      return n.value;
+    case 'number':
+      return jsonNumber(n.raw);
+    case 'array':
+      return n.items.map(mmdsValue);
+    case 'object':
+      return new Map(n.entries.map((e) => [e.key, mmdsValue(e.value)]));
+  }
+};
 
 export interface SerialConfig {
   serial_out_path?: string;

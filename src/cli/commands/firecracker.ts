@@ -10,7 +10,7 @@ import { DEFAULT_MAX_PAYLOAD } from '../../api/http-parser.js';
 import { FileLineWriter, StreamLineWriter } from '../../logger/line-writer.js';
 import { DEFAULT_INSTANCE_ID, Logger, type LogLevel } from '../../logger/logger.js';
 import { createMetrics } from '../../metrics/metrics.js';
-import { configFileActions } from '../../vmm/config-file.js';
+import { configFileActions, metadataAction } from '../../vmm/config-file.js';
 import { VmmController } from '../../vmm/controller.js';
 import type { VmBuilder } from '../../vmm/machine.js';
 import { WISP_VERSION } from '../../vmm/version.js';
@@ -43,6 +43,7 @@ const FLAGS: Record<string, boolean> = {
   'start-time-cpu-us': true,
   'parent-cpu-time-us': true,
   'mmds-size-limit': true,
+  metadata: true,
 };
 
 const HELP = `wisp (Firecracker API) v${WISP_VERSION}
@@ -61,6 +62,8 @@ Usage: wisp --api-sock <path> [options]
   --module <prefix>                   Only log messages from this module
   --metrics-path <path>               Write metrics to this file or named pipe (it must exist)
   --http-api-max-payload-size <bytes> Largest accepted request body [default: ${DEFAULT_MAX_PAYLOAD}]
+  --mmds-size-limit <bytes>           Largest MMDS data store [default: the payload size limit]
+  --metadata <path>                   Put this JSON file's contents in the MMDS data store
   --version                           Print the version
   --help                              Print this help
 `;
@@ -116,8 +119,9 @@ function logLevel(v: string): LogLevel {
 async function defaultBuilder(): Promise<VmBuilder> {
   const spec = '../../vmm/builder.js';
   try {
-    const mod = (await import(spec)) as { createVmBuilder(): VmBuilder };
-    return mod.createVmBuilder();
+    const mod = (await import(spec)) as { createVmBuilder(opts?: { prestart?: boolean }): VmBuilder };
+    // The machine's thread starts with the VMM: an InstanceStart or snapshot load then finds it ready.
+    return mod.createVmBuilder({ prestart: true });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     return {
@@ -161,6 +165,8 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
       if (!/^\d+$/.test(mp) || Number(mp) === 0) throw new ArgError(`Invalid value for --http-api-max-payload-size: "${mp}"`);
       maxPayload = Number(mp);
     }
+    const ml = args['mmds-size-limit'];
+    if (typeof ml === 'string' && !/^\d+$/.test(ml)) throw new ArgError(`Invalid value for --mmds-size-limit: "${ml}"`);
   } catch (err) {
     if (err instanceof ArgError) {
       stderr.write(`Arguments parsing error: ${err.message}\n\nFor more information try --help.\n`);
@@ -196,6 +202,8 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
     logger,
     metrics,
     bootTimer: args['boot-timer'] === true,
+    // Firecracker: the data store's limit defaults to the API's payload limit.
+    mmdsSizeLimit: typeof args['mmds-size-limit'] === 'string' ? Number(args['mmds-size-limit']) : maxPayload,
   });
 
   const fail = async (code: number, message: string): Promise<number> => {
@@ -222,6 +230,15 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
       await api.listen();
     } catch (err) {
       return fail(EXIT.GenericError, (err as Error).message);
+    }
+  }
+
+  if (typeof args['metadata'] === 'string') {
+    try {
+      await controller.handle(metadataAction(readFileSync(args['metadata'])));
+    } catch (err) {
+      await api?.close();
+      return fail(EXIT.BadConfiguration, `Cannot put the metadata file "${args['metadata']}" in the MMDS: ${(err as Error).message}`);
     }
   }
 

@@ -2,19 +2,19 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ManualClock } from '../../platform/clint.js';
-import { lockstep } from '../../jit/differential.js';
 import type { JitHart } from '../../jit/jit-hart.js';
 import { BootError } from '../../platform/boot/kernel-loader.js';
 import { ensureDefaultGuest } from '../../guest/fetch.js';
 import { buildInitramfs } from '../../guest/initramfs.js';
-import { assembleMachine, type AssembledMachine } from '../../vmm/assemble-machine.js';
+import type { AssembledMachine } from '../../vmm/assemble-machine.js';
 import { createVmBuilder } from '../../vmm/builder.js';
 import type { MachineExit, MachineHandle, MachineSpec, VmBuilder } from '../../vmm/machine.js';
 import { VmResources, VmResourcesError } from '../../vmm/vm-resources.js';
 import { CliError, parseNumberFlag } from '../cli-error.js';
 import { MAX_HARTS } from '../../memory/machine-memory.js';
 import { Console } from '../console.js';
+import { captureWarmStart, forgetWarmStart, isTerminalReport, PromptWatcher, warmPrompt, warmStartExists, warmStartFor, type WarmStart } from '../warm-start.js';
+import { prepareRestore } from '../../vmm/snapshot.js';
 
 const HELP = `Usage: wisp run [options]
 
@@ -35,6 +35,11 @@ Options:
                      ro = read-only, writeback = guest flushes reach the host file (fsync)
   --root             boot into the first disk: root=/dev/vda (the initramfs switch_roots to it)
   --no-entropy       do not attach the virtio-rng entropy device (attached by default)
+  --vsock PATH       attach virtio-vsock with its host side at the Unix socket PATH, as Firecracker's
+                     hybrid model: host programs connect to PATH and send "CONNECT <port>\\n"; the
+                     guest's connections to CID 2 port P go to PATH_P (the default guest loads the
+                     vsock modules)
+  --vsock-cid N      the guest's vsock CID (default 3)
   --init-cmd CMD     default guest only: run CMD in the initramfs instead of a shell, then power off
   --script FILE      default guest only: run FILE (sh) in the initramfs instead of a shell
   --engine NAME      execution engine: jit (default: hot code translated to WebAssembly) or
@@ -42,7 +47,12 @@ Options:
   --differential N   run the first N instructions on the interpreter and the JIT in lock-step with
                      deterministic time; report the first difference (exit 125) or agreement (0)
   --reboot MODE      on guest reboot: "restart" the guest (default) or "exit" with status 3
+  --cold             boot the default guest even when a snapshot of it at its shell prompt is cached
   -h, --help         show this help
+
+Fast start: the default guest's shell (no --kernel, --initrd, --init-cmd, --script or --disk) is
+snapshotted the first time it shows a prompt before anything was typed, and later runs with the same
+configuration resume from that snapshot (cached beside the guest) instead of booting.
 
 wisp run [options] IMAGE [COMMAND...] runs an OCI image instead; its options follow.
 
@@ -58,7 +68,12 @@ type Flags = {
   kernel?: string; initrd?: string; append?: string; mem?: string; 'init-cmd'?: string; script?: string;
   reboot?: string; engine?: string; differential?: string; disk?: string[]; root?: boolean; 'no-entropy'?: boolean;
   cpus?: string; deterministic?: boolean;
+  cold?: boolean;
+  vsock?: string; 'vsock-cid'?: string;
 };
+
+/** The guest modules virtio-vsock needs (vsock.ko, the virtio transport and its common part). */
+const VSOCK_MODULES = ['vsock', 'vmw_vsock_virtio_transport_common', 'vmw_vsock_virtio_transport'];
 
 export async function run(argv: string[]): Promise<number> {
   const images = await import('./run-image.js');
@@ -82,6 +97,9 @@ export async function run(argv: string[]): Promise<number> {
         disk: { type: 'string', multiple: true },
         root: { type: 'boolean' },
         'no-entropy': { type: 'boolean' },
+        cold: { type: 'boolean' },
+        vsock: { type: 'string' },
+        'vsock-cid': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -93,25 +111,45 @@ export async function run(argv: string[]): Promise<number> {
   if (v.help) { process.stdout.write(HELP + '\n' + images.IMAGE_HELP); return 0; }
   const console = new Console();
   let scratch: string | undefined;
+  let builder: (VmBuilder & { dispose(): void }) | undefined;
   try {
     const rebootMode = v.reboot ?? 'restart';
     if (rebootMode !== 'restart' && rebootMode !== 'exit') throw new CliError(`--reboot must be "restart" or "exit", got "${rebootMode}"`);
     const differential = v.differential !== undefined ? parseNumberFlag('--differential', v.differential, 0) : undefined;
     checkFlags(v, differential !== undefined);
+    // The machine's thread starts now, loading and warming up while the guest's files are checked.
+    let watcher: PromptWatcher | undefined;
+    if (differential === undefined) builder = createVmBuilder({ stdin: null, consoleOut: (b) => { console.write(b); watcher?.output(b); }, prestart: true });
     scratch = mkdtempSync(join(tmpdir(), 'wisp-run-'));
-    const guest = await loadGuest(v, scratch);
+    const warmable = differential === undefined && !v.kernel && !v.initrd && !v['init-cmd'] && !v.script && !v.disk?.length;
+    let guest = await loadGuest(v, scratch, warmable);
     const resources = describeVm(v, guest, differential !== undefined);
     const spec = resources.machineSpec(INSTANCE_ID);
     if (differential !== undefined) {
       try {
-        return differentialBoot(spec, differential, (b) => console.write(b));
+        return await differentialBoot(spec, differential, (b) => console.write(b));
       } finally {
         console.flush();
       }
     }
-    const builder = createVmBuilder({ stdin: null, consoleOut: (b) => console.write(b) });
+    if (!builder) throw new Error('no machine builder');
+    const warm = warmable && guest.warm ? warmStartFor({ ...guest.warm, spec }) : undefined;
+    let building: Promise<MachineHandle> | undefined;
+    if (warm && !v.cold && warmStartExists(warm)) {
+      const handle = await resumeWarm(builder, warm, v, console).catch(() => undefined);
+      if (handle) building = Promise.resolve(handle);
+    }
     for (;;) {
-      const exit = await boot(buildWith(builder, spec, guest), console);
+      if (!building) {
+        guest = await ensureInitramfs(guest, scratch);
+        building = buildWith(builder, spec, guest);
+        if (warm && !v.cold && !warmStartExists(warm)) watcher = captureAtPrompt(warm, building, resources);
+      }
+      const handle = building;
+      building = undefined;
+      const exit = await boot(handle, console, (b) => { if (!isTerminalReport(b)) watcher?.cancel(); });
+      watcher?.cancel();
+      watcher = undefined;
       if (console.signal) return console.signal === 'SIGINT' ? 130 : 143;
       if (exit === 'stopped') return 0;
       if (exit.guest === 'reboot' && rebootMode === 'restart') {
@@ -127,6 +165,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   } finally {
+    builder?.dispose();
     console.restore();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
@@ -145,6 +184,9 @@ function checkFlags(v: Flags, differential: boolean): void {
   for (const d of v.disk ?? []) parseDisk(d);
   if (differential && v.disk?.length) throw new CliError('--differential runs without disks (both engines would share them)');
   if (v.root && !v.disk?.length) throw new CliError('--root needs a --disk to boot into');
+  if (differential && v.vsock !== undefined) throw new CliError('--differential runs without vsock (host sockets would make the two runs differ)');
+  if (v['vsock-cid'] !== undefined && v.vsock === undefined) throw new CliError('--vsock-cid needs --vsock');
+  parseNumberFlag('--vsock-cid', v['vsock-cid'], 3);
 }
 
 /**
@@ -173,6 +215,7 @@ function describeVm(v: Flags, guest: GuestFiles, differential: boolean): VmResou
     });
   });
   if (!v['no-entropy'] && !differential) r.setEntropyDevice({});
+  if (v.vsock !== undefined) r.setVsockDevice({ guest_cid: parseNumberFlag('--vsock-cid', v['vsock-cid'], 3), uds_path: v.vsock });
   return r;
 }
 
@@ -180,7 +223,7 @@ function describeVm(v: Flags, guest: GuestFiles, differential: boolean): VmResou
  * Runs one boot of the machine with the console attached: resolves with how the guest stopped, or
  * 'stopped' when Ctrl-A X or a signal stopped it. The machine's thread has ended when this resolves.
  */
-async function boot(building: Promise<MachineHandle>, console: Console): Promise<MachineExit | 'stopped'> {
+async function boot(building: Promise<MachineHandle>, console: Console, onInput?: (bytes: Uint8Array) => void): Promise<MachineExit | 'stopped'> {
   let handle: MachineHandle;
   try {
     handle = await building;
@@ -191,7 +234,7 @@ async function boot(building: Promise<MachineHandle>, console: Console): Promise
   const stopRequested = new Promise<'stopped'>((r) => (requestStop = () => r('stopped')));
   try {
     return await console.attach(
-      { sendInput: (b) => handle.sendInput?.(b), stop: () => requestStop() },
+      { sendInput: (b) => { onInput?.(b); handle.sendInput?.(b); }, stop: () => requestStop() },
       () => Promise.race([handle.exited, stopRequested]),
     );
   } finally {
@@ -200,9 +243,47 @@ async function boot(building: Promise<MachineHandle>, console: Console): Promise
   }
 }
 
+/**
+ * Resumes the default guest from its cached snapshot, showing the prompt it was saved at. A snapshot
+ * that will not restore is removed (the caller then boots, and a new one is taken).
+ */
+async function resumeWarm(builder: VmBuilder, warm: WarmStart, v: Flags, console: Console): Promise<MachineHandle> {
+  try {
+    const r = prepareRestore(warm.statePath, { memPath: warm.memPath, trackDirtyPages: false, resume: true, instanceId: INSTANCE_ID, engine: (v.engine ?? 'jit') as 'jit' | 'interpreter' });
+    const handle = await builder.build(r.spec, r.restore);
+    console.write(warmPrompt(warm));
+    return handle;
+  } catch (e) {
+    process.stderr.write(`wisp: the cached snapshot of this guest does not restore (${(e as Error).message}); booting it instead\n`);
+    forgetWarmStart(warm);
+    throw e;
+  }
+}
+
+/**
+ * Takes the warm-start snapshot when the booting guest's shell first shows its prompt, unless input
+ * was typed first (the returned watcher is cancelled on input). Failures only cost the cache entry.
+ */
+function captureAtPrompt(warm: WarmStart, building: Promise<MachineHandle>, resources: VmResources): PromptWatcher {
+  let typed = false;
+  const watcher = new PromptWatcher((prompt) => {
+    if (typed) return;
+    void building
+      .then((handle) => captureWarmStart(warm, handle, resources, prompt, () => !typed))
+      .catch((e: unknown) => process.stderr.write(`\nwisp: could not snapshot the guest for a fast start next time: ${(e as Error).message}\n`));
+  });
+  const cancel = watcher.cancel.bind(watcher);
+  watcher.cancel = () => { typed = true; cancel(); };
+  return watcher;
+}
+
 interface GuestFiles {
   kernelPath: string;
   initrdPath?: string;
+  /** The default guest's identity (warm-start key); set when this run could resume from a snapshot. */
+  warm?: { guestDir: string; packages: readonly string[]; files: readonly string[] };
+  /** The default initramfs still has to be built (a warm start may not need it). */
+  initramfs?: { busyboxPath: string; modulesDir: string; kernelVersion: string; script?: Uint8Array; initCmd?: string; extraModules?: readonly string[] };
   /**
    * The initramfs built for this run, at initrdPath until the first machine has read it, and written
    * again only while a restarted machine reads it.
@@ -225,7 +306,11 @@ async function buildWith(builder: VmBuilder, spec: MachineSpec, guest: GuestFile
 }
 
 /** Two machines, one per engine, stepped in lock-step; time follows the instruction count. */
-function differentialBoot(spec: MachineSpec, instructions: number, out: (b: Uint8Array) => void): number {
+async function differentialBoot(spec: MachineSpec, instructions: number, out: (b: Uint8Array) => void): Promise<number> {
+  // Loaded here only: the machine's code is the worker's business in every other run (start-up time).
+  const [{ ManualClock }, { lockstep }, { assembleMachine }] = await Promise.all([
+    import('../../platform/clint.js'), import('../../jit/differential.js'), import('../../vmm/assemble-machine.js'),
+  ]);
   const clock = new ManualClock();
   const start = BigInt(Date.now()) * 1_000_000n;
   const fixed = { clock, rngSeed: new Uint8Array(32).fill(7), wallClock: { nowNs: () => start + BigInt(clock.now()) * 100n } };
@@ -289,7 +374,7 @@ function checkFlagFile(flag: string, path: string): string {
  * The kernel and initrd files: as given, or the default guest (fetched once) with wisp's initramfs,
  * built for this run into `scratch` (removed when the run ends).
  */
-async function loadGuest(v: Flags, scratch: string): Promise<GuestFiles> {
+async function loadGuest(v: Flags, scratch: string, warmable: boolean): Promise<GuestFiles> {
   if (v.kernel) {
     return { kernelPath: checkFlagFile('--kernel', v.kernel), initrdPath: v.initrd ? checkFlagFile('--initrd', v.initrd) : undefined };
   }
@@ -297,13 +382,32 @@ async function loadGuest(v: Flags, scratch: string): Promise<GuestFiles> {
   const script = v.script ? checkFlagFile('--script', v.script) : undefined;
   const guest = await ensureDefaultGuest({ progress: process.stderr });
   if (v.initrd) return { kernelPath: guest.kernelPath, initrdPath: v.initrd };
-  const initrd = await buildInitramfs({
-    busyboxPath: guest.busyboxPath, modulesDir: guest.modulesDir, kernelVersion: guest.kernelVersion,
-    script: script !== undefined ? readScript(script) : undefined, initCmd: v['init-cmd'],
-  });
+  const files: GuestFiles = {
+    kernelPath: guest.kernelPath,
+    initrdPath: join(scratch, 'initramfs.cpio.gz'),
+    initramfs: {
+      busyboxPath: guest.busyboxPath, modulesDir: guest.modulesDir, kernelVersion: guest.kernelVersion,
+      script: script !== undefined ? readScript(script) : undefined, initCmd: v['init-cmd'],
+      ...(v.vsock !== undefined && { extraModules: VSOCK_MODULES }),
+    },
+  };
+  if (warmable) {
+    files.warm = { guestDir: guest.guestDir, packages: guest.packages, files: [guest.kernelPath, guest.busyboxPath, join(guest.modulesDir, 'modules.dep')] };
+    // The initramfs is built only if the guest boots (ensureInitramfs); until then its path holds an
+    // empty file, so the VM can be described (a boot source's files must open) and keyed.
+    writeFileSync(files.initrdPath!, '');
+    return files;
+  }
+  return ensureInitramfs(files, scratch);
+}
+
+/** Builds the default initramfs if this run needs it and it is not built yet. */
+async function ensureInitramfs(guest: GuestFiles, scratch: string): Promise<GuestFiles> {
+  if (!guest.initramfs || guest.builtInitrd) return guest;
+  const initrd = await buildInitramfs(guest.initramfs);
   const initrdPath = join(scratch, 'initramfs.cpio.gz');
   writeFileSync(initrdPath, initrd);
-  return { kernelPath: guest.kernelPath, initrdPath, builtInitrd: initrd };
+  return { ...guest, initrdPath, builtInitrd: initrd };
 }
 
 function readScript(path: string): Uint8Array {

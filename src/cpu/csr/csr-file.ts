@@ -22,8 +22,12 @@ export class CsrFile {
   priv: number = Priv.M;
   /** Privilege used for loads and stores: MPP when MPRV is set in M-mode (3.1.6.3). */
   dataPriv: number = Priv.M;
-  /** mstatus low word; the high word is fixed (UXL = SXL = 2) plus SD, computed on read. */
-  mstatus = 0;
+  /**
+   * mstatus low word; the high word is fixed (UXL = SXL = 2) plus SD, computed on read. It lives in the
+   * machine memory (hart-layout MSTATUS_OFFSET), where translated FP code checks FS.
+   */
+  get mstatus(): number { return this.status[this.statusI]; }
+  set mstatus(v: number) { this.status[this.statusI] = v; }
   mie = 0;
   /** Software-writable mip bits (SSIP, STIP when Sstc is off, SEIP) and lines driven from outside. */
   mipSoft = 0;
@@ -54,7 +58,12 @@ export class CsrFile {
   valLo = 0;
   valHi = 0;
 
-  constructor(readonly hartId: number, private readonly time: () => number, private readonly mmu: Mmu) {}
+  constructor(
+    readonly hartId: number, private readonly time: () => number, private readonly mmu: Mmu,
+    private readonly status: Int32Array = new Int32Array(1), private readonly statusI = 0,
+  ) {
+    status[statusI] = 0;
+  }
 
   setPriv(p: number): void {
     this.priv = p;

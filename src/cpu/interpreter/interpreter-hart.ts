@@ -1,6 +1,6 @@
 import type { Bus } from '../../memory/bus.js';
 import type { MachineMemory } from '../../memory/machine-memory.js';
-import { F_OFFSET, FENCE_CELL_OFFSET, PAUSE_COUNT_OFFSET, PC_OFFSET, RESERVATION_OFFSET, X_OFFSET } from '../hart-layout.js';
+import { F_OFFSET, FENCE_CELL_OFFSET, FFLAGS_OFFSET, FRM_OFFSET, MSTATUS_OFFSET, PAUSE_COUNT_OFFSET, PC_OFFSET, RESERVATION_OFFSET, X_OFFSET } from '../hart-layout.js';
 import { StopReason, type EcallHandler, type Hart, type TraceSink } from '../hart.js';
 import { Access, Exception, Priv } from '../trap.js';
 import { Mmu, FAULT, MMIO } from '../mmu/mmu.js';
@@ -69,8 +69,13 @@ export class InterpreterHart implements Hart, FpState {
   readonly xi: number;
   readonly fi: number;
   readonly fi64: number;
-  fflags = 0;
-  frm = 0;
+  /** Int32 indices of fcsr's fields in the hart's region (hart-layout FFLAGS_OFFSET, FRM_OFFSET). */
+  private readonly fflagsI: number;
+  private readonly frmI: number;
+  get fflags(): number { return this.i32[this.fflagsI]; }
+  set fflags(v: number) { this.i32[this.fflagsI] = v; }
+  get frm(): number { return this.i32[this.frmI]; }
+  set frm(v: number) { this.i32[this.frmI] = v; }
 
   readonly mmu: Mmu;
   /** 16-bit RVC word → equivalent 32-bit instruction (0 = reserved). */
@@ -144,6 +149,10 @@ export class InterpreterHart implements Hart, FpState {
     this.xi = (region + X_OFFSET) >> 2;
     this.fi = (region + F_OFFSET) >> 2;
     this.fi64 = (region + F_OFFSET) >> 3;
+    this.fflagsI = (region + FFLAGS_OFFSET) >> 2;
+    this.frmI = (region + FRM_OFFSET) >> 2;
+    this.i32[this.fflagsI] = 0;
+    this.i32[this.frmI] = 0;
     this.pci = (region + PC_OFFSET) >> 2;
     this.resi = (region + RESERVATION_OFFSET) >> 2;
     this.fenceCell = (region + FENCE_CELL_OFFSET) >> 2;
@@ -157,7 +166,7 @@ export class InterpreterHart implements Hart, FpState {
     this.tlbR = this.mmu.tlbIndex(Access.Read);
     this.tlbW = this.mmu.tlbIndex(Access.Write);
     this.tlbF = this.mmu.tlbIndex(Access.Fetch);
-    this.csr = new CsrFile(opts.id, opts.time, this.mmu);
+    this.csr = new CsrFile(opts.id, opts.time, this.mmu, this.i32, (region + MSTATUS_OFFSET) >> 2);
     this.i32.fill(0, this.xi, this.xi + 64);
     this.i32.fill(0, this.fi, this.fi + 64);
     this.expand = expansionTable();

@@ -279,6 +279,7 @@ static u8 stdin_buf[65536];
 static size_t stdin_len;
 static int stdin_eof, started, config_done;
 static int child_pid, child_in = -1, out_fd = -1, err_fd = -1, master = -1;
+static u16 winsize[4];
 
 static void handle_frame(int type, u8 *p, size_t n) {
   switch (type) {
@@ -293,12 +294,14 @@ static void handle_frame(int type, u8 *p, size_t n) {
       break;
     case WISP_H_STDIN_EOF: stdin_eof = 1; break;
     case WISP_H_SIGNAL:
-      if (n >= 1 && child_pid > 0) sc(SYS_kill, child_pid, p[0], 0);
+      /* [signo] to the process; [signo, 1] to every process of the container (kill(-1) spares PID 1). */
+      if (n >= 1 && child_pid > 0) sc(SYS_kill, n >= 2 && p[1] == 1 ? -1 : child_pid, p[0], 0);
       break;
     case WISP_H_WINSIZE:
-      if (n >= 4 && master >= 0) {
-        u16 ws[4] = { (u16)(p[0] | p[1] << 8), (u16)(p[2] | p[3] << 8), 0, 0 };
-        sc(SYS_ioctl, master, TIOCSWINSZ, ws);
+      /* Kept until the terminal exists (a size may come before START), then applied. */
+      if (n >= 4) {
+        winsize[0] = (u16)(p[0] | p[1] << 8); winsize[1] = (u16)(p[2] | p[3] << 8);
+        if (master >= 0) sc(SYS_ioctl, master, TIOCSWINSZ, winsize);
       }
       break;
   }
@@ -498,6 +501,37 @@ static long exec_path(void) {
   return err;
 }
 
+/* mount(8)'s flag words become MS_* flags (include/uapi/linux/mount.h); propagation words are
+   dropped (the container has no mounts to share with); everything else is the filesystem's data. */
+static const struct { const char *name; long set, clear; } mount_flags[] = {
+  { "ro", MS_RDONLY, 0 }, { "rw", 0, MS_RDONLY }, { "nosuid", MS_NOSUID, 0 }, { "suid", 0, MS_NOSUID },
+  { "nodev", MS_NODEV, 0 }, { "dev", 0, MS_NODEV }, { "noexec", MS_NOEXEC, 0 }, { "exec", 0, MS_NOEXEC },
+  { "sync", 16, 0 }, { "async", 0, 16 }, { "dirsync", 128, 0 }, { "noatime", 1024, 0 }, { "atime", 0, 1024 },
+  { "nodiratime", 2048, 0 }, { "diratime", 0, 2048 }, { "relatime", 1L << 21, 0 }, { "norelatime", 0, 1L << 21 },
+  { "strictatime", 1L << 24, 0 }, { "nostrictatime", 0, 1L << 24 }, { "lazytime", 1L << 25, 0 }, { "nolazytime", 0, 1L << 25 },
+  { "private", 0, 0 }, { "rprivate", 0, 0 }, { "shared", 0, 0 }, { "rshared", 0, 0 }, { "slave", 0, 0 },
+  { "rslave", 0, 0 }, { "unbindable", 0, 0 }, { "runbindable", 0, 0 },
+};
+static long mount_options(const char *opt, char *data, size_t cap) {
+  long flags = 0; size_t dl = 0;
+  data[0] = 0;
+  while (*opt) {
+    const char *e = opt; while (*e && *e != ',') e++;
+    size_t n = (size_t)(e - opt), k, known = 0;
+    for (k = 0; k < sizeof mount_flags / sizeof mount_flags[0]; k++) {
+      if (slen(mount_flags[k].name) == n && sneq(opt, mount_flags[k].name, n)) {
+        flags = (flags | mount_flags[k].set) & ~mount_flags[k].clear; known = 1; break;
+      }
+    }
+    if (!known && n && dl + n + 2 < cap) {
+      if (dl) data[dl++] = ',';
+      memcpy(data + dl, opt, n); dl += n; data[dl] = 0;
+    }
+    opt = *e ? e + 1 : e;
+  }
+  return flags;
+}
+
 static void setup_root(void) {
   mkdir_p("/mnt/lower", 0755); mkdir_p("/mnt/rw", 0755); mkdir_p("/mnt/root", 0755);
   for (int i = 0; i < 100 && !exists("/dev/vda"); i++) sleep_ms(20);
@@ -526,8 +560,9 @@ static void setup_root(void) {
     if (tl + 10 >= sizeof target) continue;
     memcpy(target, "/mnt/root", 9); memcpy(target + 9, dst, tl + 1);
     if (!readonly_root) mkdir_p(target, 0755);
-    long flags = 0;
-    must_mount(src, target, type, flags, *opt ? opt : 0);
+    static char data[1024];
+    long flags = mount_options(opt, data, sizeof data);
+    must_mount(src, target, type, flags, *data ? data : 0);
   }
   if (hostname_ && *hostname_) {
     sc(SYS_sethostname, hostname_, slen(hostname_), 0);
@@ -588,6 +623,7 @@ static void cmain(void) {
     if (master < 0) { msglen = 0; m_s("wisp-init: cannot open a terminal"); die(master); }
     int unlock = 0;
     sc(SYS_ioctl, master, TIOCSPTLCK, &unlock);
+    if (winsize[0] || winsize[1]) sc(SYS_ioctl, master, TIOCSWINSZ, winsize);
     slave = (int)sc(SYS_ioctl, master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
     if (slave < 0) { msglen = 0; m_s("wisp-init: cannot open the terminal's other side"); die(slave); }
     if (want_stdin) child_in = master;

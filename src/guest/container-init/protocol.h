@@ -22,7 +22,7 @@
 #define WISP_H_CONFIG_END 0x42 /* the config is complete */
 #define WISP_H_STDIN 0x43      /* bytes for the process's stdin */
 #define WISP_H_STDIN_EOF 0x44  /* stdin is closed */
-#define WISP_H_SIGNAL 0x45     /* [signo]: send it to the process */
+#define WISP_H_SIGNAL 0x45     /* [signo] to the process, [signo, 1] to all of the container's */
 #define WISP_H_WINSIZE 0x46    /* rows u16 LE, cols u16 LE */
 #define WISP_H_START 0x47      /* run the process (after CREATED) */
 
@@ -36,6 +36,6 @@
 #define WISP_C_STDIN 7      /* the process's stdin is open (else /dev/null) */
 #define WISP_C_WAIT_START 8 /* set up, say CREATED, wait for START */
 #define WISP_C_READONLY 9   /* the root is mounted read-only (no overlay) */
-#define WISP_C_MOUNT 10     /* "type\0source\0target\0options": an extra mount inside the root */
+#define WISP_C_MOUNT 10     /* "type\0source\0target\0options": an extra mount inside the root (options as mount(8)) */
 #define WISP_C_GROUP 11     /* an additional group id (number) */
 #define WISP_C_UMASK 12     /* octal text */
