@@ -118,7 +118,7 @@ async function apiSnapshots(root, dir, kernel, initrd, memMiB, rounds) {
 async function wispRun(root, args, settle = () => Promise.resolve()) {
   const p = proc(process.execPath, [join(root, 'bin/wisp.js'), 'run', ...args], { cwd: root, stdin: 'pipe' });
   const prompt = await p.waitFor(/# (\x1b\[6n)?$/);
-  await settle();
+  await settle(p);
   const from = p.out.length;
   p.child.stdin.write('echo BENCH-$((6 * 7))\n');
   const answer = await p.waitFor(/^BENCH-42\r?$/m, from);
@@ -148,10 +148,14 @@ export async function benchSnapshot(root, { rounds = 3 } = {}) {
 
     // wisp run: make sure this build's warm-start snapshot exists (a first run takes it), then both ways.
     const warmRoot = join(guest.guestDir, 'warm');
-    const before = existsSync(warmRoot) ? readdirSync(warmRoot).filter((n) => !n.startsWith('.')).length : 0;
-    const entries = () => (existsSync(warmRoot) ? readdirSync(warmRoot).filter((n) => !n.startsWith('.')).length : 0);
-    const first = await wispRun(root, [], async () => {
-      for (let i = 0; i < 300 && entries() <= before; i++) await sleep(100); // the snapshot at the prompt
+    const names = () => (existsSync(warmRoot) ? readdirSync(warmRoot).filter((n) => !n.startsWith('.')) : []);
+    const before = new Set(names());
+    // A first run of this build takes the snapshot at its quiet prompt (wait for it before typing);
+    // if this build's snapshot is cached already, that run resumes and takes none.
+    const taken = () => names().some((n) => !before.has(n));
+    const first = await wispRun(root, [], async (p) => {
+      if (!/Linux version/.test(p.out)) return; // it resumed: this build's snapshot was there
+      for (let i = 0; i < 300 && !taken(); i++) await sleep(100);
     });
     const cold = [], warm = [];
     for (let i = 0; i < rounds; i++) {
@@ -159,7 +163,7 @@ export async function benchSnapshot(root, { rounds = 3 } = {}) {
       cold.push(await wispRun(root, ['--cold']));
     }
     result.wispRun = {
-      firstRunTookSnapshot: entries() > before,
+      firstRunTookSnapshot: taken(),
       first,
       warm: { toPromptMs: median(warm.map((x) => x.toPromptMs)), toAnswerMs: median(warm.map((x) => x.toAnswerMs)), runs: warm },
       cold: { toPromptMs: median(cold.map((x) => x.toPromptMs)), toAnswerMs: median(cold.map((x) => x.toAnswerMs)), runs: cold },

@@ -184,3 +184,43 @@ test('harts on threads of their own: a paused machine saves every hart from its 
     await run;
   }
 });
+
+/** Every leaf of a plain JSON value, as a path of keys. */
+function leaves(v: unknown, path: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+  if (Array.isArray(v)) v.forEach((x, i) => leaves(x, [...path, i], out));
+  else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) leaves(x, [...path, k], out);
+  else out.push(path);
+  return out;
+}
+
+test('fuzz (fixed seed): a machine state with any one field replaced by garbage restores or is refused with an Error, never anything worse', () => {
+  const a = new Machine(config([rngFactory()]));
+  const driver = new VirtqueueDriver(a.virtio[0]!, a.memory);
+  driver.init();
+  driver.submit(0, [{ writable: 16 }], { kick: false });
+  a.pause();
+  const good = JSON.parse(JSON.stringify(a.save())) as MachineState;
+  const paths = leaves(good);
+  const garbage: unknown[] = [-1, 0, 2 ** 53, 1.5, 'x', '0xffffffffffffffffff', null, true, [], {}, [1, 2, 3]];
+  let seed = 0x5eed;
+  const rand = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  let refused = 0, restored = 0;
+  for (let i = 0; i < 300; i++) {
+    const s = structuredClone(good) as unknown as Record<string | number, unknown>;
+    const path = paths[rand(paths.length)]!;
+    let at: Record<string | number, unknown> = s;
+    for (const k of path.slice(0, -1)) at = at[k] as Record<string | number, unknown>;
+    at[path[path.length - 1]!] = garbage[rand(garbage.length)];
+    try {
+      const b = new Machine({ ...config([rngFactory()]), restore: { state: s as unknown as MachineState, memory: ramSource(a) } });
+      b.pause();
+      b.save(); // whatever it took, it can be saved again
+      restored++;
+    } catch (e) {
+      assert.ok(e instanceof Error, `a thrown non-Error for ${path.join('.')}: ${String(e)}`);
+      assert.ok(e.message.length > 0);
+      refused++;
+    }
+  }
+  assert.ok(refused > 100, `most garbage is refused (${refused} refused, ${restored} restored)`);
+});

@@ -13,6 +13,7 @@ export const Guest = { READY: 1, STDOUT: 2, STDERR: 3, EXIT: 4, ERROR: 5, CREATE
 export const Host = { CONFIG: 0x41, CONFIG_END: 0x42, STDIN: 0x43, STDIN_EOF: 0x44, SIGNAL: 0x45, WINSIZE: 0x46, START: 0x47 } as const;
 export const Config = {
   ARG: 1, ENV: 2, CWD: 3, USER: 4, HOSTNAME: 5, TTY: 6, STDIN: 7, WAIT_START: 8, READONLY: 9, MOUNT: 10, GROUP: 11, UMASK: 12,
+  NET: 13, RESOLV: 14,
 } as const;
 
 export function encodeFrames(type: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
@@ -72,6 +73,10 @@ export interface ContainerConfig {
   readonlyRoot?: boolean;
   mounts?: { type: string; source: string; target: string; options: string }[];
   umask?: number;
+  /** An interface to configure: its address with prefix length, and the default gateway. */
+  net?: { ifname: string; address: string; prefixLength: number; gateway: string };
+  /** Content for the container's /etc/resolv.conf. */
+  resolvConf?: string;
 }
 
 /** The config records (TAG, LEN u32 LE, bytes ending in NUL), as CONFIG frames and CONFIG_END. */
@@ -96,5 +101,7 @@ export function encodeConfig(c: ContainerConfig): Buffer {
   if (c.readonlyRoot) rec(Config.READONLY);
   for (const m of c.mounts ?? []) rec(Config.MOUNT, `${m.type}\0${m.source}\0${m.target}\0${m.options}`);
   if (c.umask !== undefined) rec(Config.UMASK, c.umask.toString(8));
+  if (c.net) rec(Config.NET, `${c.net.ifname} ${c.net.address} ${c.net.prefixLength} ${c.net.gateway}`);
+  if (c.resolvConf !== undefined) rec(Config.RESOLV, c.resolvConf);
   return Buffer.concat([encodeFrames(Host.CONFIG, Buffer.concat(recs)), encodeFrames(Host.CONFIG_END)]);
 }

@@ -155,6 +155,9 @@ export class ContainerVm {
     this.send(encodeFrames(Host.WINSIZE, b));
   }
   start(): void { this.send(encodeFrames(Host.START)); }
+  /** Stops the VM's vCPU where it is (the guest sees time jump when it resumes). */
+  async pause(): Promise<void> { await this.handle?.pause(); }
+  async resume(): Promise<void> { await this.handle?.resume(); }
 
   async stop(): Promise<void> {
     await this.handle?.stop();

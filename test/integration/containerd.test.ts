@@ -4,7 +4,8 @@
  * its own root, state, socket and config in a temp dir (and its own namespace and container ids, so
  * parallel runs never meet), pulls with `ctr` and runs with `ctr run --runc-binary wisp-runc` through
  * containerd's runc v2 shim. Shown: the container's output reaches ctr, ctr exits with the
- * container's status, and `ctr task ls` / `kill` / `delete` drive a detached container.
+ * container's status, `ctr task ls` / `ps` / `pause` / `resume` / `kill` / `delete` drive a detached container, and a bundle
+ * feature a VM cannot honour (a bind mount) fails `ctr run` with wisp-runc's reason.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -127,7 +128,7 @@ test('ctr run --runc-binary wisp-runc: the output appears and ctr exits with the
   assert.equal(ctr(['container', 'ls', '-q'], 60_000).stdout, '');
 });
 
-test('a detached container: ctr task ls, kill and delete', { timeout: 600_000 }, async () => {
+test('a detached container: ctr task ls, ps, pause, resume, kill and delete', { timeout: 600_000 }, async () => {
   const name = id('detached');
   const r = ctr(['run', '-d', '--platform', 'linux/riscv64', '--runc-binary', 'wisp-runc', image, name,
     '/bin/busybox', 'sh', '-c', 'trap "exit 7" TERM; while :; do /bin/busybox sleep 1; done']);
@@ -143,6 +144,10 @@ test('a detached container: ctr task ls, kill and delete', { timeout: 600_000 },
   const ps = ctr(['task', 'ps', name], 60_000);
   assert.match(ps.stdout, new RegExp(`^${pid}\\b`, 'm'), describe(ps));
 
+  assert.equal(ctr(['task', 'pause', name], 60_000).code, 0);
+  assert.equal(tasks()[0]?.[2], 'PAUSED');
+  assert.equal(ctr(['task', 'resume', name], 60_000).code, 0);
+  assert.equal(tasks()[0]?.[2], 'RUNNING');
   const del = ctr(['task', 'delete', name], 60_000);
   assert.notEqual(del.code, 0, 'a running task cannot be deleted');
   assert.equal(ctr(['task', 'kill', name], 60_000).code, 0); // SIGTERM
@@ -153,4 +158,16 @@ test('a detached container: ctr task ls, kill and delete', { timeout: 600_000 },
   assert.deepEqual(tasks(), []);
   assert.equal(ctr(['container', 'delete', name], 60_000).code, 0);
   assert.ok(!existsSync(`/proc/${pid}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')), 'the VMM process is gone');
+});
+
+test('a bind mount: ctr run fails with wisp-runc\'s reason, and nothing is left running', { timeout: 300_000 }, () => {
+  const name = id('bind');
+  const r = ctr(['run', '--rm', '--platform', 'linux/riscv64', '--runc-binary', 'wisp-runc',
+    '--mount', `type=bind,src=${work},dst=/data,options=rbind:ro`, image, name], 300_000);
+  assert.notEqual(r.code, 0, describe(r));
+  // The shim reads the reason from wisp-runc's --log (runc's JSON entries) into its error.
+  assert.match(r.stderr, new RegExp(`OCI runtime create failed: .*"mounts\\[\\d+\\]" \\(a bind mount of ${work} on /data\\) is not supported`), describe(r));
+  assert.deepEqual(tasks(), []);
+  ctr(['container', 'delete', name], 60_000);
+  assert.ok(!existsSync(`/run/containerd/runc/${ns}/${name}`), 'no wisp-runc state left');
 });

@@ -72,9 +72,10 @@ function hostConnect(uds: string, port: number, payload: Buffer, expect: number,
 const GUEST_SCRIPT = `
 mkdir -p /mnt && mount -t ext4 -o ro /dev/vda /mnt && mount -t proc proc /mnt/proc
 S="chroot /mnt /usr/bin/socat"
-# An echo service on port 5000 (PIPE sends back what it reads), room for 50 pending connections.
-$S VSOCK-LISTEN:5000,fork,reuseaddr,backlog=128 PIPE 2>/dev/null &
-sleep 1
+# An echo service on port 5000 (PIPE sends back what it reads), room for 50 pending connections;
+# socat -d -d says when it listens (a loaded machine can take seconds to start it).
+$S -d -d VSOCK-LISTEN:5000,fork,reuseaddr,backlog=128 PIPE 2>/tmp/echo.log &
+i=0; while ! grep -q 'listening on' /tmp/echo.log && [ $i -lt 600 ]; do usleep 100000; i=$((i + 1)); done
 dd if=/dev/urandom of=/tmp/blob bs=1024 count=1024 2>/dev/null
 echo "GUEST-SHA $(sha256sum /tmp/blob | cut -d' ' -f1)"
 cat /tmp/blob | $S -u STDIN VSOCK-CONNECT:2:6000 2>/dev/null; echo "GUEST-SENT $?"

@@ -4,7 +4,7 @@
  * waits) → state "created" with the pid of the pid file → start → "running", ps → kill → the process
  * got the signal, "stopped", delete; a terminal container whose pty master arrives over a console
  * socket (size, input, output); `run` in the foreground exits with the container's status and the
- * spec's mounts, user, hostname, env and cwd are the process's.
+ * spec's mounts, user, hostname, env and cwd are the process's, with the loopback interface up.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -76,7 +76,7 @@ async function until(what: string, cond: () => boolean, ms: number): Promise<voi
   }
 }
 
-test('create, start, state, ps, kill, delete: the lifecycle the shim drives', { timeout: 600_000 }, async () => {
+test('create, start, state, ps, pause, resume, kill, delete: the lifecycle the shim drives', { timeout: 600_000 }, async () => {
   const bundle = makeBundle('life', {
     args: ['/bin/busybox', 'sh', '-c', 'echo started; trap "echo got TERM; exit 3" TERM; while :; do /bin/busybox sleep 1; done'],
   });
@@ -98,6 +98,13 @@ test('create, start, state, ps, kill, delete: the lifecycle the shim drives', { 
   const again = runc('start', 'life');
   assert.equal(again.code, 1);
   assert.match(again.stderr, /cannot start an already running container/);
+  assert.equal(runc('pause', 'life').code, 0);
+  assert.equal(state('life').status, 'paused');
+  assert.match(runc('pause', 'life').stderr, /container already paused/);
+  assert.match(runc('delete', 'life').stderr, /cannot delete container life that is not stopped: paused/);
+  assert.equal(runc('resume', 'life').code, 0);
+  assert.equal(state('life').status, 'running');
+  assert.match(runc('resume', 'life').stderr, /container not paused/);
   const del = runc('delete', 'life');
   assert.equal(del.code, 1);
   assert.match(del.stderr, /cannot delete container life that is not stopped: running/);
@@ -145,7 +152,7 @@ test('a terminal: the pty master comes over the console socket; size, input and 
 
 test('run in the foreground: the exit status, the mounts, user, hostname, env and cwd of the spec', { timeout: 600_000 }, async () => {
   const bundle = makeBundle('fg', {
-    args: ['/bin/busybox', 'sh', '-c', 'echo "$(id -u):$(id -g):$(id -G | tr " " ,) $(hostname) $GREETING $(pwd)"; grep -E " /run | /dev/mqueue " /proc/mounts | cut -d" " -f1-4; exit 7'],
+    args: ['/bin/busybox', 'sh', '-c', 'echo "$(id -u):$(id -g):$(id -G | tr " " ,) $(hostname) $GREETING $(pwd)"; grep -E " /run | /dev/mqueue " /proc/mounts | cut -d" " -f1-4; cat /sys/class/net/lo/flags; exit 7'],
     env: ['PATH=/usr/bin:/bin', 'GREETING=hi'],
     cwd: '/work/dir',
     user: { uid: 1000, gid: 100, additionalGids: [100, 20] },
@@ -162,6 +169,7 @@ test('run in the foreground: the exit status, the mounts, user, hostname, env an
   assert.equal(r.status, 7, r.stderr);
   assert.equal(r.stdout, '1000:100:100,20 fgbox hi /work/dir\n' +
     'tmpfs /run tmpfs rw,nosuid,nodev,relatime,size=1024k,mode=750,inode64\n' +
-    'mqueue /dev/mqueue mqueue rw,nosuid,nodev,noexec,relatime\n');
+    'mqueue /dev/mqueue mqueue rw,nosuid,nodev,noexec,relatime\n' +
+    '0x9\n'); // lo is up (IFF_UP | IFF_LOOPBACK), as runc leaves it in a new network namespace
   assert.ok(!existsSync(join(stateRoot(), 'fg')), 'run deletes the container it made');
 });

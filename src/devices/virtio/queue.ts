@@ -193,6 +193,17 @@ export class Queue {
   }
 
   /**
+   * With EVENT_IDX, asks for a notification at the driver's next addition (avail_event = its current
+   * avail index, §2.7.10). For a queue the device pops one chain at a time without draining it (the
+   * vsock event queue): pop() publishes avail_event only when it runs dry, so without this the
+   * driver's refill would not be announced.
+   */
+  armAvailEvent(): void {
+    if (!this.bytes || this.broken || !this.eventIdx) return;
+    this.setU16(this.usedOff + 4 + 8 * this.size, this.u16(this.availOff + 2));
+  }
+
+  /**
    * Gives back the chain the last pop() returned, as if it had not been popped: it stays in the avail
    * ring and the next pop() returns it again (a device that must hold a request back, e.g. a throttled
    * rate limiter). Only valid right after a pop() that returned a chain.

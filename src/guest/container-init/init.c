@@ -47,6 +47,7 @@ typedef unsigned char u8;
 #define SYS_setgroups 159
 #define SYS_sethostname 161
 #define SYS_umask 166
+#define SYS_socket 198
 #define SYS_clone 220
 #define SYS_execve 221
 #define SYS_wait4 260
@@ -234,7 +235,7 @@ static char cfg[262144];
 static size_t cfglen;
 static char *argv_[MAX_ITEMS + 1], *envp_[MAX_ITEMS + 2];
 static int argc_, envc_;
-static char *cwd_ = "/", *user_, *hostname_, *umask_;
+static char *cwd_ = "/", *user_, *hostname_, *umask_, *net_, *resolv_;
 static int want_tty, want_stdin, wait_start, readonly_root;
 static char *mounts_[32]; static int nmounts;
 static u32 extra_groups[64]; static int nextra;
@@ -267,6 +268,8 @@ static void parse_config(void) {
       case WISP_C_MOUNT: if (nmounts < 32) mounts_[nmounts++] = v; break;
       case WISP_C_GROUP: { int ok; u32 g = parse_u32(v, &ok); if (ok && nextra < 64) extra_groups[nextra++] = g; break; }
       case WISP_C_UMASK: umask_ = v; break;
+      case WISP_C_NET: net_ = v; break;
+      case WISP_C_RESOLV: resolv_ = v; break;
     }
     i += len;
   }
@@ -532,6 +535,77 @@ static long mount_options(const char *opt, char *data, size_t cap) {
   return flags;
 }
 
+/* ---- network: lo up always (as runc does in a new network namespace); an interface from NET ---- */
+#define SIOCADDRT 0x890B
+#define SIOCGIFFLAGS 0x8913
+#define SIOCSIFFLAGS 0x8914
+#define SIOCSIFADDR 0x8916
+#define SIOCSIFNETMASK 0x891c
+#define IFF_UP 1
+struct sin { u16 family, port; u32 addr; u8 zero[8]; };
+struct ifreq_ { char name[16]; union { struct sin addr; short flags; u8 pad[24]; } u; };
+struct rtentry_ { /* LP64 layout of struct rtentry (linux/route.h) */
+  unsigned long pad1; struct sin dst, gateway, genmask; u16 flags; short pad2; unsigned long pad3;
+  void *pad4; short metric; char *dev; unsigned long mtu, window; u16 irtt;
+};
+
+/* "a.b.c.d" -> network-order u32; 0 on error (0.0.0.0 is never wanted here). */
+static u32 parse_ip(const char *s, const char **end) {
+  u32 v = 0;
+  for (int i = 0; i < 4; i++) {
+    u32 o = 0; int n = 0;
+    while (*s >= '0' && *s <= '9' && n < 4) { o = o * 10 + (u32)(*s++ - '0'); n++; }
+    if (!n || o > 255 || (i < 3 && *s++ != '.')) return 0;
+    v |= o << (8 * i);
+  }
+  *end = s;
+  return v;
+}
+
+static void if_up(int fd, const char *name) {
+  struct ifreq_ r; memset(&r, 0, sizeof r); memcpy(r.name, name, slen(name) + 1);
+  long e = sc(SYS_ioctl, fd, SIOCGIFFLAGS, &r);
+  if (e < 0) { msglen = 0; m_s("wisp-init: no network interface "); m_s(name); die(e); }
+  r.u.flags |= IFF_UP;
+  if ((e = sc(SYS_ioctl, fd, SIOCSIFFLAGS, &r)) < 0) { msglen = 0; m_s("wisp-init: cannot bring "); m_s(name); m_s(" up"); die(e); }
+}
+
+/* NET: "IFNAME ADDR PREFIXLEN GATEWAY". */
+static void setup_net(void) {
+  int fd = (int)sc(SYS_socket, 2 /* AF_INET */, 2 /* SOCK_DGRAM */ | O_CLOEXEC, 0);
+  if (fd < 0) { msglen = 0; m_s("wisp-init: cannot make a socket for the network set-up"); die(fd); }
+  if_up(fd, "lo");
+  if (net_) {
+    static char name[16];
+    const char *p = net_; size_t n = 0;
+    while (*p && *p != ' ' && n < 15) name[n++] = *p++;
+    name[n] = 0;
+    const char *e; u32 addr, gw, bits = 0;
+    if (*p++ != ' ' || !(addr = parse_ip(p, &e)) || *e++ != ' ') goto bad;
+    p = e; while (*p >= '0' && *p <= '9') bits = bits * 10 + (u32)(*p++ - '0');
+    if (bits < 1 || bits > 32 || *p++ != ' ' || !(gw = parse_ip(p, &e))) goto bad;
+    u32 hm = bits == 32 ? 0xffffffffu : ~(0xffffffffu >> bits), mask = 0; /* the first `bits` bits set */
+    for (int i = 0; i < 4; i++) mask |= ((hm >> (24 - 8 * i)) & 0xff) << (8 * i); /* to network order */
+    struct ifreq_ r; memset(&r, 0, sizeof r); memcpy(r.name, name, n + 1);
+    r.u.addr.family = 2; r.u.addr.addr = addr;
+    long err;
+    /* The device may still be probing: give it a second or two to appear. */
+    for (int i = 0; i < 100 && (err = sc(SYS_ioctl, fd, SIOCSIFADDR, &r)) == -19 /* ENODEV */; i++) sleep_ms(20);
+    if (err < 0) { msglen = 0; m_s("wisp-init: cannot give "); m_s(name); m_s(" its address"); die(err); }
+    r.u.addr.addr = mask;
+    if ((err = sc(SYS_ioctl, fd, SIOCSIFNETMASK, &r)) < 0) { msglen = 0; m_s("wisp-init: cannot set the netmask of "); m_s(name); die(err); }
+    if_up(fd, name);
+    struct rtentry_ rt; memset(&rt, 0, sizeof rt);
+    rt.dst.family = 2; rt.genmask.family = 2; rt.gateway.family = 2; rt.gateway.addr = gw;
+    rt.flags = 1 /* RTF_UP */ | 2 /* RTF_GATEWAY */; rt.dev = name;
+    if ((err = sc(SYS_ioctl, fd, SIOCADDRT, &rt)) < 0) { msglen = 0; m_s("wisp-init: cannot add the default route via "); m_s(name); die(err); }
+  }
+  sc(SYS_close, fd, 0, 0);
+  return;
+bad:
+  msglen = 0; m_s("wisp-init: bad network configuration \""); m_s(net_); m_s("\""); die(0);
+}
+
 static void setup_root(void) {
   mkdir_p("/mnt/lower", 0755); mkdir_p("/mnt/rw", 0755); mkdir_p("/mnt/root", 0755);
   for (int i = 0; i < 100 && !exists("/dev/vda"); i++) sleep_ms(20);
@@ -563,6 +637,11 @@ static void setup_root(void) {
     static char data[1024];
     long flags = mount_options(opt, data, sizeof data);
     must_mount(src, target, type, flags, *data ? data : 0);
+  }
+  setup_net();
+  if (resolv_ && !readonly_root && exists("/mnt/root/etc")) {
+    int fd = (int)sc6(SYS_openat, AT_FDCWD, (long)"/mnt/root/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644, 0, 0);
+    if (fd >= 0) { write_all(fd, resolv_, slen(resolv_)); sc(SYS_close, fd, 0, 0); }
   }
   if (hostname_ && *hostname_) {
     sc(SYS_sethostname, hostname_, slen(hostname_), 0);

@@ -39,3 +39,5 @@
 #define WISP_C_MOUNT 10     /* "type\0source\0target\0options": an extra mount inside the root (options as mount(8)) */
 #define WISP_C_GROUP 11     /* an additional group id (number) */
 #define WISP_C_UMASK 12     /* octal text */
+#define WISP_C_NET 13       /* "IFNAME ADDR PREFIXLEN GATEWAY": give the interface an address and a default route */
+#define WISP_C_RESOLV 14    /* the container's /etc/resolv.conf */

@@ -13,7 +13,9 @@ import { CONTROL_SOCKET } from './state-store.js';
 
 export type ControlRequest =
   | { op: 'start' }
-  | { op: 'kill'; signal: number; all: boolean };
+  | { op: 'kill'; signal: number; all: boolean }
+  | { op: 'pause' }
+  | { op: 'resume' };
 
 export type ControlReply = { ok: true } | { ok: false; code: RuncErrorCode; error: string };
 

@@ -71,6 +71,8 @@ test('bad command lines', () => {
     [['frobnicate', 'x'], /unknown command "frobnicate"/],
     [['exec', 'x'], /"exec" is not supported by wisp-runc/],
     [['state'], /state needs exactly one container id, got none/],
+    [['pause'], /pause needs exactly one container id, got none/],
+    [['update', 'x'], /"update" is not supported by wisp-runc/],
     [['state', 'a', 'b'], /state needs exactly one container id, got "a b"/],
     [['kill', 'x', 'SIGNOPE'], /invalid signal "SIGNOPE"/],
     [['kill', 'x', '99'], /invalid signal "99"/],

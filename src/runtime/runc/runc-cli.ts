@@ -39,6 +39,7 @@ Commands:
   delete [--force] ID       remove a stopped (or created; --force: any) container
   list [--format table|json] [--quiet]
   ps [--format table|json] ID
+  pause ID, resume ID       stop the VM's vCPU where it is, and let it run again
   features                  what this runtime supports, as JSON
 
 Global options:
@@ -229,7 +230,7 @@ async function start(g: Globals, id: string): Promise<void> {
   const rec = readRecord(g.root, id);
   const status = liveStatus(rec);
   if (status === 'stopped') throw new RuncError('bad-state', 'cannot start a container that has stopped');
-  if (status === 'running') throw new RuncError('bad-state', 'cannot start an already running container');
+  if (status === 'running' || status === 'paused') throw new RuncError('bad-state', 'cannot start an already running container');
   const reply = await callControl(containerDir(g.root, id), id, { op: 'start' });
   if (!reply.ok) throw new RuncError(reply.code, reply.error);
 }
@@ -253,7 +254,7 @@ async function waitGone(rec: ContainerRecord, ms: number): Promise<boolean> {
 async function del(g: Globals, id: string, force: boolean): Promise<void> {
   const rec = readRecord(g.root, id);
   const status = liveStatus(rec);
-  if (status === 'running' && !force) throw new RuncError('bad-state', `cannot delete container ${id} that is not stopped: running`);
+  if ((status === 'running' || status === 'paused') && !force) throw new RuncError('bad-state', `cannot delete container ${id} that is not stopped: ${status}`);
   if (status !== 'stopped') {
     try { process.kill(rec.pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
     if (!(await waitGone(rec, 10_000))) throw new RuncError('failed', `container "${id}": its VMM process (pid ${rec.pid}) does not end`);
@@ -302,7 +303,7 @@ export function features(): Record<string, unknown> {
   };
 }
 
-const NOT_SUPPORTED = new Set(['exec', 'pause', 'resume', 'update', 'checkpoint', 'restore', 'events', 'spec', 'init']);
+const NOT_SUPPORTED = new Set(['exec', 'update', 'checkpoint', 'restore', 'events', 'spec', 'init']);
 
 async function runCommand(g: Globals, cmd: string, args: string[]): Promise<number> {
   switch (cmd) {
@@ -332,6 +333,14 @@ async function runCommand(g: Globals, cmd: string, args: string[]): Promise<numb
       return code;
     }
     case 'start': await start(g, oneId(parseFlags(args, {}, {}, cmd), cmd)); return 0;
+    case 'pause': case 'resume': {
+      const cid = oneId(parseFlags(args, {}, {}, cmd), cmd);
+      const rec = readRecord(g.root, cid);
+      if (liveStatus(rec) === 'stopped') throw new RuncError('bad-state', 'container not running');
+      const reply = await callControl(containerDir(g.root, cid), cid, { op: cmd });
+      if (!reply.ok) throw new RuncError(reply.code, reply.error);
+      return 0;
+    }
     case 'state': print(JSON.stringify(stateJson(readRecord(g.root, oneId(parseFlags(args, {}, {}, cmd), cmd))), null, 2) + '\n'); return 0;
     case 'kill': {
       const p = parseFlags(args, {}, { '--all': 'all', '-a': 'all' }, cmd);

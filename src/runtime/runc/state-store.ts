@@ -12,7 +12,7 @@ import { RuncError } from './runc-error.js';
  * mistaken for the container.
  */
 
-export type ContainerStatus = 'creating' | 'created' | 'running' | 'stopped';
+export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
 export interface ContainerRecord {
   version: 1;

@@ -111,7 +111,22 @@ export async function runVmmProcess(dir: string): Promise<number> {
         }
         return { ok: true };
       }
+      // (Paused: the signal waits in the serial port's queue until the VM runs again, as a frozen
+      // process's does until it is thawed.)
       if (sig !== 0) vm.signal(sig, req.all);
+      return { ok: true };
+    }
+    if (req.op === 'pause') {
+      if (rec.status === 'paused') return { ok: false, code: 'bad-state', error: 'container already paused' };
+      if (rec.status !== 'running') return { ok: false, code: 'bad-state', error: 'container not running' };
+      await vm.pause();
+      setStatus('paused');
+      return { ok: true };
+    }
+    if (req.op === 'resume') {
+      if (rec.status !== 'paused') return { ok: false, code: 'bad-state', error: 'container not paused' };
+      await vm.resume();
+      setStatus('running');
       return { ok: true };
     }
     return { ok: false, code: 'usage', error: `unknown control request "${(req as { op: string }).op}"` };

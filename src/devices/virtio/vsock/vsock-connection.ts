@@ -123,6 +123,11 @@ export class VsockConnection implements HostStreamEvents {
     this.owner.changed(this);
   }
 
+  /** A host-initiated connection whose REQUEST has not been sent to the guest yet. */
+  get requestPending(): boolean {
+    return (this.pending & PENDING_REQUEST) !== 0;
+  }
+
   get hasPendingRx(): boolean {
     if (this.pending !== 0) return true;
     if (this.state !== 'established') return false;

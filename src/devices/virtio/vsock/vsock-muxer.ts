@@ -73,7 +73,16 @@ export class VsockMuxer implements VsockHostListener, ConnectionOwner {
     this.expiring.clear();
     this.rsts = [];
     this.localPorts.clear();
-    this.lastLocalPort = LOCAL_PORT_BASE - 1;
+    // lastLocalPort is kept: the guest may still send packets of the dropped connections (its sockets
+    // close a little later), and a new connection on the same (host port, guest port) would take them.
+  }
+
+  /**
+   * After a restore the guest's old sockets (reset by the event) may still speak for host ports this
+   * fresh VMM would hand out from 2^30 again: start somewhere else in the range instead.
+   */
+  skipLocalPorts(): void {
+    this.lastLocalPort = LOCAL_PORT_BASE | Math.floor(Math.random() * LOCAL_PORT_BASE);
   }
 
   // VsockHostListener
@@ -120,6 +129,12 @@ export class VsockMuxer implements VsockHostListener, ConnectionOwner {
     }
     if (h.op === OP_RST) {
       this.metrics.txPacketsCount++;
+      if (conn.requestPending) {
+        // Our REQUEST has not gone out yet, so this RST cannot answer it: it belongs to an older
+        // connection on the same ports (one the guest is still closing after a transport reset).
+        this.metrics.txDroppedPackets++;
+        return;
+      }
       conn.abort();
       this.remove(conn);
       return;

@@ -512,6 +512,8 @@ describe('virtio-vsock device', () => {
       t.rig.driver.ackInterrupts();
       assert.equal(t.dev.sendTransportReset(), true);
       assert.deepEqual(t.guest.events(), [EVENT_TRANSPORT_RESET]);
+      // With EVENT_IDX the driver kicks only when avail_event says so: its refill must be asked for.
+      assert.equal(t.rig.driver.availEvent(EVQ), 4, 'avail_event = the driver\'s avail index (4 event buffers)');
       assert.ok(t.rig.driver.read(S.MMIO_INTERRUPT_STATUS) & S.INT_USED_BUFFER);
       assert.ok(s.destroyed);
       assert.equal(t.dev.connectionCount, 0);
@@ -522,6 +524,22 @@ describe('virtio-vsock device', () => {
       t.guest.ackEvent();
       assert.deepEqual(ops(t.guest.receive()), ['REQUEST']);
       assert.equal(t.dev.save().pendingEventAck, false);
+    });
+
+    it('does not hand a dropped connection\'s ports to a new one, and ignores RSTs that cannot answer a REQUEST not yet sent', () => {
+      const t = setup();
+      const { hostPort } = hostConnection(t);
+      assert.equal(t.dev.sendTransportReset(), true);
+      const s = t.backend.hostConnect(52);
+      // The guest, still closing its old socket, resets it: same ports as before the reset.
+      t.guest.send({ op: OP_RST, srcPort: 52, dstPort: hostPort });
+      assert.ok(!s.destroyed, 'the new connection is untouched');
+      t.guest.ackEvent();
+      const [req] = t.guest.receive();
+      assert.equal(req.hdr.op, OP_REQUEST);
+      assert.notEqual(req.hdr.srcPort, hostPort, 'a new host port');
+      t.guest.send({ op: OP_RESPONSE, srcPort: 52, dstPort: req.hdr.srcPort });
+      assert.equal(s.acceptedPort, req.hdr.srcPort);
     });
 
     it('counts a reset with no event buffer to put it in', () => {

@@ -177,6 +177,8 @@ export class VirtioVsock implements VirtioDevice {
     new DataView(ev.buffer).setUint32(0, EVENT_TRANSPORT_RESET, true);
     chain.writer().write(ev);
     q.addUsed(chain.head, EVENT_SIZE);
+    // The guest acknowledges by refilling the event queue: make sure that refill is announced.
+    q.armAvailEvent();
     this.pendingEventAck = true;
     this.metrics.transportResets++;
     this.muxer.dropConnections();
@@ -202,6 +204,7 @@ export class VirtioVsock implements VirtioDevice {
       throw new RangeError(`Cannot restore vsock state of guest CID ${s.guestCid} into a device with CID ${this.guestCid}`);
     }
     this.pendingEventAck = s.pendingEventAck;
+    this.muxer.skipLocalPorts();
     if (this.pendingEventAck) this.interrupt?.signalUsedBuffer(EVQ);
   }
 
