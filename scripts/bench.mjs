@@ -19,6 +19,7 @@ const suites = {
   'guest-cpu': async () => (await import('../bench/guest-cpu.mjs')).benchGuestCpu(root),
   disk: async () => (await import('../bench/disk.mjs')).benchDisk(root),
   api: async () => (await import('../bench/api.mjs')).benchApi(root),
+  net: async () => (await import('../bench/net.mjs')).benchNet(root),
   containers: async () => (await import('../bench/containers.mjs')).benchContainers(root),
   snapshot: async () => (await import('../bench/snapshot.mjs')).benchSnapshot(root),
   vsock: async () => (await import('../bench/vsock.mjs')).benchVsock(root),

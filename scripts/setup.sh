@@ -16,6 +16,8 @@ command -v gcc >/dev/null || need+=(gcc)
 command -v xz >/dev/null || need+=(xz-utils)
 command -v zstd >/dev/null || need+=(zstd)
 command -v dpkg-deb >/dev/null || need+=(dpkg)
+command -v passt >/dev/null || need+=(passt)
+command -v ip >/dev/null || need+=(iproute2)
 # Containers: a local registry, skopeo to push to it, containerd (ctr, the runc v2 shim) for wisp-runc.
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)

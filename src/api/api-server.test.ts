@@ -115,7 +115,17 @@ const ERROR_CASES: Case[] = [
   { name: 'PATCH drive before boot', method: 'PATCH', path: '/drives/rootfs', body: { drive_id: 'rootfs', path_on_host: disk }, fault: NOT_BEFORE },
   { name: 'bad vm state', method: 'PATCH', path: '/vm', body: { state: 'Stopped' }, fault: /unknown variant `Stopped`, expected `Paused` or `Resumed`/, specRejects: true },
   { name: 'InstanceStart without kernel', method: 'PUT', path: '/actions', body: { action_type: 'InstanceStart' }, fault: 'Cannot start microvm without kernel configuration.' },
-  { name: 'network interface (not built)', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', host_dev_name: 'tap0' }, fault: /^The requested operation is not supported: wisp does not build network interfaces/ },
+  { name: 'tap that does not exist', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', host_dev_name: 'wispnotap0' }, fault: /^Could not create the network device: Open tap device failed: Tap device "wispnotap0" does not exist: create it first \(ip tuntap add dev wispnotap0 mode tap/ },
+  { name: 'tap name no interface can have', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', host_dev_name: 'a/b' }, fault: /^Could not create the network device: Open tap device failed: "a\/b" is not a valid network interface name/ },
+  { name: 'malformed MAC', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', guest_mac: '06:00:AC:10:00', user_mode: {} }, fault: /^Cannot attach network interface "eth0": guest_mac "06:00:AC:10:00" is not a MAC address: expected six hex bytes/ },
+  { name: 'multicast MAC', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', guest_mac: '01:00:5e:00:00:01', user_mode: {} }, fault: /is a multicast address/ },
+  { name: 'neither tap nor user mode', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0' }, fault: /^Cannot attach network interface "eth0": give host_dev_name \(a tap device\) or wisp's user_mode/ },
+  { name: 'both tap and user mode', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', host_dev_name: 'tap0', user_mode: {} }, fault: /give host_dev_name or user_mode, not both/ },
+  { name: 'MTU out of range', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', mtu: 67, user_mode: {} }, fault: 'Could not create the network device: MTU 67 is out of range [68, 65535]', specRejects: true },
+  { name: 'published port 0', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', user_mode: { publish: [{ host_port: 0, guest_port: 80 }] } }, fault: /published ports must be 1 to 65535, got 0:80/, specRejects: true },
+  { name: 'published port beyond u16', method: 'PUT', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', user_mode: { publish: [{ host_port: 70000, guest_port: 80 }] } }, fault: /invalid value: integer `70000`, expected u16/, specRejects: true },
+  { name: 'invalid iface id', method: 'PUT', path: '/network-interfaces/eth-0', body: { iface_id: 'eth-0', user_mode: {} }, fault: 'API Resource IDs can only contain alphanumeric characters and underscores.' },
+  { name: 'PATCH network interface before boot', method: 'PATCH', path: '/network-interfaces/eth0', body: { iface_id: 'eth0', rx_rate_limiter: { ops: { size: 1, refill_time: 100 } } }, fault: NOT_BEFORE },
   { name: 'vsock with a reserved CID', method: 'PUT', path: '/vsock', body: { guest_cid: 2, uds_path: join(dir, 'v.sock') }, fault: /guest_cid 2 is reserved/, specRejects: true },
   { name: 'vsock on a path that exists', method: 'PUT', path: '/vsock', body: { guest_cid: 3, uds_path: disk }, fault: /^Cannot create backend for vsock device: Error binding to the host-side Unix socket ".*": Address already in use \(os error 98\)$/ },
   { name: 'vsock in a directory that does not exist', method: 'PUT', path: '/vsock', body: { guest_cid: 3, uds_path: join(dir, 'no', 'v.sock') }, fault: /No such file or directory \(os error 2\)$/ },
@@ -204,6 +214,49 @@ test('successful configuration answers 204 without a body; GETs answer 200 with 
     assert.ok(e.log.lines.some((l) => / \[api-test:main:INFO\] /.test(l)), 'show_level applied');
     assert.equal(e.metrics.put_api_requests.drive_count.count, 1);
     assert.equal(e.metrics.get_api_requests.machine_cfg_count.count, 1);
+  } finally {
+    await e.server.close();
+  }
+});
+
+test('network interfaces: PUT (tap or user mode), replace, MAC in use, GET /vm/config, start, PATCH rate limiters', async () => {
+  const e = await startEnv();
+  try {
+    const ok = async (m: string, p: string, b?: unknown) => {
+      const r = await call(e, m, p, b);
+      assert.equal(r.status, 204, `${m} ${p}: ${r.rawBody}`);
+    };
+    const fault = async (m: string, p: string, b: unknown, re: RegExp) => {
+      const r = await call(e, m, p, b);
+      assert.equal(r.status, 400, `${m} ${p}`);
+      assert.match((r.body as { fault_message: string }).fault_message, re);
+    };
+    await ok('PUT', '/boot-source', { kernel_image_path: kernel });
+    const eth0 = { iface_id: 'eth0', guest_mac: '06:00:AC:10:00:02', user_mode: { publish: [{ host_port: 18080, guest_port: 80 }, { host_port: 18053, guest_port: 53, protocol: 'udp' }] } };
+    await ok('PUT', '/network-interfaces/eth0', eth0);
+    await fault('PUT', '/network-interfaces/eth1', { iface_id: 'eth1', guest_mac: '06:00:ac:10:00:02', user_mode: {} }, /^The MAC address is already in use: 06:00:ac:10:00:02$/);
+    await fault('PUT', '/network-interfaces/eth1', { iface_id: 'eth1', user_mode: { publish: [{ host_port: 18080, guest_port: 8080 }] } }, /host TCP port 18080 is published twice/);
+    await ok('PUT', '/network-interfaces/eth1', { iface_id: 'eth1', user_mode: {}, mtu: 1500, tx_rate_limiter: { bandwidth: { size: 1000, refill_time: 100 } } });
+    // Replacing eth0 keeps its place; the same MAC on the same interface is no conflict.
+    await ok('PUT', '/network-interfaces/eth0', { ...eth0, rx_rate_limiter: { ops: { size: 10, refill_time: 1000 } } });
+    const cfg = (await call(e, 'GET', '/vm/config')).body as { 'network-interfaces': Array<Record<string, unknown>> };
+    assert.deepEqual(cfg['network-interfaces'].map((n) => n['iface_id']), ['eth0', 'eth1']);
+    assert.deepEqual(cfg['network-interfaces'][0]!['user_mode'], eth0.user_mode);
+    assert.deepEqual(cfg['network-interfaces'][0]!['rx_rate_limiter'], { ops: { size: 10, refill_time: 1000 } });
+    assert.equal(e.metrics.put_api_requests.network_count.count, 5);
+    assert.equal(e.metrics.put_api_requests.network_fails.count, 2);
+
+    await ok('PUT', '/actions', { action_type: 'InstanceStart' });
+    const nets = e.builder.specs[0]!.nets!;
+    assert.deepEqual(nets.map((n) => [n.id, n.mac, n.mtu]), [['eth0', '06:00:ac:10:00:02', undefined], ['eth1', undefined, 1500]]);
+    assert.deepEqual(nets[0]!.backend, { kind: 'user', publish: [{ protocol: 'tcp', hostPort: 18080, guestPort: 80 }, { protocol: 'udp', hostPort: 18053, guestPort: 53 }] });
+    await ok('PATCH', '/network-interfaces/eth1', { iface_id: 'eth1', tx_rate_limiter: { ops: { size: 5, refill_time: 100 } } });
+    assert.ok(e.builder.calls.includes('update-net eth1'));
+    const after = (await call(e, 'GET', '/vm/config')).body as { 'network-interfaces': Array<Record<string, unknown>> };
+    assert.deepEqual(after['network-interfaces'][1]!['tx_rate_limiter'], { bandwidth: { size: 1000, refill_time: 100 }, ops: { size: 5, refill_time: 100 } });
+    await fault('PATCH', '/network-interfaces/eth9', { iface_id: 'eth9', rx_rate_limiter: {} }, /^Unable to update the net device: Invalid network interface ID - "eth9" was not configured$/);
+    await fault('PUT', '/network-interfaces/eth2', { iface_id: 'eth2', user_mode: {} }, /not supported after starting the microVM/);
+    assert.equal(e.metrics.patch_api_requests.network_count.count, 2);
   } finally {
     await e.server.close();
   }

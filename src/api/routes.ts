@@ -18,9 +18,10 @@ import {
   machineConfigPatch,
   machineConfigPut,
   metricsConfig,
+  networkInterface,
+  networkInterfaceUpdate,
   mmdsConfig,
   mmdsValue,
-  networkInterfaceId,
   pmemId,
   serialConfig,
   snapshotCreate,
@@ -175,8 +176,9 @@ const ROUTES: Route[] = [
     method: 'PUT', resource: 'network-interfaces', body: 'some',
     parse: ({ rest, body, metrics: m }) => counted(m.put_api_requests.network_count, m.put_api_requests.network_fails, () => {
       const id = pathId(rest);
-      if (decode(body, networkInterfaceId).iface_id !== id) throw RequestError.idMismatch();
-      return unsupported('network-interfaces', 'PUT');
+      const config = decode(body, networkInterface);
+      if (config.iface_id !== id) throw RequestError.idMismatch();
+      return { action: { type: 'InsertNetworkDevice', config } };
     }),
   },
   {
@@ -229,8 +231,9 @@ const ROUTES: Route[] = [
     method: 'PATCH', resource: 'network-interfaces', body: 'some',
     parse: ({ rest, body, metrics: m }) => counted(m.patch_api_requests.network_count, m.patch_api_requests.network_fails, () => {
       const id = pathId(rest);
-      if (decode(body, networkInterfaceId).iface_id !== id) throw RequestError.idMismatch();
-      return unsupported('network-interfaces', 'PATCH');
+      const config = decode(body, networkInterfaceUpdate);
+      if (config.iface_id !== id) throw RequestError.idMismatch();
+      return { action: { type: 'UpdateNetworkInterface', config } };
     }),
   },
   {

@@ -2,6 +2,9 @@
  * The /init of wisp's initramfs: a busybox sh script, PID 1. It
  *   1. installs busybox's applet links and mounts proc, sysfs, devtmpfs and devpts;
  *   2. insmods the kernel modules, already in dependency order (the list is fixed at build time);
+ *   2b. with a virtio-net interface, brings eth0 up: by DHCP (the lease applied by UDHCPC_SCRIPT), or
+ *      statically from the kernel's `ip=CLIENT:SERVER:GATEWAY:NETMASK:HOST:DEV:AUTOCONF` parameter
+ *      (as Firecracker's guides write boot_args); `ip=off` or `wisp.net=off` leaves it down;
  *   3. then, first match wins:
  *      - the embedded script /wisp/run (from --script or --init-cmd) runs, its status is printed;
  *      - with `root=` on the kernel command line (`wisp.root=` is a synonym a bootloader will not
@@ -64,9 +67,11 @@ run_shell() {
   poweroff_now
 }
 
-root= rootfstype=ext4 rootflags= rootmode=ro init=/sbin/init shell=
+root= rootfstype=ext4 rootflags= rootmode=ro init=/sbin/init shell= ipcfg= netoff=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
+    ip=*) ipcfg="\${arg#ip=}" ;;
+    wisp.net=off) netoff=1 ;;
     root=*) root="\${arg#root=}" ;;
     wisp.root=*) root="\${arg#wisp.root=}" ;;
     rootfstype=*) rootfstype="\${arg#rootfstype=}" ;;
@@ -77,6 +82,30 @@ for arg in $(cat /proc/cmdline); do
     wisp.shell|wisp.shell=1) shell=1 ;;
   esac
 done
+
+# Network: only when the machine has a virtio-net device (virtio device ID 1).
+net_up() {
+  ip link set lo up
+  grep -qx 0x0001 /sys/bus/virtio/devices/*/device 2>/dev/null || return 0
+  [ -n "$netoff" ] && return 0
+  wait_for /sys/class/net/eth0 || { say "no eth0 appeared"; return 0; }
+  case "$ipcfg" in
+    off|none) return 0 ;;
+    ''|dhcp|on|any|both|bootp)
+      ip link set eth0 up
+      if udhcpc -i eth0 -n -q -t 5 -T 2 -s ${UDHCPC_SCRIPT_PATH} >/dev/null 2>&1; then
+        say "eth0 $(ip -4 -o addr show dev eth0 | awk '{print $4}') by DHCP"
+      else
+        say "eth0: no DHCP answer"
+      fi ;;
+    *)
+      oldifs=$IFS; IFS=:; set -- $ipcfg; IFS=$oldifs
+      dev=\${6:-eth0}
+      ifconfig "$dev" "$1" netmask "\${4:-255.255.255.0}" up && say "$dev $1 (static, from ip=)"
+      [ -n "$3" ] && route add default gw "$3" dev "$dev" ;;
+  esac
+}
+net_up
 
 [ -n "$shell" ] && run_shell
 
@@ -109,3 +138,28 @@ fi
 run_shell
 `;
 }
+
+/** Where the initramfs keeps udhcpc's hook (busybox's default path, so a plain `udhcpc` uses it too). */
+export const UDHCPC_SCRIPT_PATH = '/usr/share/udhcpc/default.script';
+
+/** busybox udhcpc's hook: applies a lease (address, netmask, MTU, default route, DNS) to the interface. */
+export const UDHCPC_SCRIPT = `#!/bin/sh
+# wisp initramfs: udhcpc runs this with the lease in its environment ($1 says what happened).
+case "$1" in
+  deconfig)
+    ip addr flush dev "$interface" 2>/dev/null
+    ip link set "$interface" up ;;
+  bound|renew)
+    ifconfig "$interface" "$ip" netmask "\${subnet:-255.255.255.0}" up
+    [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
+    if [ -n "$router" ]; then
+      while route del default 2>/dev/null; do :; done
+      set -- $router
+      route add default gw "$1" dev "$interface"
+    fi
+    : > /etc/resolv.conf
+    [ -n "$domain" ] && echo "search $domain" >> /etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done ;;
+esac
+exit 0
+`;

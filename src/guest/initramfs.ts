@@ -5,7 +5,7 @@ import { CpioWriter } from './cpio.js';
 import { readModuleFile } from './depmod.js';
 import { isElf } from './elf-modinfo.js';
 import { GuestError } from './guest-error.js';
-import { initScript } from './init-script.js';
+import { initScript, UDHCPC_SCRIPT, UDHCPC_SCRIPT_PATH } from './init-script.js';
 import { formatModulesDep, parseModulesBuiltin, parseModulesDep, resolveLoadOrder, type LoadPlan, type ModuleEntry } from './module-deps.js';
 
 /**
@@ -133,6 +133,9 @@ export async function buildInitramfs(opts: InitramfsOptions): Promise<Buffer> {
   }
   // A modules.dep for just these, so `modprobe` inside the guest works too.
   w.addFile(`${modRoot}/modules.dep`, Buffer.from(formatModulesDep(entries, table)));
+
+  dir('usr/share/udhcpc');
+  w.addFile(UDHCPC_SCRIPT_PATH.slice(1), Buffer.from(UDHCPC_SCRIPT), { mode: 0o755 });
 
   if (script !== undefined) {
     dir('wisp');

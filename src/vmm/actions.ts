@@ -11,6 +11,8 @@ import type {
   MachineConfig,
   MachineConfigUpdate,
   MetricsConfig,
+  NetworkInterfaceConfig,
+  NetworkInterfaceUpdateConfig,
   MmdsConfig,
   SerialConfig,
   SnapshotCreateConfig,
@@ -21,7 +23,6 @@ import type { JsonValue } from '../mmds/json-value.js';
 
 /** Resources whose devices wisp does not build yet; the controller refuses them by this name. */
 export type UnsupportedResource =
-  | 'network-interfaces'
   | 'balloon'
   | 'pmem'
   | 'hotplug/memory'
@@ -35,6 +36,8 @@ export type VmmAction =
   | { type: 'InsertBlockDevice'; config: BlockDeviceConfig }
   | { type: 'UpdateBlockDevice'; config: BlockDeviceUpdateConfig }
   | { type: 'SetEntropyDevice'; config: EntropyDeviceConfig }
+  | { type: 'InsertNetworkDevice'; config: NetworkInterfaceConfig }
+  | { type: 'UpdateNetworkInterface'; config: NetworkInterfaceUpdateConfig }
   | { type: 'SetVsockDevice'; config: VsockDeviceConfig }
   /** PUT /mmds/config (pre-boot). */
   | { type: 'SetMmdsConfiguration'; config: MmdsConfig }
@@ -81,7 +84,7 @@ export interface FullVmConfig {
   logger?: LoggerConfig;
   metrics?: MetricsConfig;
   entropy?: EntropyDeviceConfig;
-  'network-interfaces': never[];
+  'network-interfaces': NetworkInterfaceConfig[];
   vsock?: VsockDeviceConfig;
   'mmds-config'?: MmdsConfig;
 }

@@ -1,6 +1,7 @@
 /**
  * The one place a MachineSpec becomes a board with its devices (Firecracker's builder.rs and its
- * attach_* steps): kernel and initrd read, drives in slot order, then entropy, then the board. The
+ * attach_* steps): kernel and initrd read, drives in slot order, then entropy, then network
+ * interfaces, then the board. The
  * worker's MachineSession uses it for every VM (API, --config-file, `wisp run`), and `wisp run
  * --differential` uses it twice in-process (one machine per engine, deterministic time). A new device
  * is attached here, from its MachineSpec field; nowhere else.
@@ -17,12 +18,17 @@ import { MmdsDataStore } from '../mmds/data-store.js';
 import { newMmdsMetrics } from '../mmds/mmds-metrics.js';
 import type { MmdsService } from '../mmds/mmds-http.js';
 import { TokenAuthority } from '../mmds/token-authority.js';
+import { ipv4FromString } from '../mmds/frames.js';
+import { DEFAULT_MMDS_IPV4, MmdsNetworkStack } from '../mmds/mmds-stack.js';
+import { filterPort } from '../devices/virtio/net/frame-port.js';
+import { MmdsFrameFilter } from './mmds-frame-filter.js';
 import { Machine, type MachineConfig, type MachineState, type VirtioFactory } from '../platform/machine.js';
 import { FilePageSource, MemoryFileError } from '../snapshot/memory-file.js';
 import { FileBlockError } from './backends/file-block-backend.js';
 import type { MachineSpec } from './machine.js';
 import { osErrorText } from './os-error.js';
-import { attachBlock, attachEntropy, type AttachedBlock } from './virtio-attach.js';
+import type { OpenedNetBackend } from './backends/net-backend.js';
+import { attachBlock, attachEntropy, attachNet, type AttachedBlock, type AttachedNet } from './virtio-attach.js';
 
 /** Board settings a lock-step run fixes (clock, wall clock, rng seed, synchronous JIT, engine). */
 export type BoardOverrides = Pick<MachineConfig, 'clock' | 'wallClock' | 'rngSeed' | 'jit' | 'engine'>;
@@ -31,6 +37,11 @@ export interface AssembleOptions {
   /** Where the guest's console output goes. */
   consoleOut: (bytes: Uint8Array) => void;
   board?: BoardOverrides;
+  /**
+   * The opened host side of each of spec.nets, in the same order (opening may be asynchronous, e.g.
+   * starting passt, so MachineSession does it first). Closed with the machine.
+   */
+  nets?: readonly OpenedNetBackend[];
   /**
    * Host backends that need asynchronous set-up, opened by the caller before assembling (the vsock
    * socket is bound in MachineSession.build). Required when the spec has the device.
@@ -48,13 +59,16 @@ export interface AssembledMachine {
   machine: Machine;
   blocks: AttachedBlock[];
   rng: VirtioRng | undefined;
+  nets: { attached: AttachedNet; backend: OpenedNetBackend }[];
   vsock: VirtioVsock | undefined;
   /** The metadata service the machine's MMDS network stacks answer from (spec.mmds). */
   mmds: MmdsService | undefined;
   /** What each virtio slot holds, as a snapshot refusal names it ("block(id: rootfs)", "entropy"). */
   slotNames: string[];
-  /** Closes the devices' host backends (files). Idempotent. */
+  /** Closes the devices' host backends (files, taps, passt). Idempotent. */
   close(): void;
+  /** Settles once every host backend is released (passt exited, taps closed). */
+  released(): Promise<void>;
 }
 
 export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): AssembledMachine {
@@ -63,6 +77,12 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
   const kernel = restore ? new Uint8Array(0) : readGuestFile('kernel image', spec.kernel.path);
   const initrd = !restore && spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath) : undefined;
   const opened: { close(): void }[] = [];
+  const netSpecs = spec.nets ?? [];
+  if (netSpecs.length > 0 && opts.nets?.length !== netSpecs.length) {
+    throw new Error('Cannot build the machine: its network interfaces have no opened backends');
+  }
+  // The backends were opened by the caller; from here on this machine owns them.
+  for (const b of opts.nets ?? []) opened.push(b);
   let closed = false;
   const close = (): void => {
     if (closed) return;
@@ -112,6 +132,27 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
       virtio.push(({ memory, irq }) => new MmioTransport(device, memory, irq));
       slotNames.push('vsock');
     }
+    const nets: AssembledMachine['nets'] = [];
+    netSpecs.forEach((n, i) => {
+      const backend = opts.nets![i]!;
+      // The MMDS answers on the interfaces mmds-config names, as a filter in front of the backend.
+      let port = backend.port;
+      if (mmds && spec.mmds!.networkInterfaces.includes(n.id)) {
+        const stack = new MmdsNetworkStack(mmds, ipv4FromString(spec.mmds!.ipv4Address) ?? DEFAULT_MMDS_IPV4);
+        port = filterPort(port, new MmdsFrameFilter(stack));
+      }
+      let attached: AttachedNet;
+      try {
+        attached = attachNet(n, port, backend.buildsOwnFrames);
+      } catch (e) {
+        throw new Error(`Cannot attach network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
+      }
+      // Closing the (filtered) port closes the filter and the backend's port; the backend closes too.
+      opened.push({ close: () => port.close() });
+      nets.push({ attached, backend });
+      virtio.push(attached.factory);
+      slotNames.push(`net(id: ${n.id})`);
+    });
     let machine: Machine;
     try {
       machine = new Machine({
@@ -132,7 +173,8 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
     } catch (e) {
       throw new Error(`Cannot ${restore ? 'restore' : 'build'} the machine: ${osErrorText(e)}`, { cause: e });
     }
-    return { machine, blocks, rng, vsock, mmds, slotNames, close };
+    const released = () => Promise.all((opts.nets ?? []).map((b) => b.released())).then(() => undefined);
+    return { machine, blocks, rng, vsock, mmds, nets, slotNames, close, released };
   } catch (e) {
     close();
     throw e;

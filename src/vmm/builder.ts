@@ -200,6 +200,10 @@ class WorkerMachine implements MachineHandle {
     return this.call({ op: 'updateDrive', driveId: id, path: update.path, rateLimiter: update.rateLimiter });
   }
 
+  updateNet(id: string, update: { rxRateLimiter?: RateLimiterConfig; txRateLimiter?: RateLimiterConfig }): Promise<void> {
+    return this.call({ op: 'updateNet', ifaceId: id, rxRateLimiter: update.rxRateLimiter, txRateLimiter: update.txRateLimiter });
+  }
+
   async createSnapshot(req: SnapshotRequest): Promise<SnapshotTaken> {
     const r = await this.request({ op: 'createSnapshot', snapshot: req });
     if (!r.ok) throw new Error(r.message);

@@ -17,12 +17,17 @@ test('a Firecracker config file becomes the API actions, logger and metrics firs
   assert.deepEqual(actions.map((a) => a.type), [
     'ConfigureLogger', 'ConfigureMetrics', 'PutMachineConfiguration', 'ConfigureBootSource', 'InsertBlockDevice', 'SetEntropyDevice',
   ]);
+  const withNet = configFileActions(JSON.stringify({
+    ...FULL,
+    'network-interfaces': [{ iface_id: 'eth0', host_dev_name: 'tap0', guest_mac: '06:00:AC:10:00:02' }, { iface_id: 'eth1', user_mode: { publish: [{ host_port: 8080, guest_port: 80 }] } }],
+  }));
+  assert.deepEqual(withNet.slice(5).map((a) => a.type), ['InsertNetworkDevice', 'InsertNetworkDevice', 'SetEntropyDevice']);
+  assert.deepEqual(withNet[6], { type: 'InsertNetworkDevice', config: { iface_id: 'eth1', user_mode: { publish: [{ host_port: 8080, guest_port: 80 }] } } });
   assert.deepEqual(actions[2], { type: 'PutMachineConfiguration', config: { vcpu_count: 2, mem_size_mib: 1024, smt: false, track_dirty_pages: false, huge_pages: 'None' } });
 });
 
 test('sections for devices wisp does not build are refused by name (empty lists are fine)', () => {
   for (const [section, value, what] of [
-    ['network-interfaces', [{ iface_id: 'eth0', host_dev_name: 'tap0' }], /"network-interfaces" section is not supported: wisp does not build network interfaces/],
     ['balloon', { amount_mib: 0, deflate_on_oom: false }, /"balloon" section/],
   ] as const) {
     assert.throws(() => configFileActions(JSON.stringify({ ...FULL, [section]: value })), (e: unknown) => e instanceof ConfigFileError && e.code === 'unsupported-section' && what.test(e.message));

@@ -3,7 +3,7 @@
  * "logger", "metrics", "entropy", "serial", …) read into the ordered list of VmmActions that configures
  * the same VM through the API; the caller applies them and then starts the VM. Sections for devices
  * wisp does not build yet are refused by name rather than silently ignored (an empty list is fine, as
- * many config files carry `"network-interfaces": []`).
+ * many config files carry empty placeholders).
  */
 import type { VmmAction } from './actions.js';
 import { JsonBodyError, anyValue, arrayOf, decodeJson, opt, struct, str } from './json-body.js';
@@ -16,6 +16,7 @@ import {
   metricsConfig,
   mmdsConfig,
   mmdsValue,
+  networkInterface,
   serialConfig,
   vsockDevice,
 } from './vmm-config.js';
@@ -42,7 +43,7 @@ const vmmConfig = struct('VmmConfig', {
   'machine-config': opt(machineConfigPut),
   metrics: opt(metricsConfig),
   'mmds-config': opt(mmdsConfig),
-  'network-interfaces': opt(anyValue),
+  'network-interfaces': opt(arrayOf(networkInterface)),
   vsock: opt(vsockDevice),
   entropy: opt(entropyDevice),
   serial: opt(serialConfig),
@@ -51,7 +52,6 @@ const vmmConfig = struct('VmmConfig', {
 });
 
 const NOT_BUILT: Record<string, string> = {
-  'network-interfaces': 'network interfaces (virtio-net)',
   balloon: 'the balloon device',
   pmem: 'virtio-pmem devices',
   'memory-hotplug': 'memory hotplug (virtio-mem)',
@@ -70,7 +70,7 @@ export function metadataAction(text: string | Uint8Array): VmmAction {
 
 /**
  * The actions that configure the VM described by `text`, in Firecracker's order (logger and metrics
- * first, so that the rest is logged and counted; then machine, boot source, drives, entropy, serial).
+ * first, so that the rest is logged and counted; then machine, boot source, drives, network interfaces, entropy, serial).
  * InstanceStart is not included.
  */
 export function configFileActions(text: string | Uint8Array): VmmAction[] {
@@ -92,6 +92,8 @@ export function configFileActions(text: string | Uint8Array): VmmAction[] {
   if (cfg['machine-config']) actions.push({ type: 'PutMachineConfiguration', config: cfg['machine-config'] });
   if (cfg['boot-source']) actions.push({ type: 'ConfigureBootSource', config: cfg['boot-source'] });
   for (const d of cfg.drives ?? []) actions.push({ type: 'InsertBlockDevice', config: d });
+  // Firecracker's build_microvm_from_json: net devices after the drives.
+  for (const n of cfg['network-interfaces'] ?? []) actions.push({ type: 'InsertNetworkDevice', config: n });
   if (cfg.vsock) actions.push({ type: 'SetVsockDevice', config: cfg.vsock });
   if (cfg['mmds-config']) actions.push({ type: 'SetMmdsConfiguration', config: cfg['mmds-config'] });
   if (cfg.entropy) actions.push({ type: 'SetEntropyDevice', config: cfg.entropy });

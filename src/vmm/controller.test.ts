@@ -128,9 +128,9 @@ test('PATCH drive after boot: unknown id and unopenable path refused; success re
 
 test('resources without devices are refused by name, before and after boot', async () => {
   const { c } = setup();
-  const e = await refused(c, { type: 'Unsupported', resource: 'network-interfaces', method: 'PUT' });
+  const e = await refused(c, { type: 'Unsupported', resource: 'balloon', method: 'PUT' });
   assert.equal(e.code, 'NotSupported');
-  assert.match(e.message, /^The requested operation is not supported: wisp does not build network interfaces/);
+  assert.match(e.message, /^The requested operation is not supported: wisp does not build the balloon device/);
 });
 
 test('actions are applied one at a time in arrival order', async () => {

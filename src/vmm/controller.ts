@@ -27,7 +27,6 @@ import { stringify, type JsonValue } from '../mmds/json-value.js';
 export const APP_NAME = 'wisp';
 
 const UNSUPPORTED: Record<UnsupportedResource, string> = {
-  'network-interfaces': 'wisp does not build network interfaces (virtio-net) yet',
   balloon: 'wisp does not build the balloon device yet',
   pmem: 'wisp does not build virtio-pmem devices yet',
   'hotplug/memory': 'wisp does not build memory hotplug (virtio-mem) yet',
@@ -36,7 +35,7 @@ const UNSUPPORTED: Record<UnsupportedResource, string> = {
 
 /** Configuration only a fresh boot uses: after any of it, a snapshot can no longer be loaded. */
 const BOOT_PATH_ACTIONS: ReadonlySet<VmmAction['type']> = new Set([
-  'ConfigureBootSource', 'InsertBlockDevice', 'SetEntropyDevice', 'PutMachineConfiguration', 'UpdateMachineConfiguration',
+  'ConfigureBootSource', 'InsertBlockDevice', 'SetEntropyDevice', 'PutMachineConfiguration', 'UpdateMachineConfiguration', 'InsertNetworkDevice',
 ]);
 
 export interface ControllerOptions {
@@ -110,6 +109,8 @@ export class VmmController {
         return this.config('DriveConfig', () => this.vmResources.insertBlockDevice(a.config));
       case 'SetEntropyDevice':
         return this.config('EntropyDevice', () => this.vmResources.setEntropyDevice(a.config));
+      case 'InsertNetworkDevice':
+        return this.config('NetworkConfig', () => this.vmResources.insertNetworkInterface(a.config));
       case 'ConfigureSerial':
         return this.config('SerialConfig', () => this.vmResources.setSerial(a.config));
       case 'SetVsockDevice':
@@ -140,6 +141,7 @@ export class VmmController {
       case 'Unsupported':
         throw new VmmActionError('NotSupported', `The requested operation is not supported: ${UNSUPPORTED[a.resource]}.`);
       case 'UpdateBlockDevice':
+      case 'UpdateNetworkInterface':
       case 'FlushMetrics':
       case 'SendCtrlAltDel':
       case 'Pause':
@@ -186,6 +188,15 @@ export class VmmController {
         this.vmResources.recordDriveUpdate(id, path, rateLimiter);
         return { type: 'Empty' };
       }
+      case 'UpdateNetworkInterface': {
+        const { iface_id: id, rx_rate_limiter: rx, tx_rate_limiter: tx } = a.config;
+        this.config('NetworkConfig', () => this.vmResources.checkNetUpdate(id));
+        const update = m.updateNet;
+        if (!update) throw new VmmActionError('NetworkConfig', `Unable to update the net device: this machine cannot update "${id}"`);
+        await this.machineCall(`update network interface "${id}"`, () => update.call(m, id, { rxRateLimiter: rx, txRateLimiter: tx }), 'NetworkConfig');
+        this.vmResources.recordNetUpdate(id, rx, tx);
+        return { type: 'Empty' };
+      }
       case 'PutMmds':
       case 'PatchMmds':
         return this.writeMmds(a.type, a.value, m);
@@ -195,6 +206,7 @@ export class VmmController {
         return this.createSnapshot(a.config, m);
       case 'Unsupported':
         throw new VmmActionError('NotSupported', `The requested operation is not supported: ${UNSUPPORTED[a.resource]}.`);
+      case 'InsertNetworkDevice':
       case 'LoadSnapshot':
       case 'SetVsockDevice':
       case 'SetMmdsConfiguration':
@@ -408,7 +420,7 @@ export class VmmController {
 
   private fullConfig(): FullVmConfig {
     const r = this.vmResources;
-    const cfg: FullVmConfig = { drives: r.blockDevices, 'machine-config': r.machineConfig, 'network-interfaces': [] };
+    const cfg: FullVmConfig = { drives: r.blockDevices, 'machine-config': r.machineConfig, 'network-interfaces': r.networkInterfaces };
     const boot = r.bootSourceConfig;
     if (boot) cfg['boot-source'] = boot;
     if (this.loggerConfig) cfg.logger = { ...this.loggerConfig };

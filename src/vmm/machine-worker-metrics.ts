@@ -5,6 +5,7 @@
  * MachineHandle reports.
  */
 import type { BlockMetrics } from '../devices/virtio/block/block.js';
+import type { NetMetrics } from '../devices/virtio/net/net.js';
 import type { RngMetrics } from '../devices/virtio/rng/rng.js';
 import type { SbiMetrics } from '../platform/sbi/sbi.js';
 import type { UartMetrics } from '../platform/uart16550.js';
@@ -31,6 +32,41 @@ export interface MachineCounterSources {
   mmds?: MmdsMetrics;
   /** Per hart (vCPU): instructions retired and device accesses. */
   vcpus: readonly VcpuCounters[];
+  nets?: ReadonlyArray<{ id: string; metrics: NetMetrics; backend: { readFails: number; writeFails: number } }>;
+}
+
+function netGroup(m: NetMetrics, backend: { readFails: number; writeFails: number }): Record<string, number> {
+  return {
+    activate_fails: m.activateFails,
+    cfg_fails: m.cfgFails,
+    no_rx_avail_buffer: m.noRxAvailBuffer,
+    no_tx_avail_buffer: m.noTxAvailBuffer,
+    event_fails: m.eventFails,
+    rx_queue_event_count: m.rxQueueEventCount,
+    rx_event_rate_limiter_count: m.rxEventRateLimiterCount,
+    rx_rate_limiter_throttled: m.rxRateLimiterThrottled,
+    rx_tap_event_count: m.rxTapEventCount,
+    rx_bytes_count: m.rxBytesCount,
+    rx_packets_count: m.rxPacketsCount,
+    rx_fails: m.rxFails,
+    rx_count: m.rxCount,
+    tap_read_fails: backend.readFails,
+    tap_write_fails: backend.writeFails,
+    tx_bytes_count: m.txBytesCount,
+    tx_malformed_frames: m.txMalformedFrames,
+    tx_fails: m.txFails,
+    tx_count: m.txCount,
+    tx_packets_count: m.txPacketsCount,
+    tx_queue_event_count: m.txQueueEventCount,
+    tx_rate_limiter_event_count: m.txRateLimiterEventCount,
+    tx_rate_limiter_throttled: m.txRateLimiterThrottled,
+    tx_spoofed_mac_count: m.txSpoofedMacCount,
+    // wisp's own: no Firecracker counterpart.
+    rx_dropped_frames: m.rxDroppedFrames,
+    rx_invalid_buffers: m.rxInvalidBuffers,
+    tx_checksums_completed: m.txChecksumsCompleted,
+    rx_backpressure: m.rxBackpressure,
+  };
 }
 
 function blockGroup(m: BlockMetrics): Record<string, number> {
@@ -61,7 +97,8 @@ function blockGroup(m: BlockMetrics): Record<string, number> {
 
 /**
  * Running totals, keyed like Firecracker's groups: `block` (all drives) and `block_<drive_id>`,
- * `entropy`, `uart`, `vcpu` (all vCPUs) and `vcpu_<n>`, and wisp's own `sbi`.
+ * `net` (all interfaces) and `net_<iface_id>`, `entropy`, `uart`, `vcpu` (all vCPUs) and `vcpu_<n>`, and
+ * wisp's own `sbi`.
  */
 export function machineCounters(s: MachineCounterSources): MachineMetrics {
   const out: MachineMetrics = {};
@@ -72,6 +109,14 @@ export function machineCounters(s: MachineCounterSources): MachineMetrics {
     for (const [k, v] of Object.entries(g)) all[k] = (all[k] ?? 0) + v;
   }
   if (s.blocks.length > 0) out['block'] = all;
+  const nets = s.nets ?? [];
+  const netAll: Record<string, number> = {};
+  for (const n of nets) {
+    const g = netGroup(n.metrics, n.backend);
+    out[`net_${n.id}`] = g;
+    for (const [k, v] of Object.entries(g)) netAll[k] = (netAll[k] ?? 0) + v;
+  }
+  if (nets.length > 0) out['net'] = netAll;
   if (s.rng) {
     const r = s.rng;
     out['entropy'] = {

@@ -28,6 +28,7 @@ export type WorkerRequest =
   | { id: number; op: 'takeMetrics' }
   | { id: number; op: 'ctrlAltDel' }
   | { id: number; op: 'updateDrive'; driveId: string; path?: string; rateLimiter?: RateLimiterConfig }
+  | { id: number; op: 'updateNet'; ifaceId: string; rxRateLimiter?: RateLimiterConfig; txRateLimiter?: RateLimiterConfig }
   | { id: number; op: 'updateMmds'; data: JsonValue; initialized: boolean }
   | { id: number; op: 'createSnapshot'; snapshot: SnapshotRequest };
 

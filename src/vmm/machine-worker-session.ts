@@ -9,6 +9,7 @@ import type { Machine, MachineExit as BoardExit } from '../platform/machine.js';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
 import { assembleMachine, driveErrorText, type AssembledMachine } from './assemble-machine.js';
 import { FileBlockBackend } from './backends/file-block-backend.js';
+import { openNetBackend, type OpenedNetBackend } from './backends/net-backend.js';
 import { VsockUnixBackend } from './backends/vsock-unix-backend.js';
 import type { MachineExit, MachineMetrics, SnapshotRequest, SnapshotTaken } from './machine.js';
 import { writeMemoryFile } from '../snapshot/memory-file.js';
@@ -46,8 +47,17 @@ export class MachineSession {
    */
   static async build(init: WorkerInit, post?: (e: WorkerEvent) => void): Promise<MachineSession> {
     const serial = ConsoleSink.open(init.spec.serial.outPath, init.console, post);
+    const nets: OpenedNetBackend[] = [];
     let vsock: VsockUnixBackend | undefined;
     try {
+      // Backends first (passt takes a moment to start, the vsock socket is bound); the machine then owns them.
+      for (const n of init.spec.nets ?? []) {
+        try {
+          nets.push(await openNetBackend(n.backend, n.mtu));
+        } catch (e) {
+          throw new Error(`Cannot attach network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
+        }
+      }
       if (init.spec.vsock) {
         try {
           vsock = await VsockUnixBackend.open(init.spec.vsock.udsPath);
@@ -58,12 +68,15 @@ export class MachineSession {
       const restore = init.restore;
       const assembled = assembleMachine(init.spec, {
         consoleOut: (bytes) => serial.write(bytes),
+        nets,
         backends: { vsock },
         ...(restore && { restore: { state: restore.machine, memFilePath: restore.memFilePath } }),
       });
       if (restore && !restore.resume) assembled.machine.pause();
       return new MachineSession(assembled, serial, vsock);
     } catch (e) {
+      for (const b of nets) b.close();
+      await Promise.all(nets.map((b) => b.released()));
       serial.close();
       await vsock?.close();
       throw e;
@@ -84,6 +97,8 @@ export class MachineSession {
     }
     const metrics = this.deltas.take(this.counters());
     this.close();
+    // A restarted guest opens its backends again: passt must have let go of its ports, the tap its fd.
+    await this.assembled.released();
     return { exit, requested: this.stopRequested, metrics };
   }
 
@@ -132,6 +147,14 @@ export class MachineSession {
           return fail(osErrorText(e));
         }
         return ok();
+      case 'updateNet': {
+        const n = this.assembled.nets.find((x) => x.attached.id === req.ifaceId);
+        if (!n) return fail(`the running machine has no network interface "${req.ifaceId}"`);
+        // Firecracker's PATCH semantics, as for drives; held-back frames are retried on the next slice.
+        if (req.rxRateLimiter) n.attached.rxRateLimiter.update(req.rxRateLimiter);
+        if (req.txRateLimiter) n.attached.txRateLimiter.update(req.txRateLimiter);
+        return ok();
+      }
       case 'createSnapshot':
         try {
           return { type: 'reply', id: req.id, ok: true, snapshot: this.createSnapshot(req.snapshot) };
@@ -213,6 +236,7 @@ export class MachineSession {
       mmds: this.assembled.mmds?.metrics,
       vsockHost: this.vsockBackend?.metrics,
       vcpus: this.machine.vcpus(),
+      nets: this.assembled.nets.map((n) => ({ id: n.attached.id, metrics: n.attached.device.metrics, backend: n.backend.counters() })),
     });
   }
 

@@ -21,6 +21,25 @@ export interface DriveSpec {
   rateLimiter?: RateLimiterConfig;
 }
 
+/** Where a network interface's frames go. */
+export type NetBackendSpec =
+  /** Firecracker's host_dev_name: an existing tap device. */
+  | { kind: 'tap'; hostDevName: string }
+  /** wisp's user_mode: passt, started by wisp, publishing these host ports to the guest. */
+  | { kind: 'user'; publish: { protocol: 'tcp' | 'udp'; hostPort: number; guestPort: number }[] };
+
+export interface NetSpec {
+  /** Firecracker's iface_id; the metrics group is `net_<id>`. */
+  id: string;
+  /** guest_mac ("06:00:ac:10:00:02"), offered to the guest as VIRTIO_NET_F_MAC; absent: the guest picks. */
+  mac?: string;
+  /** Offered as VIRTIO_NET_F_MTU when given. */
+  mtu?: number;
+  backend: NetBackendSpec;
+  rxRateLimiter?: RateLimiterConfig;
+  txRateLimiter?: RateLimiterConfig;
+}
+
 export interface MachineSpec {
   /** The instance id (`--id`), for logs and metrics. */
   instanceId: string;
@@ -40,6 +59,8 @@ export interface MachineSpec {
   drives: DriveSpec[];
   /** virtio-rng, placed in the slot after the drives when configured. */
   entropy?: { rateLimiter?: RateLimiterConfig };
+  /** virtio-net interfaces, in the slots after the drives and the entropy device, in insertion order. */
+  nets?: NetSpec[];
   /**
    * `--boot-timer`: log the time from VMM start to the guest's boot-done signal (Firecracker's boot
    * timer device; the machine chooses the signal, e.g. a write to a reserved MMIO word).
@@ -138,6 +159,8 @@ export interface MachineHandle {
   updateMmds?(data: JsonValue, initialized: boolean): Promise<void>;
   /** PATCH /drives/{id}: swap the backing file (the guest sees a config-change) and/or rate limiter. */
   updateDrive(id: string, update: { path?: string; rateLimiter?: RateLimiterConfig }): Promise<void>;
+  /** PATCH /network-interfaces/{id}: the rate limiters (a bucket left out stays as it is). */
+  updateNet?(id: string, update: { rxRateLimiter?: RateLimiterConfig; txRateLimiter?: RateLimiterConfig }): Promise<void>;
   /**
    * Counters accumulated since the previous call (Firecracker metrics are per-flush deltas), merged into
    * the next metrics line. Optional: a machine without device metrics leaves it out.

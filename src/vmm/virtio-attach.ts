@@ -1,6 +1,10 @@
 import { MmioTransport } from '../devices/virtio/mmio-transport.js';
 import { VirtioBlock, type CacheType } from '../devices/virtio/block/block.js';
 import { VirtioRng } from '../devices/virtio/rng/rng.js';
+import type { FramePort } from '../devices/virtio/net/frame-port.js';
+import { parseMac } from '../devices/virtio/net/mac-address.js';
+import { VirtioNet } from '../devices/virtio/net/net.js';
+import type { NetSpec } from './machine.js';
 import type { VirtioFactory } from '../platform/machine.js';
 import { RateLimiter, type RateLimiterConfig, type TimeSource } from '../rate-limiter/rate-limiter.js';
 import { FileBlockBackend } from './backends/file-block-backend.js';
@@ -42,4 +46,38 @@ export function attachEntropy(
   const limiter = rateLimiter && new RateLimiter(clock, rateLimiter);
   const device = new VirtioRng(new HostEntropySource(), limiter?.enabled ? limiter : undefined);
   return { device, factory: ({ memory, irq }) => new MmioTransport(device, memory, irq) };
+}
+
+export interface AttachedNet {
+  id: string;
+  factory: VirtioFactory;
+  device: VirtioNet;
+  rxRateLimiter: RateLimiter;
+  txRateLimiter: RateLimiter;
+}
+
+/**
+ * A virtio-net device over `port` (the backend, possibly behind filters). Both directions get a
+ * RateLimiter, unlimited when not configured, so PATCH /network-interfaces can change them later.
+ * `buildsOwnFrames`: the backend's frames carry checksums it computed (passt), so the guest may skip
+ * checking them (VIRTIO_NET_F_GUEST_CSUM + DATA_VALID).
+ */
+export function attachNet(n: NetSpec, port: FramePort, buildsOwnFrames: boolean, clock: TimeSource = hostClock): AttachedNet {
+  const rxRateLimiter = new RateLimiter(clock, n.rxRateLimiter);
+  const txRateLimiter = new RateLimiter(clock, n.txRateLimiter);
+  const device = new VirtioNet(port, {
+    mac: n.mac !== undefined ? parseMac(n.mac) : undefined,
+    mtu: n.mtu,
+    rxRateLimiter,
+    txRateLimiter,
+    txChecksumOffload: true,
+    rxChecksumsValid: buildsOwnFrames,
+  });
+  return {
+    id: n.id,
+    device,
+    rxRateLimiter,
+    txRateLimiter,
+    factory: ({ memory, irq }) => new MmioTransport(device, memory, irq),
+  };
 }

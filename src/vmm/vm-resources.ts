@@ -6,7 +6,9 @@
 import { accessSync, closeSync, constants as fsConstants, lstatSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MAX_HARTS, MAX_RAM_BYTES } from '../memory/machine-memory.js';
-import type { DriveSpec, MachineSpec } from './machine.js';
+import { formatMac, parseMac } from '../devices/virtio/net/mac-address.js';
+import { TapBackend, TapError } from './backends/tap-backend.js';
+import type { DriveSpec, MachineSpec, NetSpec } from './machine.js';
 import { DEFAULT_MMDS_SIZE_LIMIT, MmdsDataStore } from '../mmds/data-store.js';
 import { ipv4FromString } from '../mmds/frames.js';
 import { DEFAULT_MMDS_IPV4, isLinkLocalValid } from '../mmds/mmds-stack.js';
@@ -21,6 +23,7 @@ import type {
   MmdsConfig,
   VsockDeviceConfig,
   MachineConfigUpdate,
+  NetworkInterfaceConfig,
   RateLimiterConfig,
   SerialConfig,
 } from './vmm-config.js';
@@ -43,6 +46,15 @@ export type VmResourcesErrorCode =
   | 'io-engine-not-supported'
   | 'no-free-device-slot'
   | 'unknown-drive'
+  | 'invalid-iface-id'
+  | 'net-backend-choice'
+  | 'invalid-guest-mac'
+  | 'guest-mac-in-use'
+  | 'invalid-mtu'
+  | 'host-dev-in-use'
+  | 'tap-open-failed'
+  | 'publish-conflict'
+  | 'unknown-iface'
   | 'invalid-vsock-cid'
   | 'invalid-vsock-path'
   | 'mmds-empty-iface-list'
@@ -104,6 +116,8 @@ export class VmResources {
   private vmConfig: MachineConfig = defaultMachineConfig();
   private entropy: EntropyDeviceConfig | undefined;
   private serial: SerialConfig = {};
+  /** Network interfaces in insertion order (a replaced one keeps its place). */
+  private nets: NetworkInterfaceConfig[] = [];
   private vsock: VsockDeviceConfig | undefined;
   private mmdsCfg: MmdsConfig | undefined;
   private mmdsStore: MmdsDataStore | undefined;
@@ -128,6 +142,9 @@ export class VmResources {
   }
   get serialConfig(): SerialConfig {
     return { ...this.serial };
+  }
+  get networkInterfaces(): NetworkInterfaceConfig[] {
+    return this.nets.map((n) => structuredClone(n));
   }
 
   /** PUT /machine-config and PATCH /machine-config (Firecracker's VmConfig::update). */
@@ -273,6 +290,82 @@ export class VmResources {
     this.deterministic = on;
   }
 
+  /**
+   * PUT /network-interfaces/{id} (Firecracker's NetBuilder::build): insert or replace. A tap given by
+   * host_dev_name must exist and open now, as Firecracker opens it at this point; wisp's user_mode
+   * extension (passt) is started at InstanceStart, where taken host ports are refused.
+   */
+  insertNetworkInterface(cfg: NetworkInterfaceConfig): void {
+    const id = cfg.iface_id;
+    const fail = (code: VmResourcesErrorCode, message: string, cause?: unknown): never => {
+      throw new VmResourcesError(code, message, cause === undefined ? undefined : { cause });
+    };
+    if (!isValidResourceId(id)) fail('invalid-iface-id', `Cannot attach network interface "${id}": ids can only contain alphanumeric characters and underscores`);
+    const others = this.nets.filter((n) => n.iface_id !== id);
+    if ((cfg.host_dev_name === undefined) === (cfg.user_mode === undefined)) {
+      fail('net-backend-choice', cfg.host_dev_name === undefined
+        ? `Cannot attach network interface "${id}": give host_dev_name (a tap device) or wisp's user_mode (rootless networking through passt)`
+        : `Cannot attach network interface "${id}": give host_dev_name or user_mode, not both`);
+    }
+    let mac: string | undefined;
+    if (cfg.guest_mac !== undefined) {
+      try {
+        mac = formatMac(parseMac(cfg.guest_mac));
+      } catch (e) {
+        fail('invalid-guest-mac', `Cannot attach network interface "${id}": guest_mac ${(e as Error).message}`, e);
+      }
+      if (others.some((n) => n.guest_mac !== undefined && formatMac(parseMac(n.guest_mac)) === mac)) {
+        fail('guest-mac-in-use', `The MAC address is already in use: ${cfg.guest_mac}`);
+      }
+    }
+    if (cfg.mtu !== undefined && (cfg.mtu < 68 || cfg.mtu > 65535)) {
+      fail('invalid-mtu', `Could not create the network device: MTU ${cfg.mtu} is out of range [68, 65535]`);
+    }
+    if (cfg.host_dev_name !== undefined) {
+      const name = cfg.host_dev_name;
+      if (others.some((n) => n.host_dev_name === name)) {
+        fail('host-dev-in-use', `Cannot attach network interface "${id}": tap device "${name}" is already used by another interface of this VM`);
+      }
+      try {
+        TapBackend.open(name).close();
+      } catch (e) {
+        if (!(e instanceof TapError)) throw e;
+        fail('tap-open-failed', `Could not create the network device: Open tap device failed: ${e.message}`, e);
+      }
+    }
+    if (cfg.user_mode !== undefined) {
+      const taken = new Set(others.flatMap((n) => (n.user_mode?.publish ?? []).map((p) => `${p.protocol ?? 'tcp'}/${p.host_port}`)));
+      for (const p of cfg.user_mode.publish ?? []) {
+        const key = `${p.protocol ?? 'tcp'}/${p.host_port}`;
+        if (p.host_port === 0 || p.guest_port === 0) fail('publish-conflict', `Cannot attach network interface "${id}": published ports must be 1 to 65535, got ${p.host_port}:${p.guest_port}`);
+        if (taken.has(key)) fail('publish-conflict', `Cannot attach network interface "${id}": host ${(p.protocol ?? 'tcp').toUpperCase()} port ${p.host_port} is published twice`);
+        taken.add(key);
+      }
+    }
+    const index = this.nets.findIndex((n) => n.iface_id === id);
+    if (index < 0 && this.deviceCount() >= VIRTIO_MMIO_SLOTS) {
+      fail('no-free-device-slot', `Cannot attach network interface "${id}": all ${VIRTIO_MMIO_SLOTS} virtio-mmio slots are taken`);
+    }
+    const stored = structuredClone(cfg);
+    if (index >= 0) this.nets[index] = stored;
+    else this.nets.push(stored);
+  }
+
+  /** PATCH /network-interfaces/{id} after boot: the interface must exist. */
+  checkNetUpdate(id: string): void {
+    if (!this.nets.some((n) => n.iface_id === id)) {
+      throw new VmResourcesError('unknown-iface', `Unable to update the net device: Invalid network interface ID - "${id}" was not configured`);
+    }
+  }
+
+  /** Keeps GET /vm/config truthful after a successful PATCH. */
+  recordNetUpdate(id: string, rx: RateLimiterConfig | undefined, tx: RateLimiterConfig | undefined): void {
+    const n = this.nets.find((x) => x.iface_id === id);
+    if (!n) return;
+    if (rx !== undefined) n.rx_rate_limiter = { ...n.rx_rate_limiter, ...definedBuckets(rx) };
+    if (tx !== undefined) n.tx_rate_limiter = { ...n.tx_rate_limiter, ...definedBuckets(tx) };
+  }
+
   get vsockConfig(): VsockDeviceConfig | undefined {
     return this.vsock && { ...this.vsock };
   }
@@ -358,7 +451,7 @@ export class VmResources {
 
   /** The ids of the configured network interfaces (MMDS can only be reached through one). */
   private networkInterfaceIds(): string[] {
-    return [];
+    return this.nets.map((n) => n.iface_id);
   }
 
   /** `wisp run --engine`: which execution engine runs the guest (default: the JIT). */
@@ -367,12 +460,12 @@ export class VmResources {
   }
 
   private deviceCount(): number {
-    return this.drives.length + (this.entropy ? 1 : 0) + (this.vsock ? 1 : 0);
+    return this.drives.length + (this.entropy ? 1 : 0) + this.nets.length + (this.vsock ? 1 : 0);
   }
 
   /** True once anything that only a fresh boot uses was configured (Firecracker's `boot_path`). */
   get hasBootResources(): boolean {
-    return this.bootSource !== undefined || this.drives.length > 0 || this.entropy !== undefined || this.vsock !== undefined;
+    return this.bootSource !== undefined || this.drives.length > 0 || this.entropy !== undefined || this.nets.length > 0 || this.vsock !== undefined;
   }
 
   /** The configuration a snapshot saves (and fromSnapshot rebuilds): GET /vm/config's machine sections. */
@@ -454,6 +547,16 @@ export class VmResources {
       kernel: { path: this.bootSource.kernel_image_path, initrdPath: this.bootSource.initrd_path, cmdline },
       drives,
       entropy: this.entropy && { rateLimiter: this.entropy.rate_limiter },
+      nets: this.nets.map((n): NetSpec => ({
+        id: n.iface_id,
+        ...(n.guest_mac !== undefined && { mac: formatMac(parseMac(n.guest_mac)) }),
+        ...(n.mtu !== undefined && { mtu: n.mtu }),
+        backend: n.host_dev_name !== undefined
+          ? { kind: 'tap', hostDevName: n.host_dev_name }
+          : { kind: 'user', publish: (n.user_mode?.publish ?? []).map((p) => ({ protocol: p.protocol ?? 'tcp', hostPort: p.host_port, guestPort: p.guest_port })) },
+        ...(n.rx_rate_limiter !== undefined && { rxRateLimiter: n.rx_rate_limiter }),
+        ...(n.tx_rate_limiter !== undefined && { txRateLimiter: n.tx_rate_limiter }),
+      })),
       bootTimer,
       serial: { outPath: this.serial.serial_out_path, rateLimiter: this.serial.rate_limiter },
       ...(this.engine !== undefined && { engine: this.engine }),

@@ -11,6 +11,7 @@ export type VmmActionErrorCode =
   | 'DriveConfig'
   | 'MachineConfig'
   | 'EntropyDevice'
+  | 'NetworkConfig'
   | 'SerialConfig'
   | 'VsockConfig'
   | 'MmdsConfig'

@@ -306,15 +306,74 @@ export const actionBody: Decoder<{ action_type: (typeof ACTION_TYPES)[number] }>
   action_type: req(enumOf(ACTION_TYPES)),
 });
 
+export const PUBLISH_PROTOCOLS = ['tcp', 'udp'] as const;
+
+/** wisp's extension: a host port published to the guest by the user-mode backend. */
+export interface PublishedPortConfig {
+  host_port: number;
+  guest_port: number;
+  protocol?: (typeof PUBLISH_PROTOCOLS)[number];
+}
+export const publishedPort: Decoder<PublishedPortConfig> = struct('PublishedPort', {
+  host_port: req(uint('u16')),
+  guest_port: req(uint('u16')),
+  protocol: opt(enumOf(PUBLISH_PROTOCOLS)),
+});
+
 /**
- * Bodies of resources whose devices wisp does not build yet (net, vsock, balloon, mmds, snapshots,
+ * wisp's extension: rootless user-mode networking (passt, started and owned by wisp) instead of a
+ * host tap: DHCP, NAT to the host's networks, the host at the gateway address, published ports.
+ */
+export interface UserModeConfig {
+  publish?: PublishedPortConfig[];
+}
+export const userMode: Decoder<UserModeConfig> = struct('UserModeNetwork', {
+  publish: opt(arrayOf(publishedPort)),
+});
+
+/**
+ * PUT /network-interfaces/{id}. Firecracker requires host_dev_name; wisp takes either it or its
+ * `user_mode` extension (exactly one, checked in VmResources).
+ */
+export interface NetworkInterfaceConfig {
+  iface_id: string;
+  host_dev_name?: string;
+  guest_mac?: string;
+  mtu?: number;
+  rx_rate_limiter?: RateLimiterConfig;
+  tx_rate_limiter?: RateLimiterConfig;
+  user_mode?: UserModeConfig;
+}
+export const networkInterface: Decoder<NetworkInterfaceConfig> = struct('NetworkInterfaceConfig', {
+  iface_id: req(str),
+  host_dev_name: opt(str),
+  guest_mac: opt(str),
+  mtu: opt(uint('u16')),
+  rx_rate_limiter: opt(rateLimiter),
+  tx_rate_limiter: opt(rateLimiter),
+  user_mode: opt(userMode),
+});
+
+/** PATCH /network-interfaces/{id}: post-boot, the rate limiters. */
+export interface NetworkInterfaceUpdateConfig {
+  iface_id: string;
+  rx_rate_limiter?: RateLimiterConfig;
+  tx_rate_limiter?: RateLimiterConfig;
+}
+export const networkInterfaceUpdate: Decoder<NetworkInterfaceUpdateConfig> = struct('NetworkInterfaceUpdateConfig', {
+  iface_id: req(str),
+  rx_rate_limiter: opt(rateLimiter),
+  tx_rate_limiter: opt(rateLimiter),
+});
+
+/**
+ * Bodies of resources whose devices wisp does not build yet (vsock, balloon, mmds, snapshots,
  * pmem, memory hotplug, cpu-config). They are still read as JSON so that a malformed body gets the
  * same answer as on Firecracker; the controller then refuses them by name.
  */
 export const unsupportedBody: Decoder<unknown> = anyValue;
 
 /** The id-carrying shapes among those, so the path id can be checked against the body id. */
-export const networkInterfaceId: Decoder<{ iface_id: string }> = struct('NetworkInterfaceConfig', { iface_id: req(str) }, { allowUnknown: true });
 export const pmemId: Decoder<{ id: string }> = struct('PmemConfig', { id: req(str) }, { allowUnknown: true });
 
 export const stringList = arrayOf(str);

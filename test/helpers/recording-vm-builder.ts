@@ -36,6 +36,7 @@ export class RecordingVmBuilder implements VmBuilder {
         throw new Error('the test machine has no keyboard');
       },
       updateDrive: async (id, u) => void this.calls.push(`update-drive ${id} ${u.path ?? ''}`),
+      updateNet: async (id) => void this.calls.push(`update-net ${id}`),
       takeMetrics: async () => {
         const m = this.metrics;
         this.metrics = {};

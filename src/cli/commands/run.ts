@@ -10,6 +10,7 @@ import type { AssembledMachine } from '../../vmm/assemble-machine.js';
 import { createVmBuilder } from '../../vmm/builder.js';
 import type { MachineExit, MachineHandle, MachineSpec, VmBuilder } from '../../vmm/machine.js';
 import { VmResources, VmResourcesError } from '../../vmm/vm-resources.js';
+import { formatMac, randomMac } from '../../devices/virtio/net/mac-address.js';
 import { CliError, parseNumberFlag } from '../cli-error.js';
 import { MAX_HARTS } from '../../memory/machine-memory.js';
 import { Console } from '../console.js';
@@ -35,6 +36,15 @@ Options:
                      ro = read-only, writeback = guest flushes reach the host file (fsync)
   --root             boot into the first disk: root=/dev/vda (the initramfs switch_roots to it)
   --no-entropy       do not attach the virtio-rng entropy device (attached by default)
+  --net user|tap:NAME
+                     attach a virtio-net interface (repeatable: eth0, eth1, ...). user: rootless
+                     user-mode networking through passt, started by wisp (the default guest gets
+                     its address by DHCP; the host is reachable at the gateway address); tap:NAME:
+                     an existing host tap device, as Firecracker's host_dev_name
+  --publish HOST:GUEST[/udp]
+                     with --net user: connections to HOST on this machine reach GUEST in the
+                     guest (TCP, or UDP with /udp; repeatable)
+  --mac MAC          the guest MAC of the interfaces, in --net order (default: a random one)
   --vsock PATH       attach virtio-vsock with its host side at the Unix socket PATH, as Firecracker's
                      hybrid model: host programs connect to PATH and send "CONNECT <port>\\n"; the
                      guest's connections to CID 2 port P go to PATH_P (the default guest loads the
@@ -68,6 +78,7 @@ type Flags = {
   kernel?: string; initrd?: string; append?: string; mem?: string; 'init-cmd'?: string; script?: string;
   reboot?: string; engine?: string; differential?: string; disk?: string[]; root?: boolean; 'no-entropy'?: boolean;
   cpus?: string; deterministic?: boolean;
+  net?: string[]; publish?: string[]; mac?: string[];
   cold?: boolean;
   vsock?: string; 'vsock-cid'?: string;
 };
@@ -97,6 +108,9 @@ export async function run(argv: string[]): Promise<number> {
         disk: { type: 'string', multiple: true },
         root: { type: 'boolean' },
         'no-entropy': { type: 'boolean' },
+        net: { type: 'string', multiple: true },
+        publish: { type: 'string', multiple: true },
+        mac: { type: 'string', multiple: true },
         cold: { type: 'boolean' },
         vsock: { type: 'string' },
         'vsock-cid': { type: 'string' },
@@ -121,7 +135,9 @@ export async function run(argv: string[]): Promise<number> {
     let watcher: PromptWatcher | undefined;
     if (differential === undefined) builder = createVmBuilder({ stdin: null, consoleOut: (b) => { console.write(b); watcher?.output(b); }, prestart: true });
     scratch = mkdtempSync(join(tmpdir(), 'wisp-run-'));
-    const warmable = differential === undefined && !v.kernel && !v.initrd && !v['init-cmd'] && !v.script && !v.disk?.length;
+    // (A network interface keeps the guest cold: virtio-net has no snapshot state yet, and its passt or
+    // tap belongs to one boot.)
+    const warmable = differential === undefined && !v.kernel && !v.initrd && !v['init-cmd'] && !v.script && !v.disk?.length && !v.net?.length;
     let guest = await loadGuest(v, scratch, warmable);
     const resources = describeVm(v, guest, differential !== undefined);
     const spec = resources.machineSpec(INSTANCE_ID);
@@ -184,15 +200,39 @@ function checkFlags(v: Flags, differential: boolean): void {
   for (const d of v.disk ?? []) parseDisk(d);
   if (differential && v.disk?.length) throw new CliError('--differential runs without disks (both engines would share them)');
   if (v.root && !v.disk?.length) throw new CliError('--root needs a --disk to boot into');
+  const nets = (v.net ?? []).map(parseNet);
+  if (differential && nets.length) throw new CliError('--differential runs without network interfaces (both engines would share them)');
+  const publish = (v.publish ?? []).map(parsePublish);
+  if (publish.length && !nets.some((n) => n.kind === 'user')) throw new CliError('--publish needs a user-mode interface: add --net user');
+  if ((v.mac?.length ?? 0) > nets.length) throw new CliError(`--mac was given ${v.mac!.length} times for ${nets.length} --net interface${nets.length === 1 ? '' : 's'}`);
   if (differential && v.vsock !== undefined) throw new CliError('--differential runs without vsock (host sockets would make the two runs differ)');
   if (v['vsock-cid'] !== undefined && v.vsock === undefined) throw new CliError('--vsock-cid needs --vsock');
   parseNumberFlag('--vsock-cid', v['vsock-cid'], 3);
 }
 
+type NetFlag = { kind: 'user' } | { kind: 'tap'; name: string };
+
+function parseNet(spec: string): NetFlag {
+  if (spec === 'user') return { kind: 'user' };
+  if (spec.startsWith('tap:') && spec.length > 4) return { kind: 'tap', name: spec.slice(4) };
+  throw new CliError(`--net must be "user" or "tap:NAME", got "${spec}"`);
+}
+
+function parsePublish(spec: string): { host_port: number; guest_port: number; protocol: 'tcp' | 'udp' } {
+  const m = /^(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/.exec(spec);
+  const port = (s: string | undefined) => (s !== undefined && Number(s) >= 1 && Number(s) <= 65535 ? Number(s) : undefined);
+  const host = port(m?.[1]), guest = port(m?.[2]);
+  if (!m || host === undefined || guest === undefined) {
+    throw new CliError(`--publish must be HOSTPORT:GUESTPORT with ports 1 to 65535, optionally /udp (e.g. 8080:80), got "${spec}"`);
+  }
+  return { host_port: host, guest_port: guest, protocol: (m[3] as 'tcp' | 'udp' | undefined) ?? 'tcp' };
+}
+
 /**
  * The VM the flags describe, as the same resources the API and --config-file configure (so every
  * device is built by the one builder): machine config, boot source, drives vda, vdb, … in order (the
- * first is the root with --root), and the entropy device unless --no-entropy. A lock-step run has no
+ * first is the root with --root), the entropy device unless --no-entropy, and network interfaces
+ * eth0, eth1, … (each with a MAC: --mac, else a random locally administered one). A lock-step run has no
  * entropy device: the two machines would read different host randomness.
  */
 function describeVm(v: Flags, guest: GuestFiles, differential: boolean): VmResources {
@@ -215,6 +255,16 @@ function describeVm(v: Flags, guest: GuestFiles, differential: boolean): VmResou
     });
   });
   if (!v['no-entropy'] && !differential) r.setEntropyDevice({});
+  // The first user-mode interface carries the published ports.
+  let publish = (v.publish ?? []).map(parsePublish);
+  (v.net ?? []).map(parseNet).forEach((n, i) => {
+    r.insertNetworkInterface({
+      iface_id: `eth${i}`,
+      guest_mac: v.mac?.[i] ?? formatMac(randomMac()),
+      ...(n.kind === 'tap' ? { host_dev_name: n.name } : { user_mode: { publish } }),
+    });
+    if (n.kind === 'user') publish = [];
+  });
   if (v.vsock !== undefined) r.setVsockDevice({ guest_cid: parseNumberFlag('--vsock-cid', v['vsock-cid'], 3), uds_path: v.vsock });
   return r;
 }

@@ -217,6 +217,9 @@ export class MmioTransport implements MmioDevice, VirtioInterrupt {
   save(): MmioTransportState {
     const d = this.device;
     if (d && !d.save) throw new Error(`virtio device type ${d.deviceType} cannot be saved`);
+    // The device first: it may settle its queues as it saves (give back chains it holds, post an
+    // event), and the queues and interrupt status saved below must include that.
+    const device = d?.save?.() ?? null;
     return {
       version: 1,
       deviceType: d ? d.deviceType : S.DEVICE_ID_NONE,
@@ -230,7 +233,7 @@ export class MmioTransport implements MmioDevice, VirtioInterrupt {
       configGeneration: this.configGeneration,
       running: this.running,
       queues: this.queues.map((q) => q.save()),
-      device: d?.save?.() ?? null,
+      device,
     };
   }
 

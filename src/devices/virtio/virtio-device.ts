@@ -50,7 +50,8 @@ export interface VirtioDevice {
   /**
    * The device's own state for a snapshot, as plain data (what the transport does not hold: requests
    * held back, rate limiter buckets). A device without save() cannot be snapshotted, and says so by
-   * name (the machine refuses the snapshot).
+   * name (the machine refuses the snapshot). Called before the transport saves the queues and the
+   * interrupt status, so a device may settle them here (Queue.undoPop of chains it holds).
    */
   save?(): unknown;
   /**

@@ -11,23 +11,31 @@
  * sees every frame the network sends before the guest does. The device cannot tell a filtered port
  * from a plain one.
  *
- * Flow control: a device whose guest has no receive buffers asks the port to pause(); the port then
- * stops taking frames from the network (a socket stops being read, so the host side is held back, not
- * dropped) until resume(). A port may still deliver a few frames after pause() (whatever was already
- * read); the device bounds what it keeps and counts what it drops.
+ * Flow control, both ways. Receive: a device whose guest has no receive buffers asks the port to
+ * pause(); the port then stops taking frames from the network (a socket stops being read, so the host
+ * side is held back, not dropped) until resume(). A port may still deliver a few frames after pause()
+ * (whatever was already read); the device bounds what it keeps and counts what it drops. Transmit:
+ * send() returning false means "taken, but hold the next ones": the device leaves further frames in
+ * the guest's transmit queue until the port calls receiver.drained().
  */
 
 /** What a port hands received frames to (the device, or the next filter up). */
 export interface FrameReceiver {
   /** One frame from the network. The array is the receiver's to keep. */
   receive(frame: Uint8Array): void;
+  /** After send() returned false: the port can take frames again. */
+  drained?(): void;
   /** The port failed for good (the helper process died, the tap went away): the link is down. */
   linkDown?(reason: string): void;
 }
 
 export interface FramePort {
-  /** Sends one frame to the network. Never throws; a frame the port cannot take is dropped and counted. */
-  send(frame: Uint8Array): void;
+  /**
+   * Sends one frame to the network; the port owns the array from now on. Returns false when the port
+   * is congested (the frame was still taken): send no more until the receiver's drained() is called.
+   * Never throws; a frame the port cannot send at all is dropped and counted by the port.
+   */
+  send(frame: Uint8Array): boolean;
   /** Sets where received frames go. Called once, before any frame flows. */
   attach(receiver: FrameReceiver): void;
   /** Stop taking frames from the network (the receiver has no room). Idempotent. */
@@ -63,8 +71,8 @@ export function filterPort(inner: FramePort, filter: FrameFilter): FramePort {
   };
   return {
     send(frame) {
-      if (closed) return;
-      if (!filter.fromGuest(frame, reply)) inner.send(frame);
+      if (closed) return true;
+      return filter.fromGuest(frame, reply) ? true : inner.send(frame);
     },
     attach(r) {
       receiver = r;
@@ -72,6 +80,7 @@ export function filterPort(inner: FramePort, filter: FrameFilter): FramePort {
         receive: (frame) => {
           if (!closed && !filter.toGuest?.(frame)) r.receive(frame);
         },
+        drained: () => r.drained?.(),
         linkDown: (reason) => r.linkDown?.(reason),
       });
     },
@@ -97,9 +106,9 @@ export function framePortPair(): [FramePort, FramePort] {
     paused = false;
     closed = false;
     readonly held: Uint8Array[] = [];
-    send(frame: Uint8Array): void {
-      if (this.closed || this.peer.closed) return;
-      this.peer.deliver(frame.slice());
+    send(frame: Uint8Array): boolean {
+      if (!this.closed && !this.peer.closed) this.peer.deliver(frame.slice());
+      return true;
     }
     deliver(frame: Uint8Array): void {
       if (this.paused || !this.receiver) this.held.push(frame);

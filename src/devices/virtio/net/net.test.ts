@@ -150,7 +150,7 @@ describe('virtio-net', () => {
     let receiver: ((f: Uint8Array) => void) | undefined;
     let paused = 0, resumed = 0;
     const port: FramePort = {
-      send: (f) => void sent.push(f),
+      send: (f) => (sent.push(f), true),
       attach: (r) => void (receiver = (f) => r.receive(f)),
       pause: () => void paused++,
       resume: () => void resumed++,
@@ -255,9 +255,26 @@ describe('virtio-net', () => {
     assert.equal(dev.metrics.txRateLimiterEventCount, 1);
   });
 
+  it('a congested port holds transmission: chains stay in the ring until the port drains', () => {
+    const sent: Uint8Array[] = [];
+    let recv: { drained?(): void } | undefined;
+    let congested = true;
+    const port: FramePort = { send: (f) => (sent.push(f), !congested), attach: (r) => void (recv = r), pause: () => {}, resume: () => {}, close: () => {} };
+    const dev = new VirtioNet(port, { mac: MAC });
+    const { driver } = makeRig(dev, 4 << 20);
+    driver.init();
+    for (let i = 0; i < 3; i++) driver.submit(TX_QUEUE, [{ data: hdr() }, { data: frame(60, i, [...MAC]) }]);
+    assert.equal(sent.length, 1, 'the port took one frame and asked for a pause');
+    assert.equal(driver.used(TX_QUEUE).length, 1);
+    congested = false;
+    recv!.drained!();
+    assert.equal(sent.length, 3);
+    assert.equal(driver.used(TX_QUEUE).length, 2);
+  });
+
   it('a port that goes down clears the link status and tells the guest (config change)', () => {
     let down: ((why: string) => void) | undefined;
-    const port: FramePort = { send: () => {}, attach: (r) => void (down = r.linkDown), pause: () => {}, resume: () => {}, close: () => {} };
+    const port: FramePort = { send: () => true, attach: (r) => void (down = r.linkDown), pause: () => {}, resume: () => {}, close: () => {} };
     const dev = new VirtioNet(port, { mac: MAC });
     const { driver, transport } = makeRig(dev);
     driver.init();

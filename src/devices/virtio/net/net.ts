@@ -145,9 +145,6 @@ export class VirtioNet implements VirtioDevice {
   readonly metrics: NetMetrics = newMetrics();
   readonly mac: Uint8Array | undefined;
 
-  /** Called when the device raised an interrupt from outside the hart's run (a frame arrived). */
-  wake: () => void = () => {};
-
   private readonly config = new ConfigSpace(CFG_SIZE);
   private rxQueue: Queue | null = null;
   private txQueue: Queue | null = null;
@@ -167,6 +164,8 @@ export class VirtioNet implements VirtioDevice {
   private heldCap = 0;
   private rxThrottled = false;
   private txThrottled = false;
+  /** The port said it is congested: transmit chains stay in the ring until it drains. */
+  private txBlocked = false;
   private delivering = false;
 
   constructor(
@@ -175,7 +174,7 @@ export class VirtioNet implements VirtioDevice {
   ) {
     if (opts.mac && opts.mac.length !== 6) throw new RangeError('a MAC address is 6 bytes');
     if (opts.mtu !== undefined && (!Number.isInteger(opts.mtu) || opts.mtu < 68 || opts.mtu > 65535)) {
-      throw new RangeError(`MTU ${opts.mtu} is outside 68…65535`);
+      throw new RangeError(`MTU ${opts.mtu} is outside 68 to 65535`);
     }
     this.mac = opts.mac && Uint8Array.from(opts.mac);
     let f = F_VERSION_1 | F_INDIRECT_DESC | F_EVENT_IDX | NET_F_MRG_RXBUF | NET_F_STATUS;
@@ -188,7 +187,7 @@ export class VirtioNet implements VirtioDevice {
     this.config.setU16(CFG_STATUS, NET_S_LINK_UP);
     this.config.setU16(CFG_MAX_VIRTQUEUE_PAIRS, 1);
     if (opts.mtu !== undefined) this.config.setU16(CFG_MTU, opts.mtu);
-    port.attach({ receive: (frame) => this.receive(frame), linkDown: () => this.linkDown() });
+    port.attach({ receive: (frame) => this.receive(frame), drained: () => this.drained(), linkDown: () => this.linkDown() });
   }
 
   readConfig(offset: number, size: 1 | 2 | 4): number {
@@ -226,6 +225,7 @@ export class VirtioNet implements VirtioDevice {
     this.held = [];
     this.heldCap = 0;
     this.rxThrottled = this.txThrottled = false;
+    this.txBlocked = false;
   }
 
   processQueue(index: number): void {
@@ -284,9 +284,9 @@ export class VirtioNet implements VirtioDevice {
     this.pending.push(frame);
     this.pendingBytes += frame.length;
     if (this.pendingFrames >= RX_PENDING_MAX_FRAMES / 2 || this.pendingBytes >= RX_PENDING_MAX_BYTES / 2) this.pausePort();
-    if (this.rxQueue && !this.delivering) {
-      if (this.deliver()) this.wake();
-    }
+    // (An interrupt raised here, outside the hart's run, also wakes an idle machine: the board's IRQ
+    // lines do that for every virtio slot.)
+    if (this.rxQueue && !this.delivering) this.deliver();
   }
 
   /**
@@ -406,17 +406,21 @@ export class VirtioNet implements VirtioDevice {
   private linkDown(): void {
     this.config.setU16(CFG_STATUS, 0);
     this.metrics.eventFails++;
-    if (this.interrupt && (this.features & NET_F_STATUS) !== 0n) {
-      this.interrupt.signalConfigChange();
-      this.wake();
-    }
+    if (this.interrupt && (this.features & NET_F_STATUS) !== 0n) this.interrupt.signalConfigChange();
   }
 
   // ---- transmit: guest → port ----
 
-  private transmit(): void {
+  private drained(): void {
+    if (!this.txBlocked) return;
+    this.txBlocked = false;
+    if (this.txQueue) this.transmit();
+  }
+
+  /** Sends what the guest queued, until the ring is empty, a limiter throttles or the port is congested. Returns whether the guest was notified. */
+  private transmit(): boolean {
     const q = this.txQueue;
-    if (!q || this.txThrottled) return;
+    if (!q || this.txThrottled || this.txBlocked) return false;
     let any = false;
     for (let chain = q.pop(); chain; chain = q.pop()) {
       any = true;
@@ -447,10 +451,15 @@ export class VirtioNet implements VirtioDevice {
       this.metrics.txBytesCount += frame.length;
       this.metrics.txPacketsCount++;
       this.metrics.txCount++;
-      this.port.send(frame);
+      if (!this.port.send(frame)) {
+        this.txBlocked = true;
+        break;
+      }
     }
     if (!any) this.metrics.noTxAvailBuffer++;
-    if (q.needsNotification()) this.interrupt!.signalUsedBuffer(TX_QUEUE);
+    if (!q.needsNotification()) return false;
+    this.interrupt!.signalUsedBuffer(TX_QUEUE);
+    return true;
   }
 
   /**
