@@ -6,7 +6,7 @@
 // The guest (busybox) pings the gateway 10 times (the RTT summary), downloads BYTES three times from an
 // HTTP server on the host side (bench/net-peer.mjs) and uploads BYTES three times with wget
 // --post-file; the peer times each transfer on the host. Medians are reported, and wisp/QEMU ratios.
-// Everything runs inside a network namespace this bench creates (loopback, a dummy interface whose
+// Everything runs inside a network namespace this bench creates (loopback, a veth pair whose
 // default route gives passt its template, the tap), so no traffic leaves it. Needs root, passt and
 // qemu-system-riscv64; the machine is shared, so figures vary from run to run.
 import { execFileSync, spawn } from 'node:child_process';
@@ -29,7 +29,8 @@ GW=$(ip route | awk '/^default/ {print $3}')
 echo "GATEWAY $GW"
 echo "PING $(ping -c 10 "$GW" | tail -1)"
 i=0; while [ $i -lt ${REPEAT} ]; do wget -q -O /dev/null "http://$GW:${PORT}/blob?n=${BYTES}" || echo "DOWNLOAD-FAILED"; i=$((i + 1)); done
-head -c ${BYTES} /dev/zero > /tmp/up
+# busybox wget sends --post-file's contents as a C string (strlen), so the file must hold no NUL byte.
+head -c ${BYTES} /dev/zero | tr '\\0' Z > /tmp/up
 i=0; while [ $i -lt ${REPEAT} ]; do wget -q -O /dev/null --post-file=/tmp/up "http://$GW:${PORT}/upload" || echo "UPLOAD-FAILED"; i=$((i + 1)); done
 echo ${MARKER}
 `;
@@ -63,11 +64,13 @@ function setUpNamespace(ns) {
   sh('ip', ['netns', 'add', ns]);
   const run = (...a) => sh('ip', ['netns', 'exec', ns, ...a]);
   run('ip', 'link', 'set', 'lo', 'up');
-  // passt takes its addresses from the interface with the default route: a dummy one here.
-  run('ip', 'link', 'add', 'dummy0', 'type', 'dummy');
-  run('ip', 'addr', 'add', '10.0.2.15/24', 'dev', 'dummy0');
-  run('ip', 'link', 'set', 'dummy0', 'up');
-  run('ip', 'route', 'add', 'default', 'via', '10.0.2.2', 'dev', 'dummy0');
+  // passt takes its addresses from the interface with the default route: one end of a veth pair here
+  // (both ends up, so it has a carrier; kernels without the dummy driver have veth).
+  run('ip', 'link', 'add', 'uplink0', 'type', 'veth', 'peer', 'name', 'uplink1');
+  run('ip', 'addr', 'add', '10.0.2.15/24', 'dev', 'uplink0');
+  run('ip', 'link', 'set', 'uplink1', 'up');
+  run('ip', 'link', 'set', 'uplink0', 'up');
+  run('ip', 'route', 'add', 'default', 'via', '10.0.2.2', 'dev', 'uplink0');
   run('ip', 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap');
   run('ip', 'addr', 'add', `${HOST_TAP_IP}/30`, 'dev', 'tap0');
   run('ip', 'link', 'set', 'tap0', 'up');

@@ -17,6 +17,7 @@ const suites = {
   interpreter: async () => (await import('../bench/interpreter-mips.mjs')).benchInterpreter(root),
   boot: async () => (await import('../bench/boot.mjs')).benchBoot(root),
   'guest-cpu': async () => (await import('../bench/guest-cpu.mjs')).benchGuestCpu(root),
+  debian: async () => (await import('../bench/debian.mjs')).benchDebian(root),
   disk: async () => (await import('../bench/disk.mjs')).benchDisk(root),
   api: async () => (await import('../bench/api.mjs')).benchApi(root),
   net: async () => (await import('../bench/net.mjs')).benchNet(root),

@@ -78,6 +78,13 @@ export interface FpContext {
    * Dirty, or in the interpreter, which leaves it Dirty), so the check can be left out.
    */
   readonly fsDirty: boolean;
+  /**
+   * Pushes the block's FP environment check (i32): FS Dirty, NX set and frm RNE — the state in which
+   * an RNE result that is finite and normal needs nothing but itself. Computed once per block (the
+   * region translator keeps it in a local until a CSR instruction runs: F/D instructions only ever
+   * make FS Dirty and raise flags, so a true value stays true).
+   */
+  env(): void;
 }
 
 const MSTATUS_FS = 0x6000;
@@ -95,18 +102,19 @@ const FMA_MAX = 2 ** 1020;
 export class FpSupport {
   private sumErr = -1;
   private prodErr = -1;
-  private locals: { d: number[]; s: number[]; q: number; w: number } | undefined;
+  private locals: { d: number[]; s: number[]; q: number; q2: number; w: number } | undefined;
 
   constructor(private readonly m: ModuleBuilder, private readonly f: FunctionBuilder) {}
 
-  /** Scratch locals of the region function: 8 f64, 3 f32, one i64, one i32. */
-  get l(): { d: number[]; s: number[]; q: number; w: number } {
+  /** Scratch locals of the region function: 14 f64, 3 f32, two i64, one i32. */
+  get l(): { d: number[]; s: number[]; q: number; q2: number; w: number } {
     if (this.locals === undefined) {
       const f = this.f;
       this.locals = {
-        d: Array.from({ length: 8 }, () => f.local(F64)),
+        d: Array.from({ length: 14 }, () => f.local(F64)),
         s: Array.from({ length: 3 }, () => f.local(F32)),
         q: f.local(I64),
+        q2: f.local(I64),
         w: f.local(I32),
       };
     }
@@ -178,7 +186,7 @@ export function emitFpCompute(c: FpContext, insn: number): void {
       return;
     case 0x04: // sign injection
       if (rm > 2) break;
-      guarded(c, () => {
+      pure(c, () => {
         if (single) {
           signInject32(f, rm, () => unboxed(c, rs1), () => unboxed(c, rs2));
           f.i64ExtendI32U().i64Const(-0x1_0000_0000).i64Or();
@@ -190,38 +198,61 @@ export function emitFpCompute(c: FpContext, insn: number): void {
       return;
     case 0x05: // min, max
       if (rm > 1) break;
-      guarded(c, (slow) => {
+      fastOr(c, () => {
+        const { d } = c.support.l;
+        c.env(); fastOperands(c, single, [rs1, rs2], [d[0], d[1]]); f.i32And();
+        notNaN(f, d[0]); f.i32And(); notNaN(f, d[1]); f.i32And();
+      }, () => {
+        const { d } = c.support.l;
+        f.localGet(d[0]).localGet(d[1]);
+        if (rm === 0) f.f64Min(); else f.f64Max();
+        result(c, single, rd);
+      }, (depth) => guarded(c, (slow) => {
         const { d } = c.support.l;
         operand(c, single, rs1, d[0], slow); operand(c, single, rs2, d[1], slow);
         notNaN(f, d[0]); notNaN(f, d[1]); f.i32And().i32Eqz(); slow();
         f.localGet(d[0]).localGet(d[1]);
         if (rm === 0) f.f64Min(); else f.f64Max();
         result(c, single, rd);
-      });
+      }, depth));
       return;
     case 0x14: // compares: FLE (0), FLT (1), FEQ (2); any NaN: the interpreter (flags)
       if (rm > 2) break;
-      guarded(c, (slow) => {
+      const cmp = () => {
         const { d } = c.support.l;
-        operand(c, single, rs1, d[0], slow); operand(c, single, rs2, d[1], slow);
-        notNaN(f, d[0]); notNaN(f, d[1]); f.i32And().i32Eqz(); slow();
         f.localGet(d[0]).localGet(d[1]);
         if (rm === 0) f.f64Le(); else if (rm === 1) f.f64Lt(); else f.f64Eq();
         f.i64ExtendI32U();
         c.setX(rd);
-      });
+      };
+      fastOr(c, () => {
+        const { d } = c.support.l;
+        c.env(); fastOperands(c, single, [rs1, rs2], [d[0], d[1]]); f.i32And();
+        notNaN(f, d[0]); f.i32And(); notNaN(f, d[1]); f.i32And();
+      }, cmp, (depth) => guarded(c, (slow) => {
+        const { d } = c.support.l;
+        operand(c, single, rs1, d[0], slow); operand(c, single, rs2, d[1], slow);
+        notNaN(f, d[0]); notNaN(f, d[1]); f.i32And().i32Eqz(); slow();
+        cmp();
+      }, depth));
       return;
     case 0x08: // FCVT.S.D (fmt S, rs2 = 1) and FCVT.D.S (fmt D, rs2 = 0)
       if (rs2 !== (single ? 1 : 0)) break;
       if (single) { if (rneAllowed(rm)) { demote(c, rd, rs1, rm); return; } break; }
       if (!rmValid(rm)) break;
-      guarded(c, (slow) => { // every single is a double: exact, unless NaN
+      // Every single is a double: exact, unless NaN.
+      fastOr(c, () => {
+        const { d } = c.support.l;
+        c.env(); fastOperands(c, true, [rs1], [d[0]]); f.i32And(); notNaN(f, d[0]); f.i32And();
+      }, () => {
+        f.localGet(c.support.l.d[0]); result(c, false, rd);
+      }, (depth) => guarded(c, (slow) => {
         const { d } = c.support.l;
         rmValidCheck(c, rm, slow);
         operand(c, true, rs1, d[0], slow);
         notNaN(f, d[0]); f.i32Eqz(); slow();
         f.localGet(d[0]); result(c, false, rd);
-      });
+      }, depth));
       return;
     case 0x18: // float to integer
       if (rs2 > 3 || (rm > 3 && rm !== 7)) break;
@@ -233,7 +264,7 @@ export function emitFpCompute(c: FpContext, insn: number): void {
       return;
     case 0x1c: // FMV.X.W / FMV.X.D (FCLASS goes to the interpreter)
       if (rs2 !== 0 || rm !== 0) break;
-      guarded(c, () => {
+      pure(c, () => {
         c.getF(rs1);
         if (single) f.i32WrapI64().i64ExtendI32S();
         c.setX(rd);
@@ -241,7 +272,7 @@ export function emitFpCompute(c: FpContext, insn: number): void {
       return;
     case 0x1e: // FMV.W.X / FMV.D.X
       if (rs2 !== 0 || rm !== 0) break;
-      guarded(c, () => {
+      pure(c, () => {
         c.getX(rs1);
         if (single) f.i64Const(-0x1_0000_0000).i64Or();
         c.setF(rd);
@@ -258,7 +289,7 @@ export function emitFpCompute(c: FpContext, insn: number): void {
  * branch to the helper on a condition on the stack (from the body's top level: it opens no blocks
  * around a slow() call).
  */
-function guarded(c: FpContext, body: (slow: () => void) => void): void {
+function guarded(c: FpContext, body: (slow: () => void) => void, depth = 0): void {
   const f = c.f;
   f.block(); // $done
   f.block(); // $slow
@@ -266,8 +297,65 @@ function guarded(c: FpContext, body: (slow: () => void) => void): void {
   body(() => { f.brIf(0); });
   f.br(1);
   f.end();
-  c.helper(1);
+  c.helper(1 + depth);
   f.end();
+}
+
+/** An instruction with no exceptional case (moves, sign injection): only FS must be Dirty. */
+function pure(c: FpContext, body: () => void): void {
+  if (c.fsDirty) body(); else guarded(c, body);
+}
+
+/**
+ * `if (fast) { commit } else { thorough }`: the common case in straight-line code (Liftoff spills
+ * registers at every merge of control flow, so the hot path has one), the full treatment (`thorough`,
+ * given its depth inside the instruction: one, the `else`) for the rest.
+ */
+function fastOr(c: FpContext, fast: () => void, commit: () => void, thorough: (depth: number) => void): void {
+  const f = c.f;
+  fast();
+  f.if();
+  commit();
+  f.else();
+  thorough(1);
+  f.end();
+}
+
+/**
+ * Loads operands for a fast path into f64 locals and pushes whether they are usable (i32): doubles
+ * always; singles when all are NaN-boxed (then promoted, exactly).
+ */
+function fastOperands(c: FpContext, single: boolean, regs: number[], into: number[]): void {
+  const f = c.f;
+  if (!single) {
+    regs.forEach((r, i) => { c.getF(r); f.f64ReinterpretI64().localSet(into[i]!); });
+    f.i32Const(1);
+    return;
+  }
+  const { q, q2 } = c.support.l;
+  f.i64Const(-1).localSet(q2);
+  regs.forEach((r, i) => {
+    c.getF(r); f.localTee(q).i32WrapI64().f32ReinterpretI32().f64PromoteF32().localSet(into[i]!);
+    f.localGet(q2).localGet(q).i64And().localSet(q2);
+  });
+  f.localGet(q2).i64Const(32).i64ShrU().i64Const(0xffff_ffff).i64Eq();
+}
+
+const ABS64 = 0x7fff_ffff_ffff_ffffn;
+/** Pushes whether the f64 in local x is finite and normal, above the smallest normal (no tininess). */
+function normal64(f: FunctionBuilder, x: number): void {
+  f.localGet(x).i64ReinterpretF64().i64Const(ABS64).i64And().i64Const(0x0010_0000_0000_0001n).i64Sub();
+  f.i64Const(0x7ff0_0000_0000_0000n - 0x0010_0000_0000_0001n).i64LtU();
+}
+/** Pushes whether the f32 in local x is finite and normal, above the smallest normal. */
+function normal32(f: FunctionBuilder, x: number): void {
+  f.localGet(x).i32ReinterpretF32().i32Const(0x7fff_ffff).i32And().i32Const(0x0080_0001).i32Sub();
+  f.i32Const(0x7f80_0000 - 0x0080_0001).i32LtU();
+}
+/** Pushes whether |x| (f64 local) lies in [lo, hi), by its bits (lo, hi positive powers of two). */
+function magnitudeIn(f: FunctionBuilder, x: number, lo: number, hi: number): void {
+  const b = (v: number) => { const d = new DataView(new ArrayBuffer(8)); d.setFloat64(0, v); return d.getBigUint64(0); };
+  f.localGet(x).i64ReinterpretF64().i64Const(ABS64).i64And().i64Const(b(lo)).i64Sub().i64Const(b(hi) - b(lo)).i64LtU();
 }
 
 /** Static rounding modes the inline arithmetic takes: RNE, or DYN (frm checked at run time). */
@@ -360,7 +448,17 @@ function nxClear(c: FpContext, w: number): void {
 /** FADD/FSUB/FMUL/FDIV (op 0-3) and FSQRT (op 4) on doubles. */
 function arithDouble(c: FpContext, op: number, rd: number, rs1: number, rs2: number, rm: number): void {
   const f = c.f;
-  guarded(c, (slow) => {
+  const { d } = c.support.l;
+  fastOr(c, () => {
+    c.env();
+    c.getF(rs1); f.f64ReinterpretI64();
+    if (op !== 4) { c.getF(rs2); f.f64ReinterpretI64(); }
+    [() => f.f64Add(), () => f.f64Sub(), () => f.f64Mul(), () => f.f64Div(), () => f.f64Sqrt()][op]!();
+    f.localSet(d[2]);
+    normal64(f, d[2]); f.i32And();
+  }, () => {
+    f.localGet(d[2]).i64ReinterpretF64(); c.setF(rd);
+  }, (depth) => guarded(c, (slow) => {
     const { d, w } = c.support.l;
     const [a, b, r, p, t] = d;
     rneCheck(c, rm, slow);
@@ -431,13 +529,24 @@ function arithDouble(c: FpContext, op: number, rd: number, rs1: number, rs2: num
     }
     f.if(); raiseNx(c); f.end();
     f.end();
-  });
+  }, depth));
 }
 
 /** FADD/FSUB/FMUL/FDIV (op 0-3) and FSQRT (op 4) on singles, in wasm's f32; exactness checked in double. */
 function arithSingle(c: FpContext, op: number, rd: number, rs1: number, rs2: number, rm: number): void {
   const f = c.f;
-  guarded(c, (slow) => {
+  const { d, s: sl } = c.support.l;
+  const box = () => { f.i32ReinterpretF32().i64ExtendI32U().i64Const(-0x1_0000_0000).i64Or(); };
+  fastOr(c, () => {
+    c.env(); fastOperands(c, true, op === 4 ? [rs1] : [rs1, rs2], [d[0], d[1]]); f.i32And();
+    f.localGet(d[0]).f32DemoteF64();
+    if (op !== 4) f.localGet(d[1]).f32DemoteF64();
+    [() => f.f32Add(), () => f.f32Sub(), () => f.f32Mul(), () => f.f32Div(), () => f.f32Sqrt()][op]!();
+    f.localSet(sl[2]);
+    normal32(f, sl[2]); f.i32And();
+  }, () => {
+    f.localGet(sl[2]); box(); c.setF(rd);
+  }, (depth) => guarded(c, (slow) => {
     const { d, s, w } = c.support.l;
     const [a, b, r, x] = d;
     const [sa, sb, sr] = s;
@@ -477,7 +586,7 @@ function arithSingle(c: FpContext, op: number, rd: number, rs1: number, rs2: num
     }
     f.if(); raiseNx(c); f.end();
     f.end();
-  });
+  }, depth));
 }
 
 /**
@@ -500,7 +609,46 @@ function fmaDouble(c: FpContext, insn: number): void {
   const rd = (insn >>> 7) & 31, rs1 = (insn >>> 15) & 31, rs2 = (insn >>> 20) & 31, rs3 = insn >>> 27;
   const op = insn & 0x7f, rm = (insn >>> 12) & 7;
   const negProduct = op === 0x4b || op === 0x4f, negAddend = op === 0x47 || op === 0x4f;
-  guarded(c, (slow) => {
+  fastOr(c, () => {
+    // Operands, product, addend and result well inside the range where every error term is exact.
+    const { d, q } = c.support.l;
+    const [a, b, cc, p, th, tl, v, e, ah, al, bh, bl, t, r] = d;
+    c.env();
+    c.getF(rs1); f.f64ReinterpretI64(); if (negProduct) f.f64Neg(); f.localSet(a);
+    c.getF(rs2); f.f64ReinterpretI64().localSet(b);
+    c.getF(rs3); f.f64ReinterpretI64(); if (negAddend) f.f64Neg(); f.localSet(cc);
+    f.localGet(a).localGet(b).f64Mul().localSet(p);
+    magnitudeIn(f, a, SMALL, SPLIT_MAX); f.i32And(); magnitudeIn(f, b, SMALL, SPLIT_MAX); f.i32And();
+    magnitudeIn(f, p, SMALL, FMA_MAX); f.i32And(); magnitudeIn(f, cc, SMALL, FMA_MAX); f.i32And();
+    // ul = a*b - p (Veltkamp's split, Dekker's product), kept in e
+    const split = (x: number, hi: number, lo: number) => {
+      f.f64Const(134217729).localGet(x).f64Mul().localTee(t);
+      f.localGet(t).localGet(x).f64Sub().f64Sub().localTee(hi);
+      f.localGet(x).localGet(hi).f64Sub().localSet(lo);
+      f.drop();
+    };
+    split(a, ah, al); split(b, bh, bl);
+    f.localGet(ah).localGet(bh).f64Mul().localGet(p).f64Sub();
+    f.localGet(ah).localGet(bl).f64Mul().f64Add().localGet(al).localGet(bh).f64Mul().f64Add();
+    f.localGet(al).localGet(bl).f64Mul().f64Add().localSet(e);
+    // th + tl = p + c (TwoSum; ah, al now hold its bv, av)
+    const twoSum = (x: number, y: number, sum: number) => { // pushes x + y - sum exactly
+      f.localGet(sum).localGet(x).f64Sub().localSet(ah);
+      f.localGet(sum).localGet(ah).f64Sub().localSet(al);
+      f.localGet(x).localGet(al).f64Sub().localGet(y).localGet(ah).f64Sub().f64Add();
+    };
+    f.localGet(p).localGet(cc).f64Add().localSet(th);
+    twoSum(p, cc, th); f.localSet(tl);
+    // v = RN(tl + ul), e = its error; then RN(th + RO(tl + ul))
+    f.localGet(tl).localGet(e).f64Add().localSet(v);
+    twoSum(tl, e, v); f.localSet(e);
+    f.localGet(th);
+    roundToOdd(f, v, e, q);
+    f.f64Add().localSet(r);
+    normal64(f, r); f.i32And();
+  }, () => {
+    f.localGet(c.support.l.d[13]).i64ReinterpretF64(); c.setF(rd);
+  }, (depth) => guarded(c, (slow) => {
     const { d, q, w } = c.support.l;
     const [a, b, cc, p, th, tl, v, e] = d;
     rneCheck(c, rm, slow);
@@ -539,7 +687,7 @@ function fmaDouble(c: FpContext, insn: number): void {
     f.f64Abs().localTee(e).f64Const(MIN_NORMAL_64).f64Gt().localGet(v).f64Const(0).f64Eq().i32Or();
     f.localGet(e).f64Const(SUM_MAX).f64Lt().i32And().i32Eqz(); slow();
     f.localGet(v).i64ReinterpretF64(); c.setF(rd);
-  });
+  }, depth));
 }
 
 function fmaSingle(c: FpContext, insn: number): void {
@@ -547,7 +695,23 @@ function fmaSingle(c: FpContext, insn: number): void {
   const rd = (insn >>> 7) & 31, rs1 = (insn >>> 15) & 31, rs2 = (insn >>> 20) & 31, rs3 = insn >>> 27;
   const op = insn & 0x7f, rm = (insn >>> 12) & 7;
   const negProduct = op === 0x4b || op === 0x4f, negAddend = op === 0x47 || op === 0x4f;
-  guarded(c, (slow) => {
+  fastOr(c, () => {
+    // Operands NaN-boxed, and (specials and range edges make it fail) a normal result.
+    const { d, s, q } = c.support.l;
+    const [a, b, cc, p, x, e, , , bv, av] = d;
+    c.env(); fastOperands(c, true, [rs1, rs2, rs3], [a, b, cc]); f.i32And();
+    f.localGet(a); if (negProduct) f.f64Neg(); f.localGet(b).f64Mul().localSet(p); // exact: 24 x 24 bits
+    f.localGet(cc); if (negAddend) f.f64Neg(); f.localSet(cc);
+    f.localGet(p).localGet(cc).f64Add().localSet(x);
+    f.localGet(x).localGet(p).f64Sub().localSet(bv);
+    f.localGet(x).localGet(bv).f64Sub().localSet(av);
+    f.localGet(p).localGet(av).f64Sub().localGet(cc).localGet(bv).f64Sub().f64Add().localSet(e);
+    roundToOdd(f, x, e, q);
+    f.f32DemoteF64().localSet(s[2]);
+    normal32(f, s[2]); f.i32And();
+  }, () => {
+    f.localGet(c.support.l.s[2]).i32ReinterpretF32().i64ExtendI32U().i64Const(-0x1_0000_0000).i64Or(); c.setF(rd);
+  }, (depth) => guarded(c, (slow) => {
     const { d, s, q, w } = c.support.l;
     const [a, b, cc, p, x, e, r] = d;
     const [sr] = s;
@@ -568,7 +732,7 @@ function fmaSingle(c: FpContext, insn: number): void {
     f.localGet(w);
     f.localGet(e).f64Const(0).f64Ne().localGet(r).localGet(x).f64Ne().i32Or().i32And();
     f.if(); raiseNx(c); f.end();
-  });
+  }, depth));
 }
 
 // ---- conversions -------------------------------------------------------------------------------
@@ -576,7 +740,12 @@ function fmaSingle(c: FpContext, insn: number): void {
 /** FCVT.S.D: RNE demotion; exact iff promoting back gives the double. */
 function demote(c: FpContext, rd: number, rs1: number, rm: number): void {
   const f = c.f;
-  guarded(c, (slow) => {
+  fastOr(c, () => {
+    const { s } = c.support.l;
+    c.env(); c.getF(rs1); f.f64ReinterpretI64().f32DemoteF64().localSet(s[2]); normal32(f, s[2]); f.i32And();
+  }, () => {
+    f.localGet(c.support.l.s[2]).i32ReinterpretF32().i64ExtendI32U().i64Const(-0x1_0000_0000).i64Or(); c.setF(rd);
+  }, (depth) => guarded(c, (slow) => {
     const { d, s } = c.support.l;
     const [a, r] = d;
     const [sr] = s;
@@ -587,7 +756,7 @@ function demote(c: FpContext, rd: number, rs1: number, rm: number): void {
     f.localGet(sr).i32ReinterpretF32().i64ExtendI32U().i64Const(-0x1_0000_0000).i64Or(); c.setF(rd);
     f.localGet(r).localGet(a).f64Ne();
     f.if(); raiseNx(c); f.end();
-  });
+  }, depth));
 }
 
 /**
@@ -596,7 +765,28 @@ function demote(c: FpContext, rd: number, rs1: number, rm: number): void {
  */
 function toInteger(c: FpContext, single: boolean, kind: number, rd: number, rs1: number, rm: number): void {
   const f = c.f;
-  guarded(c, (slow) => {
+  const round = () => { [() => f.f64Nearest(), () => f.f64Trunc(), () => f.f64Floor(), () => f.f64Ceil()][rm === 7 ? 0 : rm]!(); };
+  const range = [[-(2 ** 31), 2 ** 31], [0, 2 ** 32], [-(2 ** 63), 2 ** 63], [0, 2 ** 64]][kind]!;
+  const convert = () => {
+    [() => f.i32TruncF64S().i64ExtendI32S(), () => f.i32TruncF64U().i64ExtendI32S(), () => f.i64TruncF64S(), () => f.i64TruncF64U()][kind]!();
+  };
+  fastOr(c, () => {
+    // In range (NaN and infinities are not), and NX set (or, with a static mode, nothing to raise).
+    const { d } = c.support.l;
+    const [a, t] = d;
+    c.env();
+    fastOperands(c, single, [rs1], [a]);
+    f.localGet(a); round(); f.localTee(t).f64Const(range[0]).f64Ge().i32And().localGet(t).f64Const(range[1]).f64Lt().i32And();
+    if (rm !== 7 && c.fsDirty) {
+      // stack: env, operands ok & in range → (env | exact) & (ok & in range): an exact result raises nothing
+      f.localSet(c.support.l.w);
+      f.localGet(t).localGet(a).f64Eq().i32Or().localGet(c.support.l.w).i32And();
+    } else {
+      f.i32And();
+    }
+  }, () => {
+    f.localGet(c.support.l.d[1]); convert(); c.setX(rd);
+  }, (depth) => guarded(c, (slow) => {
     const { d } = c.support.l;
     const [a, t] = d;
     rneCheck(c, rm, slow);
@@ -622,14 +812,27 @@ function toInteger(c: FpContext, single: boolean, kind: number, rd: number, rs1:
     c.setX(rd);
     f.localGet(t).localGet(a).f64Ne();
     f.if(); raiseNx(c); f.end();
-  });
+  }, depth));
 }
 
 /** FCVT.{S,D}.{W,WU,L,LU} (kind 0-3): wasm's conversion (RNE); exactness by converting back. */
 function fromInteger(c: FpContext, single: boolean, kind: number, rd: number, rs1: number, rm: number): void {
   const f = c.f;
   const exactAlways = !single && kind < 2; // 32-bit integers are doubles
-  guarded(c, (slow) => {
+  const convert = () => {
+    c.getX(rs1);
+    if (kind < 2) f.i32WrapI64();
+    if (single) {
+      [() => f.f32ConvertI32S(), () => f.f32ConvertI32U(), () => f.f32ConvertI64S(), () => f.f32ConvertI64U()][kind]!();
+      f.i32ReinterpretF32().i64ExtendI32U().i64Const(-0x1_0000_0000).i64Or();
+    } else {
+      [() => f.f64ConvertI32S(), () => f.f64ConvertI32U(), () => f.f64ConvertI64S(), () => f.f64ConvertI64U()][kind]!();
+      f.i64ReinterpretF64();
+    }
+    c.setF(rd);
+  };
+  if (exactAlways && rm !== 7 && c.fsDirty) { convert(); return; } // nothing can go wrong
+  const thorough = (depth: number) => guarded(c, (slow) => {
     const { d, s, q, w } = c.support.l;
     const [r] = d;
     const [sr] = s;
@@ -666,5 +869,8 @@ function fromInteger(c: FpContext, single: boolean, kind: number, rd: number, rs
       f.localGet(w).i32Eqz();
       f.if(); raiseNx(c); f.end();
     }
-  });
+  }, depth);
+  // RNE (static, or DYN with frm RNE): wasm's conversion is the result, and NX is already set.
+  if (rm === 0 || rm === 7) fastOr(c, () => c.env(), convert, thorough);
+  else thorough(0);
 }

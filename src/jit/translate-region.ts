@@ -135,6 +135,9 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   for (const [r, l] of reg) f.i32Const(0).i64Load(regAddr(r)).localSet(l);
   for (const [r, l] of freg) f.i32Const(0).i64Load(fregAddr(r)).localSet(l);
   const fpSupport = new FpSupport(m, f);
+  // The FP environment check of the block being emitted (FpContext.env), in a local once computed.
+  let envLocal = -1;
+  let envKnown = false;
   f.localGet(ENTRY).localSet(off);
   at(0); f.localGet(ENTRY).i64ExtendI32U().i64Add().localSet(npc); // pc stays put if there is no block at the entry
   f.localGet(DP).i64ExtendI32U().localSet(dp64);
@@ -215,6 +218,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     // mstatus.FS is Dirty after any F/D instruction but a store (the interpreter leaves a store's FS
     // as it was), until a CSR instruction (which may write mstatus) runs: no need to check it again.
     let fsDirty = false;
+    envKnown = false;
     insns.forEach(({ insn, len, offset: rel }, k) => {
       const o = b.offset + rel;
       const op = insn & 0x7f;
@@ -222,7 +226,7 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
       const f3 = (insn >>> 12) & 7, f7 = insn >>> 25;
       const immI = insn >> 20;
       const retireUpTo = (n: number) => { f.localGet(cnt).i32Const(n).i32Add().localSet(cnt); };
-      if (translation(insn) === 'helper') { helperStep(insn, k, o, exitDepth); fsDirty = false; }
+      if (translation(insn) === 'helper') { helperStep(insn, k, o, exitDepth); fsDirty = false; envKnown = false; }
       else if (isFp(insn)) { fp(insn, k, o, len, exitDepth, fsDirty); if (op !== 0x27) fsDirty = true; }
       else switch (op) {
         case 0x37: f.i64Const(insn & 0xfffff000); set(rd); break;
@@ -402,6 +406,15 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
         f, getX: (r) => get(r), setX: (r) => set(r), getF, setF,
         helper: (depth) => helperStep(insn, k, o, exitDepth + depth, regs),
         fflags: layout.fflags, frm: layout.frm, mstatus: layout.mstatus, support: fpSupport, fsDirty,
+        env: () => {
+          if (envKnown) { f.localGet(envLocal); return; }
+          if (envLocal < 0) envLocal = f.local(I32);
+          // fflags (low word) with NX set and frm (high word) RNE, read as one i64; and FS Dirty.
+          f.i32Const(0).i64Load(layout.fflags).i64Const(-0x1_0000_0000n | 1n).i64And().i64Const(1).i64Eq();
+          if (!fsDirty) f.i32Const(0).i32Load(layout.mstatus).i32Const(0x6000).i32And().i32Const(0x6000).i32Eq().i32And();
+          f.localTee(envLocal);
+          envKnown = true;
+        },
       };
       emitFpCompute(c, insn);
       return;
