@@ -6,6 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DefaultGuest } from '../../src/guest/fetch.js';
+import { consoleLines, describeResult, minimalInitramfs, runWisp } from './guest-fixtures.js';
+
+/** A boot on a loaded host with more harts than cores is slow; one that has not ended by then is hung. */
+export const SMP_BOOT_TIMEOUT_MS = 600_000;
 
 /**
  * Kernel arguments for runs on a loaded host, where a hart thread can wait long for a host core:
@@ -23,6 +30,22 @@ export const GUEST_SETUP = 'mount -t proc proc /proc\nmount -t devtmpfs dev /dev
  * WARNING, a stall or lockup, a hung task, any backtrace).
  */
 export const KERNEL_COMPLAINTS = 'echo "KERNEL-COMPLAINTS $(dmesg | grep -cE "BUG:|Oops|WARNING:|detected stall|soft lockup|hard LOCKUP|hung_task|Call Trace")"';
+
+/**
+ * Boots Debian's kernel on `cpus` harts through the real CLI with an initramfs (written into `dir`) whose
+ * init runs GUEST_SETUP, then `script`, then powers off; asserts a clean exit 0 with no kernel complaint
+ * on the console, and gives the console lines.
+ */
+export async function bootOnHarts(dir: string, guest: DefaultGuest, cpus: number, name: string, script: string, mem = 256): Promise<string[]> {
+  const initrd = join(dir, `${name}.cpio.gz`);
+  writeFileSync(initrd, minimalInitramfs(guest, `${GUEST_SETUP}\n${script}\npoweroff -f`));
+  const r = await runWisp(['run', '--cpus', String(cpus), '--kernel', guest.kernelPath, '--initrd', initrd, '--mem', String(mem), '--append', STORM_KERNEL_ARGS],
+    { timeoutMs: SMP_BOOT_TIMEOUT_MS });
+  assert.equal(r.timedOut, false, describeResult(r));
+  assert.equal(r.code, 0, describeResult(r));
+  assert.doesNotMatch(r.stdout, /Kernel panic|Oops|BUG:|WARNING:|Unable to handle/, describeResult(r));
+  return consoleLines(r.stdout);
+}
 
 /** Bytes the long pipe carries ("y\n" repeated). */
 const PIPE_BYTES = 2_000_000;
