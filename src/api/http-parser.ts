@@ -31,6 +31,12 @@ export type ParseEvent =
 export const MAX_HEAD_BYTES = 8192;
 /** Firecracker's default --http-api-max-payload-size. */
 export const DEFAULT_MAX_PAYLOAD = 51200;
+/**
+ * The largest --http-api-max-payload-size wisp takes: a body is held whole in memory, on each of up to
+ * ten connections, so the limit bounds the API's memory; 16 MiB is far beyond any configuration body
+ * (Firecracker's MMDS data store defaults to 51200 bytes too).
+ */
+export const MAX_PAYLOAD_LIMIT = 16 << 20;
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -47,54 +53,75 @@ export class HttpRequestParser {
     return this.failed;
   }
 
-  push(chunk: Buffer): ParseEvent[] {
-    if (this.failed) return [];
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    const events: ParseEvent[] = [];
-    for (;;) {
-      if (this.pending) {
-        const take = Math.min(this.pending.remaining, this.buf.length);
-        if (take > 0) {
-          this.pending.chunks.push(this.buf.subarray(0, take));
-          this.pending.remaining -= take;
-          this.buf = this.buf.subarray(take);
-        }
-        if (this.pending.remaining > 0) return events;
-        const { request, chunks } = this.pending;
-        request.body = Buffer.concat(chunks);
-        this.pending = undefined;
-        events.push({ kind: 'request', request });
-        continue;
-      }
-      const end = this.buf.indexOf(CRLF2);
-      if (end < 0) {
-        if (this.buf.length > MAX_HEAD_BYTES) return this.fail(events, 'Invalid request.');
-        return events;
-      }
-      if (end + 4 > MAX_HEAD_BYTES) return this.fail(events, 'Invalid request.');
-      const head = this.buf.subarray(0, end).toString('latin1');
-      this.buf = this.buf.subarray(end + 4);
-      const parsed = this.parseHead(head);
-      if (typeof parsed === 'string') return this.fail(events, parsed);
-      const { request, length, expectContinue } = parsed;
-      if (length > this.maxPayload) {
-        return this.fail(events, `Request payload with size ${length} is larger than the limit of ${this.maxPayload} allowed by server.`);
-      }
-      if (length === 0) {
-        events.push({ kind: 'request', request });
-        continue;
-      }
-      if (expectContinue && this.buf.length === 0) events.push({ kind: 'continue' });
-      this.pending = { request, remaining: length, chunks: [] };
-    }
+  /** Bytes received and not yet taken by next() (the connection stops reading above a limit). */
+  get buffered(): number {
+    return this.buf.length;
   }
 
-  private fail(events: ParseEvent[], message: string): ParseEvent[] {
+  /** Part of a request is held (some of its head, or a body still arriving). */
+  get midRequest(): boolean {
+    return !this.failed && (this.buf.length > 0 || this.pending !== undefined);
+  }
+
+  /** Adds received bytes; nothing is parsed until next() asks. */
+  feed(chunk: Buffer): void {
+    if (this.failed || chunk.length === 0) return;
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+  }
+
+  /**
+   * The next complete request, a 100-continue prompt or a fatal error; undefined while more bytes are
+   * needed. Pulled one at a time, so a connection parses a request only when it is ready to serve it
+   * (pipelined bytes wait as bytes, bounded by the connection's input limit).
+   */
+  next(): ParseEvent | undefined {
+    if (this.failed) return undefined;
+    if (this.pending) {
+      const take = Math.min(this.pending.remaining, this.buf.length);
+      if (take > 0) {
+        this.pending.chunks.push(this.buf.subarray(0, take));
+        this.pending.remaining -= take;
+        this.buf = this.buf.subarray(take);
+      }
+      if (this.pending.remaining > 0) return undefined;
+      const { request, chunks } = this.pending;
+      request.body = Buffer.concat(chunks);
+      this.pending = undefined;
+      return { kind: 'request', request };
+    }
+    const end = this.buf.indexOf(CRLF2);
+    if (end < 0) {
+      if (this.buf.length > MAX_HEAD_BYTES) return this.fail('Invalid request.');
+      return undefined;
+    }
+    if (end + 4 > MAX_HEAD_BYTES) return this.fail('Invalid request.');
+    const head = this.buf.subarray(0, end).toString('latin1');
+    this.buf = this.buf.subarray(end + 4);
+    const parsed = this.parseHead(head);
+    if (typeof parsed === 'string') return this.fail(parsed);
+    const { request, length, expectContinue } = parsed;
+    if (length > this.maxPayload) {
+      return this.fail(`Request payload with size ${length} is larger than the limit of ${this.maxPayload} allowed by server.`);
+    }
+    if (length === 0) return { kind: 'request', request };
+    this.pending = { request, remaining: length, chunks: [] };
+    if (expectContinue && this.buf.length === 0) return { kind: 'continue' };
+    return this.next();
+  }
+
+  /** feed() and every event that is complete now (tests, and callers that serve everything at once). */
+  push(chunk: Buffer): ParseEvent[] {
+    this.feed(chunk);
+    const events: ParseEvent[] = [];
+    for (let e = this.next(); e; e = this.next()) events.push(e);
+    return events;
+  }
+
+  private fail(message: string): ParseEvent {
     this.failed = true;
     this.buf = Buffer.alloc(0);
     this.pending = undefined;
-    events.push({ kind: 'error', message });
-    return events;
+    return { kind: 'error', message };
   }
 
   private parseHead(head: string): { request: HttpRequest; length: number; expectContinue: boolean } | string {

@@ -1,10 +1,13 @@
 /**
  * Where log lines and metrics lines go: a file or a named pipe, opened the way Firecracker opens them
  * (the path must already exist; O_NONBLOCK so a FIFO nobody reads never stalls the VMM; O_RDWR so
- * opening a FIFO without a reader does not fail with ENXIO). A line that cannot be written whole is
- * dropped and counted: the VMM never blocks or throws because a consumer is slow or gone.
+ * opening a FIFO without a reader does not fail with ENXIO), through util/host-file.ts so that only a
+ * regular file, a FIFO or a character device (/dev/null) is accepted and nothing else is ever opened.
+ * A line that cannot be written whole is dropped and counted: the VMM never blocks or throws because
+ * a consumer is slow or gone.
  */
-import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
+import { openHostFile } from '../util/host-file.js';
 
 export interface LineWriter {
   /** Writes one line (a trailing newline is added); false if it was dropped. */
@@ -23,16 +26,10 @@ export class FileLineWriter implements LineWriter {
     this.fd = fd;
   }
 
-  /** Throws the host's error (ENOENT, EACCES, ...) if the path cannot be opened. */
-  static open(path: string): FileLineWriter {
-    const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK | constants.O_APPEND);
-    if (fstatSync(fd).isDirectory()) {
-      closeSync(fd);
-      const err = new Error(`EISDIR: illegal operation on a directory, open '${path}'`) as NodeJS.ErrnoException;
-      err.code = 'EISDIR';
-      throw err;
-    }
-    return new FileLineWriter(fd, path);
+  /** Throws a HostFileError (the host's errno, or a type that is not accepted) if the path cannot be used. */
+  static open(path: string, what = 'log file'): FileLineWriter {
+    const f = openHostFile(path, { what, access: 'append', kinds: ['file', 'fifo', 'char-device'] });
+    return new FileLineWriter(f.fd, path);
   }
 
   writeLine(line: string): boolean {

@@ -99,7 +99,7 @@ export class MachineMemory implements GuestMemory {
       throw new RangeError(`Cannot create guest RAM of ${ramSize} bytes: size must be a positive multiple of 4096`);
     }
     if (ramSize > MAX_RAM_BYTES) {
-      throw new RangeError(`Cannot create guest RAM of ${ramSize >>> 20} MiB: at most ${MAX_RAM_BYTES >>> 20} MiB is supported`);
+      throw new RangeError(`Cannot create guest RAM of ${Math.floor(ramSize / 0x10_0000)} MiB: at most ${MAX_RAM_BYTES / 0x10_0000} MiB is supported`);
     }
     this.ramBase = opts.ramBase ?? DRAM_BASE;
     this.ramSize = ramSize;

@@ -7,7 +7,8 @@ import { StopReason } from '../cpu/hart.js';
 import type { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
 import { createHart, type Engine } from './engine.js';
 import type { JitOptions } from '../jit/jit-hart.js';
-import { Interrupt } from '../cpu/trap.js';
+import { Csr } from '../cpu/csr/csr-numbers.js';
+import { Interrupt, Priv } from '../cpu/trap.js';
 import type { IrqLine } from '../devices/irq-line.js';
 import { MmioTransport, type MmioTransportState } from '../devices/virtio/mmio-transport.js';
 import type { HartState as HartSnapshot } from '../cpu/hart-state.js';
@@ -28,6 +29,7 @@ import { ControlBlock, ExitRequest } from './smp/control-block.js';
 import { enterSupervisor, firmwareSetup } from './smp/hart-reset.js';
 import { HartThreads } from './smp/hart-threads.js';
 import { LocalHarts } from './smp/local-harts.js';
+import { DEFAULT_WATCHDOG, findPanicMessage, ProgressWatchdog, type WatchdogLimits } from './progress-watchdog.js';
 
 /** What wisp's harts implement, as the device tree tells the kernel. */
 export const GUEST_ISA = 'rv64imafdc_zicsr_zifencei_zicntr_zihintpause_sstc';
@@ -69,6 +71,8 @@ export interface MachineConfig {
    * instruction, whatever the host does.
    */
   deterministic?: boolean;
+  /** When a guest that makes no progress counts as stalled (progress-watchdog.ts); false: never. */
+  watchdog?: WatchdogLimits | false;
   /**
    * Resume a snapshot instead of booting: the board is built as configured (same devices in the
    * same slots), then takes `state`; RAM comes from `memory`, page by page as the guest touches it,
@@ -107,10 +111,13 @@ export interface VcpuCounters {
 
 export type MachineExit =
   | { kind: 'poweroff' }
-  | { kind: 'reboot' }
+  /** `early`: before the guest ran any program (U-mode) and with nothing on its console. */
+  | { kind: 'reboot'; early?: boolean }
   | { kind: 'panic'; message: string }
   | { kind: 'fail'; code: number }
-  | { kind: 'stopped' };
+  | { kind: 'stopped' }
+  /** The guest stopped making progress (progress-watchdog.ts); `message` says what was seen. */
+  | { kind: 'stalled'; message: string };
 
 /** Instructions per hart.run() call: ~0.5 ms of guest time, the granularity of timer checks. */
 const SLICE = 50_000;
@@ -175,6 +182,9 @@ export class Machine {
   /** For harts on threads of their own: where they begin (boot, or their restored states). */
   private threadBoot: { entry: bigint; a1: bigint } | undefined;
   private threadRestore: HartSnapshot[] | undefined;
+  private readonly watchdog: ProgressWatchdog | undefined;
+  /** Console bytes the guest wrote (UART and SBI debug console). */
+  consoleBytes = 0;
 
   constructor(private readonly cfg: MachineConfig) {
     const restoring = cfg.restore && checkMachineState(cfg.restore.state, cfg.harts ?? 1);
@@ -188,6 +198,12 @@ export class Machine {
     const clock = this.deterministic ? new ManualClock(startTicks)
       : cfg.clock ?? (this.control ? PausableClock.shared(startTicks, this.control.buffer, this.control.clockByteOffset) : new PausableClock(undefined, startTicks));
     this.clock = clock;
+    // The progress watchdog samples the one hart of today's loop; several harts (and the deterministic
+    // mode) run without it, and without the search of RAM for a panic message it guards: see run().
+    if (cfg.watchdog !== false && n === 1 && !this.deterministic) this.watchdog = new ProgressWatchdog(cfg.watchdog ?? DEFAULT_WATCHDOG);
+    // A restored guest booted in an earlier life: its RAM may hold any old text, so it is never
+    // searched for a panic message, and a reboot of it is not an early one.
+    if (this.watchdog && restoring) this.watchdog.reachedUserSpace = true;
     // More than one hart: a shared memory (and SC by compare-and-swap, see InterpreterHart.atomic), even on one thread.
     this.memory = new MachineMemory(cfg.memMiB * 1024 * 1024, { harts: n, shared: n > 1 });
     const mem = this.memory;
@@ -431,6 +447,8 @@ export class Machine {
 
   private console(bytes: Uint8Array): void {
     this.cfg.consoleOut(bytes);
+    this.consoleBytes += bytes.length;
+    this.watchdog?.progress();
     if (this.panicked === undefined) {
       // A rolling window of the output, enough to see the panic banner across write boundaries.
       this.panicTail = (this.panicTail + Buffer.from(bytes).toString('latin1')).slice(-512);
@@ -444,7 +462,44 @@ export class Machine {
   }
 
   private rebootExit(): MachineExit {
-    return this.panicked !== undefined ? { kind: 'panic', message: this.panicked } : { kind: 'reboot' };
+    if (this.panicked !== undefined) return { kind: 'panic', message: this.panicked };
+    // A kernel that panics before its console is up (with panic=N it then reboots) said why only in its
+    // log buffer. Looked for only while no program has run: later, user memory may hold old log text.
+    if (this.watchdog && !this.watchdog.reachedUserSpace) {
+      const logged = findPanicMessage(this.ram());
+      if (logged) return { kind: 'panic', message: `${logged} (from the kernel's log in guest memory${this.consoleBytes === 0 ? '; nothing reached the console' : ''})` };
+      if (this.consoleBytes === 0) return { kind: 'reboot', early: true };
+    }
+    return { kind: 'reboot' };
+  }
+
+  private ram(): Uint8Array {
+    const m = this.memory;
+    const at = m.hostOffset(m.ramBase, m.ramSize);
+    return m.bytes.subarray(at, at + m.ramSize);
+  }
+
+  /** Feeds the watchdog one sample of the hart; ends the run with 'stalled' when it says so. */
+  private checkProgress(budget: number): void {
+    const w = this.watchdog;
+    if (!w) return;
+    const h = this.hart;
+    const stuckMs = w.sample({
+      priv: h.getPrivilege(),
+      sepc: Number((h.readCsr(Csr.sepc) ?? 0n) & 0xffff_ffffn),
+      scause: Number((h.readCsr(Csr.scause) ?? 0n) & 0xffffn),
+      timer: h.timerDeadline(),
+    }, budget);
+    if (stuckMs === undefined) return;
+    const pc = h.getPc();
+    const logged = findPanicMessage(this.ram());
+    const parts = [
+      `the guest stopped making progress: for ${Math.round(stuckMs / 1000)} s (${(w.budgetStuck / 1e9).toFixed(1)} G instructions) ` +
+        `it ran in ${h.getPrivilege() === Priv.M ? 'M' : 'S'}-mode without taking a trap, setting its timer, idling or printing (pc 0x${pc.toString(16)})`,
+    ];
+    if (this.consoleBytes === 0) parts.push('nothing ever reached its console');
+    if (logged) parts.push(`its kernel logged "${logged}"`);
+    this.finish({ kind: 'stalled', message: parts.join('; ') });
   }
 
   private finish(e: MachineExit): void {
@@ -485,16 +540,19 @@ export class Machine {
     if (this.harts.length > 1 || this.deterministic) return this.runInTurn();
     const hart = this.hart;
     while (this.exit === undefined) {
-      if (this.paused) { await this.sleep(1000); continue; }
+      if (this.paused) { await this.sleep(1000); this.watchdog?.restart(); continue; }
       const until = performance.now() + YIELD_MS;
       let sleepMs = 0;
+      let budget = 0;
       while (this.exit === undefined && !this.paused && performance.now() < until) {
         this.clint.update();
         this.rtc.update();
         if (this.input.length > 0) this.feedUart();
         if (this.deferring.length > 0) this.retryDeferred();
         const r = hart.run(SLICE);
+        if (r === StopReason.Budget) budget += SLICE;
         if (r === StopReason.Wfi) {
+          this.watchdog?.progress();
           const deadline = Math.min(this.clint.nextDeadline(), hart.timerDeadline());
           sleepMs = Math.min(100, (deadline - this.clint.mtime()) / (TIMEBASE_HZ / 1000), this.rtc.nextAlarmDelayNs() / 1e6, this.deferredDelayMs());
           if (sleepMs > 0.05) break;
@@ -502,6 +560,8 @@ export class Machine {
         }
         if (hart.hasBackgroundWork()) break; // let finished translations arrive (one turn of the event loop)
       }
+      if (this.exit !== undefined) break;
+      this.checkProgress(budget);
       if (this.exit !== undefined) break;
       if (sleepMs > 0) await this.sleep(sleepMs);
       else await new Promise<void>((r) => setImmediate(r));

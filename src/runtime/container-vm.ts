@@ -5,6 +5,7 @@ import { wispCacheDir } from '../guest/cache-dir.js';
 import { createVmBuilder, type ConsoleInput } from '../vmm/builder.js';
 import type { MachineHandle } from '../vmm/machine.js';
 import { VmResources } from '../vmm/vm-resources.js';
+import type { PublishedPortConfig } from '../vmm/vmm-config.js';
 import { encodeConfig, encodeFrames, FrameDecoder, Guest, Host, type ContainerConfig } from './container-protocol.js';
 
 /**
@@ -26,6 +27,12 @@ export interface ContainerVmOptions {
   config: ContainerConfig;
   io: ContainerIo;
   memMiB?: number;
+  /**
+   * User-mode networking (passt, started by the VMM): eth0 with CONTAINER_NET's fixed addresses
+   * (the init configures them; the image needs no DHCP client), the host at the gateway address,
+   * DNS at CONTAINER_NET.dns, and these host ports published to the container.
+   */
+  net?: { publish?: readonly PublishedPortConfig[] };
   instanceId?: string;
   /** Kernel command line additions (e.g. more boot messages while debugging). */
   appendCmdline?: string;
@@ -49,6 +56,23 @@ class FrameInput implements ConsoleInput {
   pause(): this { return this; }
   send(bytes: Buffer): void { for (const l of this.listeners) l(bytes); }
 }
+
+/** Why the container's VM could not be built (a taken published port, passt missing, ...). */
+export class ContainerVmError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ContainerVmError';
+  }
+}
+
+/**
+ * A container's network with `net`: chosen by wisp and given both to passt (so it does not derive
+ * them from the host's upstream interface) and to the init (so the two agree without DHCP). The
+ * addresses are QEMU user networking's, familiar from slirp; passt's MTU avoids fragmenting.
+ */
+export const CONTAINER_NET = {
+  ifname: 'eth0', address: '10.0.2.15', prefixLength: 24, gateway: '10.0.2.2', dns: '10.0.2.3', mtu: 65520,
+} as const;
 
 const BOOT_LOG_LIMIT = 64 * 1024;
 export const CONTAINER_CMDLINE = 'console=ttyS0 quiet loglevel=1 panic=-1';
@@ -92,10 +116,29 @@ export class ContainerVm {
     });
     res.insertBlockDevice({ drive_id: 'rootfs', path_on_host: opts.rootfs, is_root_device: false, is_read_only: true });
     res.setEntropyDevice({});
+    if (opts.net) {
+      const n = CONTAINER_NET;
+      res.insertNetworkInterface({
+        iface_id: n.ifname, mtu: n.mtu,
+        user_mode: { publish: [...(opts.net.publish ?? [])], ipv4: { address: n.address, prefix_length: n.prefixLength, gateway: n.gateway, dns_forward: n.dns } },
+      });
+      opts = {
+        ...opts,
+        config: {
+          ...opts.config,
+          net: { ifname: n.ifname, address: n.address, prefixLength: n.prefixLength, gateway: n.gateway },
+          resolvConf: opts.config.resolvConf ?? `nameserver ${n.dns}\n`,
+        },
+      };
+    }
     const vm = new ContainerVm(opts);
     const decoder = new FrameDecoder((t, p) => vm.frame(t, p), (b) => vm.noise(b));
     const builder = createVmBuilder({ stdin: vm.input, consoleOut: (b) => decoder.push(b) });
-    vm.handle = await builder.build(res.machineSpec(opts.instanceId ?? 'wisp-container'));
+    try {
+      vm.handle = await builder.build(res.machineSpec(opts.instanceId ?? 'wisp-container'));
+    } catch (e) {
+      throw new ContainerVmError((e as Error).message, { cause: e });
+    }
     void vm.handle.exited.then((e) => {
       if (vm.status) return vm.resolveExit(vm.status);
       const log = Buffer.concat(vm.bootLog).toString('utf8').trim().split('\n').slice(-15).join('\n');

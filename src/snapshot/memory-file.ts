@@ -11,6 +11,7 @@ import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, re
 import { PAGE_SIZE, RAM_HOST_OFFSET, type MachineMemory } from '../memory/machine-memory.js';
 import type { PageSource } from '../memory/page-source.js';
 import { osErrorText } from '../util/os-error.js';
+import { HostFileError, openHostFile } from '../util/host-file.js';
 
 export type SnapshotType = 'Full' | 'Diff';
 
@@ -111,9 +112,11 @@ export class FilePageSource implements PageSource {
 export function writeMemoryFile(path: string, mem: MachineMemory, type: SnapshotType, trackDirtyPages: boolean): MemoryFileWritten {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o600);
+    // util/host-file.ts: an existing FIFO or device is refused before it is opened (a FIFO would block).
+    fd = openHostFile(path, { what: 'memory file', access: 'write', create: true, mode: 0o600, kinds: ['file'] }).fd;
   } catch (e) {
-    throw new MemoryFileError('open-failed', `cannot open the memory file "${path}" for writing: ${osErrorText(e)}`, { cause: e });
+    const why = e instanceof HostFileError ? e.message : osErrorText(e);
+    throw new MemoryFileError('open-failed', `cannot open the memory file "${path}" for writing: ${why}`, { cause: e });
   }
   try {
     const st = fstatSync(fd);
@@ -262,10 +265,11 @@ export function rebaseMemoryFile(basePath: string, diffPath: string, pageMap: st
   const diff = FilePageSource.open(diffPath, ramBytes);
   let fd: number;
   try {
-    fd = openSync(basePath, constants.O_WRONLY);
+    fd = openHostFile(basePath, { what: 'base memory file', access: 'write', kinds: ['file'] }).fd;
   } catch (e) {
     diff.close();
-    throw new MemoryFileError('open-failed', `cannot open the base memory file "${basePath}" for writing: ${osErrorText(e)}`, { cause: e });
+    const why = e instanceof HostFileError ? e.message : osErrorText(e);
+    throw new MemoryFileError('open-failed', `cannot open the base memory file "${basePath}" for writing: ${why}`, { cause: e });
   }
   try {
     const st = fstatSync(fd);

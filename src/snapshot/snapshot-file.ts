@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync, constants } from 'node:fs';
 import { osErrorText } from '../util/os-error.js';
+import { HostFileError, openHostFile } from '../util/host-file.js';
 
 export const STATE_MAGIC = 'WISPSNAP';
 export const FORMAT_MAJOR = 1;
@@ -130,9 +131,11 @@ export function writeStateFile(path: string, body: unknown): number {
   const bytes = encodeStateFile(body);
   let fd: number;
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+    // util/host-file.ts: an existing FIFO or device is refused before it is opened (a FIFO would block).
+    fd = openHostFile(path, { what: 'state file', access: 'write', create: true, truncate: true, mode: 0o600, kinds: ['file'] }).fd;
   } catch (e) {
-    throw new SnapshotFileError('write-failed', `cannot open the state file "${path}" for writing: ${osErrorText(e)}`, { cause: e });
+    const why = e instanceof HostFileError ? e.message : osErrorText(e);
+    throw new SnapshotFileError('write-failed', `cannot open the state file "${path}" for writing: ${why}`, { cause: e });
   }
   try {
     for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done, done);

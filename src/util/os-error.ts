@@ -18,8 +18,13 @@ const TEXT: Record<string, string> = {
   EEXIST: 'File exists',
   EINVAL: 'Invalid argument',
   ENOSPC: 'No space left on device',
+  EMFILE: 'Too many open files',
+  ENFILE: 'Too many open files in system',
+  EAGAIN: 'Resource temporarily unavailable',
   EADDRINUSE: 'Address already in use',
   ECONNREFUSED: 'Connection refused',
+  ENOTSOCK: 'Socket operation on non-socket',
+  EFBIG: 'File too large',
 };
 
 export function osErrorText(err: unknown): string {

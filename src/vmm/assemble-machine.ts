@@ -9,7 +9,6 @@
  * Everything that can fail does so before the board exists, and closes what it had opened, so a failed
  * build leaves nothing behind.
  */
-import { readFileSync, statSync } from 'node:fs';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
 import { VirtioVsock } from '../devices/virtio/vsock/vsock.js';
 import { MmioTransport } from '../devices/virtio/mmio-transport.js';
@@ -27,6 +26,7 @@ import { FilePageSource, MemoryFileError } from '../snapshot/memory-file.js';
 import { FileBlockError } from './backends/file-block-backend.js';
 import type { MachineSpec } from './machine.js';
 import { osErrorText } from './os-error.js';
+import { readInitrdFile, readKernelFile } from './guest-files.js';
 import type { OpenedNetBackend } from './backends/net-backend.js';
 import { attachBlock, attachEntropy, attachNet, type AttachedBlock, type AttachedNet } from './virtio-attach.js';
 
@@ -73,9 +73,11 @@ export interface AssembledMachine {
 
 export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): AssembledMachine {
   const restore = opts.restore;
-  // A restored machine needs neither kernel nor initrd: its RAM holds what they became.
-  const kernel = restore ? new Uint8Array(0) : readGuestFile('kernel image', spec.kernel.path);
-  const initrd = !restore && spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath) : undefined;
+  // A restored machine needs neither kernel nor initrd: its RAM holds what they became. Regular
+  // files only, never more than any guest's RAM (guest-files.ts); whether they fit this guest's RAM
+  // is the boot loader's to say, with the sizes in its message.
+  const kernel = restore ? new Uint8Array(0) : readGuestFile('kernel image', spec.kernel.path, readKernelFile);
+  const initrd = !restore && spec.kernel.initrdPath !== undefined ? readGuestFile('initrd', spec.kernel.initrdPath, readInitrdFile) : undefined;
   const opened: { close(): void }[] = [];
   const netSpecs = spec.nets ?? [];
   if (netSpecs.length > 0 && opts.nets?.length !== netSpecs.length) {
@@ -145,7 +147,7 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
       try {
         attached = attachNet(n, port, backend.buildsOwnFrames);
       } catch (e) {
-        throw new Error(`Cannot attach network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
+        throw new Error(`Cannot ${restore ? 'restore' : 'attach'} network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
       }
       // Closing the (filtered) port closes the filter and the backend's port; the backend closes too.
       opened.push({ close: () => port.close() });
@@ -203,10 +205,9 @@ export function mmdsService(m: NonNullable<MachineSpec['mmds']>, instanceId: str
   return { store, version: m.version, tokens, metrics: newMmdsMetrics() };
 }
 
-function readGuestFile(what: string, path: string): Uint8Array {
+function readGuestFile(what: string, path: string, read: (path: string) => Uint8Array): Uint8Array {
   try {
-    if (!statSync(path).isFile()) throw new Error('it is not a regular file');
-    return readFileSync(path);
+    return read(path);
   } catch (e) {
     throw new Error(`Cannot read ${what} "${path}": ${osErrorText(e)}`, { cause: e });
   }

@@ -44,7 +44,7 @@ export interface ControllerOptions {
   logger: Logger;
   metrics: Metrics;
   /** Opens log/metrics destinations; FileLineWriter.open by default (tests may inject). */
-  openWriter?: (path: string) => LineWriter;
+  openWriter?: (path: string, what: 'log file' | 'metrics file') => LineWriter;
   /** `--boot-timer`. */
   bootTimer?: boolean;
   /** `--mmds-size-limit` (bytes); Firecracker's default is the API's payload limit. */
@@ -63,13 +63,13 @@ export class VmmController {
   private queue: Promise<unknown> = Promise.resolve();
   private loggerConfig: LoggerConfig | undefined;
   private metricsConfig: MetricsConfig | undefined;
-  private readonly openWriter: (path: string) => LineWriter;
+  private readonly openWriter: (path: string, what: 'log file' | 'metrics file') => LineWriter;
   private resolveExit!: (e: MachineExit) => void;
   /** Settles when a started machine stops by itself (the VMM should then exit with its code). */
   readonly exited: Promise<MachineExit> = new Promise((r) => (this.resolveExit = r));
 
   constructor(private readonly opts: ControllerOptions) {
-    this.openWriter = opts.openWriter ?? ((p) => FileLineWriter.open(p));
+    this.openWriter = opts.openWriter ?? ((p, what) => FileLineWriter.open(p, what));
     if (opts.mmdsSizeLimit !== undefined) this.resources.setMmdsSizeLimit(opts.mmdsSizeLimit);
     this.flusher = new MetricsFlusher(opts.metrics, opts.logger, async () => this.machine?.takeMetrics?.());
   }
@@ -268,7 +268,7 @@ export class VmmController {
     let writer: LineWriter | undefined;
     if (cfg.log_path !== undefined) {
       try {
-        writer = this.openWriter(cfg.log_path);
+        writer = this.openWriter(cfg.log_path, 'log file');
       } catch (err) {
         throw new VmmActionError('Logger', `Failed to open target file "${cfg.log_path}": ${osErrorText(err)}`, { cause: err });
       }
@@ -290,7 +290,7 @@ export class VmmController {
     if (this.flusher.configured) throw new VmmActionError('Metrics', 'Reinitialization of metrics not allowed.');
     let writer: LineWriter;
     try {
-      writer = this.openWriter(cfg.metrics_path);
+      writer = this.openWriter(cfg.metrics_path, 'metrics file');
     } catch (err) {
       throw new VmmActionError('Metrics', `Failed to open target file "${cfg.metrics_path}": ${osErrorText(err)}`, { cause: err });
     }
@@ -321,7 +321,10 @@ export class VmmController {
     this.paused = false;
     this.opts.logger.info('vmm::controller', 'Successfully started microvm.');
     void handle.exited.then((e) => {
-      this.opts.logger.info('vmm::controller', `Vmm is stopping (${e.reason}${e.message ? `: ${e.message}` : ''}).`);
+      const line = `Vmm is stopping (${e.reason}${e.message ? `: ${e.message}` : ''}).`;
+      // A guest that died (stalled, crashed, panicked) is an error in the log, not news.
+      if (e.exitCode !== 0) this.opts.logger.error('vmm::controller', line);
+      else this.opts.logger.info('vmm::controller', line);
       this.resolveExit(e);
     });
     return { type: 'Empty' };
@@ -374,7 +377,7 @@ export class VmmController {
       prepared = prepareRestore(cfg.snapshot_path, {
         memPath: cfg.mem_backend.backend_path, trackDirtyPages: cfg.track_dirty_pages, resume: cfg.resume_vm,
         networkOverrides: cfg.network_overrides, vsockOverride: cfg.vsock_override, clockRealtime: cfg.clock_realtime,
-        instanceId: this.opts.instanceId, bootTimer: this.opts.bootTimer,
+        instanceId: this.opts.instanceId, bootTimer: this.opts.bootTimer, mmdsSizeLimit: this.opts.mmdsSizeLimit,
       });
     } catch (err) {
       if (err instanceof SnapshotError) throw fail(err.message, err);
@@ -389,6 +392,7 @@ export class VmmController {
     }
     this.vmResources = prepared.resources;
     this.machine = handle;
+    this.servesMmds = prepared.spec.mmds !== undefined;
     this.paused = !cfg.resume_vm;
     const us = Math.round((performance.now() - t0) * 1000);
     this.opts.metrics.latencies_us.vmm_load_snapshot.set(us);

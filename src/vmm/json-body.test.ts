@@ -86,6 +86,23 @@ test('Firecracker bodies: drive, machine-config PUT defaults and PATCH subsets, 
   assert.match(msg(() => decodeJson('{"level": "loud"}', loggerConfig)), /^unknown variant `loud`, expected one of `Off`, `Error`/);
 });
 
-test('bytes that are not UTF-8 are refused as such', () => {
-  assert.match(msg(() => parseJson(new Uint8Array([0x22, 0xff, 0x22]))), /^invalid unicode code point/);
+test('bytes that are not UTF-8 are refused as such, at the position of the first bad byte', () => {
+  assert.equal(msg(() => parseJson(new Uint8Array([0x22, 0xff, 0x22]))), 'invalid unicode code point at line 1 column 2');
+  const bytes = (s: string, bad: number[]) => new Uint8Array([...Buffer.from(s), ...bad, ...Buffer.from('"}')]);
+  // Line 2, after 14 characters (the é counts once): the lone continuation byte is column 15.
+  assert.equal(msg(() => parseJson(bytes('{\n  "kernel": "é', [0x80]))), 'invalid unicode code point at line 2 column 15');
+  // Overlong and surrogate encodings are not UTF-8 either.
+  assert.equal(msg(() => parseJson(bytes('{"a": "', [0xc0, 0xaf]))), 'invalid unicode code point at line 1 column 8');
+  assert.equal(msg(() => parseJson(bytes('{"a": "x', [0xed, 0xa0, 0x80]))), 'invalid unicode code point at line 1 column 9');
+  // A sequence cut short by the end of the body.
+  assert.equal(msg(() => parseJson(new Uint8Array([0x7b, 0x22, 0xe2, 0x82]))), 'invalid unicode code point at line 1 column 3');
+});
+
+test('integers are exact: a value beyond 2^53 - 1 is refused with its own digits, never rounded', () => {
+  const m = struct('MachineConfig', { mem_size_mib: req(uint('usize')) });
+  assert.deepEqual(decodeJson('{"mem_size_mib": 9007199254740991}', m), { mem_size_mib: 9007199254740991 });
+  assert.equal(
+    msg(() => decodeJson('{"mem_size_mib": 9007199254740993}', m)),
+    'invalid value: integer `9007199254740993`, expected usize of at most 9007199254740991 (2^53 - 1, the largest wisp holds exactly) at line 1 column 33',
+  );
 });

@@ -304,10 +304,46 @@ export function parseJson(input: string | Uint8Array): JsonNode {
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(input);
     } catch {
-      throw new JsonBodyError('invalid unicode code point', { line: 1, column: 1 });
+      throw new JsonBodyError('invalid unicode code point', invalidUtf8Position(input));
     }
   }
   return new Parser(text).document();
+}
+
+/**
+ * Where the first byte that is not UTF-8 sits, in this parser's positions: the line, and the column of
+ * that byte counting the characters before it on its line (so "{\"a\":\"\xff\"}" is column 7).
+ */
+function invalidUtf8Position(bytes: Uint8Array): JsonPos {
+  // The longest valid prefix: decode ever shorter prefixes is quadratic, so step over well-formed
+  // sequences by hand (RFC 3629 §4) and stop at the first that is not.
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (len === 0 || i + len > bytes.length) break;
+    if (len > 1 && !isValidSequence(bytes, i, len)) break;
+    i += len;
+  }
+  const prefix = new TextDecoder('utf-8').decode(bytes.subarray(0, i));
+  const nl = prefix.lastIndexOf('\n');
+  const line = 1 + (prefix.match(/\n/g)?.length ?? 0);
+  return { line, column: prefix.length - (nl + 1) + 1 };
+}
+
+function isValidSequence(b: Uint8Array, i: number, len: number): boolean {
+  const c = (k: number) => b[i + k]! >= 0x80 && b[i + k]! <= 0xbf;
+  for (let k = 1; k < len; k++) if (!c(k)) return false;
+  const b0 = b[i]!, b1 = b[i + 1]!;
+  if (len === 3) {
+    if (b0 === 0xe0 && b1 < 0xa0) return false; // overlong
+    if (b0 === 0xed && b1 > 0x9f) return false; // surrogates
+  }
+  if (len === 4) {
+    if (b0 === 0xf0 && b1 < 0x90) return false; // overlong
+    if (b0 === 0xf4 && b1 > 0x8f) return false; // beyond U+10FFFF
+  }
+  return true;
 }
 
 /** Turns a node back into a plain JS value (numbers as JS numbers). */
@@ -373,7 +409,11 @@ const UINT_MAX: Record<string, bigint> = {
   usize: 0xffff_ffff_ffff_ffffn,
 };
 
-/** An unsigned integer of the named Rust type; values above 2^53 lose precision (never used exactly). */
+/**
+ * An unsigned integer of the named Rust type, exactly: JS numbers hold integers exactly only up to
+ * 2^53 - 1, so a larger value (valid for a u64 in Firecracker) is refused with its digits rather than
+ * rounded (2^53 + 1 must not come back as 2^53).
+ */
 export function uint(type: 'u8' | 'u16' | 'u32' | 'u64' | 'usize'): Decoder<number> {
   return (n) => {
     if (n.kind !== 'number' || !/^-?\d+$/.test(n.raw)) {
@@ -387,6 +427,9 @@ export function uint(type: 'u8' | 'u16' | 'u32' | 'u64' | 'usize'): Decoder<numb
         throw new JsonBodyError(`invalid type: floating point \`${BigInt(Number(n.raw))}.0\`, expected ${type}`, n.end);
       }
       throw new JsonBodyError(`invalid value: integer \`${n.raw}\`, expected ${type}`, n.end);
+    }
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new JsonBodyError(`invalid value: integer \`${n.raw}\`, expected ${type} of at most ${Number.MAX_SAFE_INTEGER} (2^53 - 1, the largest wisp holds exactly)`, n.end);
     }
     return Number(v);
   };

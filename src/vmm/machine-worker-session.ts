@@ -4,7 +4,7 @@
  * answering the VMM's requests between run slices. Everything that can fail in building does so before
  * the machine exists and closes what it had opened, so a failed start leaves nothing behind.
  */
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import type { Machine, MachineExit as BoardExit } from '../platform/machine.js';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
 import { assembleMachine, driveErrorText, type AssembledMachine } from './assemble-machine.js';
@@ -16,6 +16,7 @@ import { writeMemoryFile } from '../snapshot/memory-file.js';
 import { machineCounters, MetricsDeltas, type SerialSinkMetrics } from './machine-worker-metrics.js';
 import type { WorkerConsole, WorkerEvent, WorkerInit, WorkerReply, WorkerRequest } from './machine-worker-protocol.js';
 import { osErrorText } from './os-error.js';
+import { openSerialOut } from './guest-files.js';
 import type { AttachedBlock } from './virtio-attach.js';
 import type { RateLimiterConfig } from './vmm-config.js';
 
@@ -55,7 +56,7 @@ export class MachineSession {
         try {
           nets.push(await openNetBackend(n.backend, n.mtu));
         } catch (e) {
-          throw new Error(`Cannot attach network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
+          throw new Error(`Cannot ${init.restore ? 'restore' : 'attach'} network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
         }
       }
       if (init.spec.vsock) {
@@ -276,10 +277,10 @@ class ConsoleSink {
       }
       return new ConsoleSink(fallback.fd, false, undefined);
     }
-    // Non-blocking, so a FIFO nobody reads fails here (ENXIO) or drops output, and never hangs the machine.
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK;
+    // Non-blocking (guest-files.ts), so a FIFO nobody reads fails here (ENXIO) or drops output, and
+    // never hangs the machine.
     try {
-      return new ConsoleSink(openSync(path, flags, 0o644), true, undefined);
+      return new ConsoleSink(openSerialOut(path).fd, true, undefined);
     } catch (e) {
       throw new Error(`Cannot open serial output "${path}": ${osErrorText(e)}`, { cause: e });
     }
@@ -343,7 +344,9 @@ export function vmmExit(e: BoardExit): MachineExit {
     case 'poweroff':
       return { reason: 'shutdown', exitCode: 0, guest: 'poweroff' };
     case 'reboot':
-      return { reason: 'reboot', exitCode: 0, message: 'the guest rebooted', guest: 'reboot' };
+      return e.early
+        ? { reason: 'reboot', exitCode: 0, message: 'the guest rebooted before its console came up or any program ran', guest: 'reboot', early: true }
+        : { reason: 'reboot', exitCode: 0, message: 'the guest rebooted', guest: 'reboot' };
     case 'panic':
       // With panic=-1 the kernel reboots after a panic; wisp says so and exits non-zero.
       return { reason: 'reboot', exitCode: 1, message: `guest kernel panic: ${e.message}`, guest: 'panic' };
@@ -351,5 +354,7 @@ export function vmmExit(e: BoardExit): MachineExit {
       return { reason: 'shutdown', exitCode: e.code & 0xff || 1, message: `the guest reported failure ${e.code} through the test finisher`, guest: 'fail' };
     case 'stopped':
       return { reason: 'shutdown', exitCode: 0, message: 'stopped by the VMM' };
+    case 'stalled':
+      return { reason: 'stalled', exitCode: 1, message: e.message, guest: 'stalled' };
   }
 }

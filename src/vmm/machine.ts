@@ -26,7 +26,16 @@ export type NetBackendSpec =
   /** Firecracker's host_dev_name: an existing tap device. */
   | { kind: 'tap'; hostDevName: string }
   /** wisp's user_mode: passt, started by wisp, publishing these host ports to the guest. */
-  | { kind: 'user'; publish: { protocol: 'tcp' | 'udp'; hostPort: number; guestPort: number }[] };
+  | { kind: 'user'; publish: { protocol: 'tcp' | 'udp'; hostPort: number; guestPort: number }[]; ipv4?: UserModeIpv4 };
+
+/** The guest's IPv4 set-up given to passt instead of its defaults (see vmm-config's UserModeIpv4Config). */
+export interface UserModeIpv4 {
+  address: string;
+  prefixLength: number;
+  gateway: string;
+  /** Where passt answers DNS (forwarded to the host's first nameserver). */
+  dnsForward?: string;
+}
 
 export interface NetSpec {
   /** Firecracker's iface_id; the metrics group is `net_<id>`. */
@@ -99,8 +108,11 @@ export interface MmdsSpec {
 
 /** Why a machine stopped on its own (not through MachineHandle.stop()). */
 export interface MachineExit {
-  /** 'shutdown': SBI SRST or the test finisher; 'reboot': reset requested; 'crash': VMM-side failure. */
-  reason: 'shutdown' | 'reboot' | 'crash';
+  /**
+   * 'shutdown': SBI SRST or the test finisher; 'reboot': reset requested; 'crash': VMM-side failure;
+   * 'stalled': the guest stopped making progress (a panic loop with interrupts off, a trap loop).
+   */
+  reason: 'shutdown' | 'reboot' | 'crash' | 'stalled';
   /** Exit status the VMM process should end with (0 for a clean guest poweroff). */
   exitCode: number;
   message?: string;
@@ -109,7 +121,9 @@ export interface MachineExit {
    * kernel reboots after a panic) or reported a failure through the test finisher. `wisp run` tells a
    * reboot to restart from a panic with it.
    */
-  guest?: 'poweroff' | 'reboot' | 'panic' | 'fail';
+  guest?: 'poweroff' | 'reboot' | 'panic' | 'fail' | 'stalled';
+  /** A reboot before the guest's console came up or any program ran: a restart would most likely do the same. */
+  early?: boolean;
 }
 
 /** Per-device counters, keyed like Firecracker's metrics groups ("block_rootfs", "uart", "vcpu", ...). */

@@ -57,6 +57,23 @@ test('boot source: kernel and initrd must open now; the command line must fit', 
   assert.deepEqual(r.bootSourceConfig, { kernel_image_path: kernel });
 });
 
+test('boot source: a kernel shorter than its own headers promise is refused at PUT time', () => {
+  // An Image with an EFI stub whose one PE section (at 0x1000, 0x10000 bytes) ends past the 8 KiB file.
+  const b = Buffer.alloc(0x2000);
+  b.write('MZ', 0, 'latin1');
+  b.writeUInt32LE(0x05435352, 0x38);
+  b.writeUInt32LE(0x40, 0x3c);
+  b.writeUInt32LE(0x4550, 0x40);
+  b.writeUInt16LE(1, 0x46);
+  b.writeUInt32LE(0x10000, 0x58 + 16);
+  b.writeUInt32LE(0x1000, 0x58 + 20);
+  const cut = join(dir, 'cut-Image');
+  writeFileSync(cut, b);
+  const r = new VmResources();
+  assert.throws(() => r.setBootSource({ kernel_image_path: cut }), /^VmResourcesError: The kernel file cannot be used: the file is truncated: its headers promise 69632 bytes, the file has 8192$/);
+  assert.equal(r.bootSourceConfig, undefined);
+});
+
 test('drives: id rule, one root kept first, path opened with the requested access, replace in place', () => {
   const r = new VmResources();
   const d = (drive_id: string, is_root_device: boolean, extra = {}) => ({ drive_id, path_on_host: disk, is_root_device, is_read_only: false, ...extra });
@@ -111,4 +128,24 @@ test('serial: an enabled rate_limiter is refused (not silently ignored); a disab
   assert.equal(r.serialConfig.serial_out_path, undefined, 'nothing half-applied');
   r.setSerial({ serial_out_path: '/dev/null', rate_limiter: { size: 0, refill_time: 100 } });
   assert.equal(r.serialConfig.serial_out_path, '/dev/null');
+});
+
+test('user-mode network: a chosen IPv4 set-up is checked and reaches the machine spec', () => {
+  const r = new VmResources();
+  r.setBootSource({ kernel_image_path: kernel });
+  const v4 = (o: Partial<{ address: string; prefix_length: number; gateway: string; dns_forward: string }>) => ({ address: '10.0.2.15', prefix_length: 24, gateway: '10.0.2.2', ...o });
+  const put = (ipv4: ReturnType<typeof v4>) => () => r.insertNetworkInterface({ iface_id: 'eth0', user_mode: { ipv4 } });
+  assert.equal(code(put(v4({ gateway: '10.0.3.2' }))), 'invalid-user-mode-ipv4');
+  assert.equal(code(put(v4({ dns_forward: '10.0.2.15' }))), 'invalid-user-mode-ipv4');
+  assert.equal(code(put(v4({ gateway: '10.0.2.255' }))), 'invalid-user-mode-ipv4');
+  assert.equal(code(put(v4({ address: '10.0.2.0' }))), 'invalid-user-mode-ipv4');
+  assert.equal(code(put(v4({ prefix_length: 31 }))), 'invalid-user-mode-ipv4');
+  assert.equal(code(put(v4({ prefix_length: 7 }))), 'invalid-user-mode-ipv4');
+  assert.equal(code(put(v4({ gateway: '10.0.2' }))), 'invalid-user-mode-ipv4');
+  assert.equal(r.machineSpec('t').nets?.length ?? 0, 0, 'nothing stored by a refused PUT');
+  put(v4({ dns_forward: '10.0.2.3' }))();
+  r.insertNetworkInterface({ iface_id: 'eth1', user_mode: {} });
+  const nets = r.machineSpec('t').nets ?? [];
+  assert.deepEqual(nets[0].backend, { kind: 'user', publish: [], ipv4: { address: '10.0.2.15', prefixLength: 24, gateway: '10.0.2.2', dnsForward: '10.0.2.3' } });
+  assert.deepEqual(nets[1].backend, { kind: 'user', publish: [] }, 'without ipv4, passt picks its defaults');
 });

@@ -6,9 +6,11 @@
 import { accessSync, closeSync, constants as fsConstants, lstatSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MAX_HARTS, MAX_RAM_BYTES } from '../memory/machine-memory.js';
+import { HostFileError } from '../util/host-file.js';
 import { formatMac, parseMac } from '../devices/virtio/net/mac-address.js';
 import { TapBackend, TapError } from './backends/tap-backend.js';
 import type { DriveSpec, MachineSpec, NetSpec } from './machine.js';
+import { checkSerialOutPath, probeDriveFile, probeKernelFile, probeInitrdFile } from './guest-files.js';
 import { DEFAULT_MMDS_SIZE_LIMIT, MmdsDataStore } from '../mmds/data-store.js';
 import { ipv4FromString } from '../mmds/frames.js';
 import { DEFAULT_MMDS_IPV4, isLinkLocalValid } from '../mmds/mmds-stack.js';
@@ -26,11 +28,13 @@ import type {
   NetworkInterfaceConfig,
   RateLimiterConfig,
   SerialConfig,
+  UserModeIpv4Config,
 } from './vmm-config.js';
 
 export type VmResourcesErrorCode =
   | 'invalid-vcpu-count'
   | 'serial-rate-limiter-not-supported'
+  | 'invalid-serial-out-path'
   | 'invalid-memory-size'
   | 'smt-not-supported'
   | 'cpu-template-not-supported'
@@ -54,13 +58,13 @@ export type VmResourcesErrorCode =
   | 'host-dev-in-use'
   | 'tap-open-failed'
   | 'publish-conflict'
+  | 'invalid-user-mode-ipv4'
   | 'unknown-iface'
   | 'invalid-vsock-cid'
   | 'invalid-vsock-path'
   | 'mmds-empty-iface-list'
   | 'mmds-invalid-ipv4'
-  | 'mmds-invalid-iface-id'
-  | 'unsupported-snapshot-device';
+  | 'mmds-invalid-iface-id';
 
 export class VmResourcesError extends Error {
   constructor(
@@ -99,13 +103,14 @@ export function defaultMachineConfig(): MachineConfig {
   return { vcpu_count: 1, mem_size_mib: DEFAULT_MEM_SIZE_MIB, smt: false, track_dirty_pages: false, huge_pages: 'None' };
 }
 
-/** Opens (and closes) a host file to prove it is usable now, as Firecracker opens it at PUT time. */
-function probeFile(path: string, flags: 'r' | 'r+'): unknown {
+/** Runs a configuration-time file check; its HostFileError (if any) is returned, anything else thrown. */
+function fileProblem(check: () => unknown): HostFileError | undefined {
   try {
-    closeSync(openSync(path, flags));
+    check();
     return undefined;
   } catch (err) {
-    return err;
+    if (err instanceof HostFileError) return err;
+    throw err;
   }
 }
 
@@ -181,14 +186,18 @@ export class VmResources {
 
   /** PUT /boot-source: the kernel (and initrd) must open now; the command line must fit the guest's. */
   setBootSource(cfg: BootSourceConfig): void {
-    const kErr = probeFile(cfg.kernel_image_path, 'r');
-    if (kErr) throw new VmResourcesError('invalid-kernel-path', `The kernel file cannot be opened: ${osErrorText(kErr)}`, { cause: kErr });
+    const kErr = fileProblem(() => probeKernelFile(cfg.kernel_image_path));
+    if (kErr) {
+      const what = kErr.code === 'bad-content' ? 'cannot be used' : 'cannot be opened';
+      throw new VmResourcesError('invalid-kernel-path', `The kernel file ${what}: ${kErr.message}`, { cause: kErr });
+    }
     if (cfg.initrd_path !== undefined) {
-      const iErr = probeFile(cfg.initrd_path, 'r');
+      const path = cfg.initrd_path;
+      const iErr = fileProblem(() => probeInitrdFile(path));
       if (iErr) {
         throw new VmResourcesError(
           'invalid-initrd-path',
-          `The initrd file cannot be opened due to invalid path or invalid permissions. ${osErrorText(iErr)}`,
+          `The initrd file cannot be opened due to invalid path or invalid permissions. ${iErr.message}`,
           { cause: iErr },
         );
       }
@@ -223,14 +232,14 @@ export class VmResources {
     if (index < 0 && this.deviceCount() >= VIRTIO_MMIO_SLOTS) {
       throw new VmResourcesError('no-free-device-slot', `Cannot attach drive "${id}": all ${VIRTIO_MMIO_SLOTS} virtio-mmio slots are taken`);
     }
-    const err = probeFile(cfg.path_on_host, cfg.is_read_only ? 'r' : 'r+');
-    if (!err && statSync(cfg.path_on_host).isDirectory()) {
-      throw new VmResourcesError('invalid-block-device-path', `Cannot attach drive "${id}": "${cfg.path_on_host}" is a directory`);
-    }
+    const hostPath = cfg.path_on_host;
+    const err = fileProblem(() => probeDriveFile(hostPath, cfg.is_read_only === true));
     if (err) {
       throw new VmResourcesError(
         'invalid-block-device-path',
-        `Cannot attach drive "${id}": the block device path "${cfg.path_on_host}" cannot be opened: ${osErrorText(err)}`,
+        err.code === 'os'
+          ? `Cannot attach drive "${id}": the block device path "${hostPath}" cannot be opened: ${err.message}`
+          : `Cannot attach drive "${id}": ${err.message}`,
         { cause: err },
       );
     }
@@ -248,11 +257,13 @@ export class VmResources {
     const drive = this.drives.find((d) => d.drive_id === id);
     if (!drive) throw new VmResourcesError('unknown-drive', `Cannot update drive "${id}": no drive with this id was configured`);
     if (path !== undefined) {
-      const err = probeFile(path, drive.is_read_only ? 'r' : 'r+');
+      const err = fileProblem(() => probeDriveFile(path, drive.is_read_only === true));
       if (err) {
         throw new VmResourcesError(
           'invalid-block-device-path',
-          `Cannot update drive "${id}": the block device path "${path}" cannot be opened: ${osErrorText(err)}`,
+          err.code === 'os'
+            ? `Cannot update drive "${id}": the block device path "${path}" cannot be opened: ${err.message}`
+            : `Cannot update drive "${id}": ${err.message}`,
           { cause: err },
         );
       }
@@ -282,6 +293,11 @@ export class VmResources {
     if (b && b.size > 0 && b.refill_time > 0) {
       throw new VmResourcesError('serial-rate-limiter-not-supported', 'Cannot configure the serial device: a serial rate_limiter is not supported by wisp yet');
     }
+    if (cfg.serial_out_path !== undefined) {
+      const path = cfg.serial_out_path;
+      const err = fileProblem(() => checkSerialOutPath(path));
+      if (err) throw new VmResourcesError('invalid-serial-out-path', `Cannot configure the serial device: ${err.message}`, { cause: err });
+    }
     this.serial = { ...cfg };
   }
 
@@ -293,9 +309,10 @@ export class VmResources {
   /**
    * PUT /network-interfaces/{id} (Firecracker's NetBuilder::build): insert or replace. A tap given by
    * host_dev_name must exist and open now, as Firecracker opens it at this point; wisp's user_mode
-   * extension (passt) is started at InstanceStart, where taken host ports are refused.
+   * extension (passt) is started at InstanceStart, where taken host ports are refused. A snapshot's
+   * interfaces are checked with `openTap: false`: the restored machine opens the tap itself.
    */
-  insertNetworkInterface(cfg: NetworkInterfaceConfig): void {
+  insertNetworkInterface(cfg: NetworkInterfaceConfig, opts: { openTap?: boolean } = {}): void {
     const id = cfg.iface_id;
     const fail = (code: VmResourcesErrorCode, message: string, cause?: unknown): never => {
       throw new VmResourcesError(code, message, cause === undefined ? undefined : { cause });
@@ -326,11 +343,13 @@ export class VmResources {
       if (others.some((n) => n.host_dev_name === name)) {
         fail('host-dev-in-use', `Cannot attach network interface "${id}": tap device "${name}" is already used by another interface of this VM`);
       }
-      try {
-        TapBackend.open(name).close();
-      } catch (e) {
-        if (!(e instanceof TapError)) throw e;
-        fail('tap-open-failed', `Could not create the network device: Open tap device failed: ${e.message}`, e);
+      if (opts.openTap !== false) {
+        try {
+          TapBackend.open(name).close();
+        } catch (e) {
+          if (!(e instanceof TapError)) throw e;
+          fail('tap-open-failed', `Could not create the network device: Open tap device failed: ${e.message}`, e);
+        }
       }
     }
     if (cfg.user_mode !== undefined) {
@@ -340,6 +359,11 @@ export class VmResources {
         if (p.host_port === 0 || p.guest_port === 0) fail('publish-conflict', `Cannot attach network interface "${id}": published ports must be 1 to 65535, got ${p.host_port}:${p.guest_port}`);
         if (taken.has(key)) fail('publish-conflict', `Cannot attach network interface "${id}": host ${(p.protocol ?? 'tcp').toUpperCase()} port ${p.host_port} is published twice`);
         taken.add(key);
+      }
+      const v4 = cfg.user_mode.ipv4;
+      if (v4 !== undefined) {
+        const bad = userModeIpv4Problem(v4);
+        if (bad) fail('invalid-user-mode-ipv4', `Cannot attach network interface "${id}": user_mode.ipv4 ${bad}`);
       }
     }
     const index = this.nets.findIndex((n) => n.iface_id === id);
@@ -475,8 +499,9 @@ export class VmResources {
       ...(this.bootSource && { 'boot-source': { ...this.bootSource } }),
       drives: this.blockDevices,
       ...(this.entropy && { entropy: { ...this.entropy } }),
-      'network-interfaces': [],
+      'network-interfaces': this.networkInterfaces,
       ...(this.vsock && { vsock: { ...this.vsock } }),
+      ...(this.mmdsCfg && { 'mmds-config': this.mmdsConfig! }),
     };
   }
 
@@ -486,8 +511,9 @@ export class VmResources {
    * the drives as it is restored (a missing one fails the load, by name). `trackDirtyPages` is the
    * load's own setting, as on Firecracker.
    */
-  static fromSnapshot(cfg: SnapshotVmConfig, trackDirtyPages: boolean): VmResources {
+  static fromSnapshot(cfg: SnapshotVmConfig, trackDirtyPages: boolean, mmdsSizeLimit?: number): VmResources {
     const r = new VmResources();
+    if (mmdsSizeLimit !== undefined) r.setMmdsSizeLimit(mmdsSizeLimit);
     r.updateMachineConfig({ ...cfg['machine-config'], track_dirty_pages: trackDirtyPages });
     const boot = cfg['boot-source'];
     if (boot) {
@@ -502,8 +528,13 @@ export class VmResources {
       r.drives.push({ ...d, cache_type: d.cache_type ?? 'Unsafe', io_engine: d.io_engine ?? 'Sync' });
     }
     if (cfg.entropy) r.entropy = { ...cfg.entropy };
-    if (cfg['network-interfaces'].length > 0) {
-      throw new VmResourcesError('unsupported-snapshot-device', 'Cannot restore the snapshot: it has network interfaces, which this wisp does not build');
+    // Same checks as PUT /network-interfaces; the tap is opened (and a missing one named) by the
+    // machine as it is restored, a user-mode interface gets a new passt there.
+    for (const n of cfg['network-interfaces']) {
+      if (r.nets.some((x) => x.iface_id === n.iface_id)) {
+        throw new VmResourcesError('invalid-iface-id', `Cannot restore the snapshot: network interface "${n.iface_id}" appears twice`);
+      }
+      r.insertNetworkInterface(n, { openTap: false });
     }
     if (cfg.vsock !== undefined) {
       // The socket is bound anew (vsock_override may move it); connections did not survive the snapshot.
@@ -513,6 +544,8 @@ export class VmResources {
       }
       r.setVsockDevice({ guest_cid: cid, uds_path: path });
     }
+    // The MMDS keeps answering on its interfaces (its data store is not saved: PUT /mmds refills it).
+    if (cfg['mmds-config']) r.setMmdsConfig(cfg['mmds-config']);
     if (r.deviceCount() > VIRTIO_MMIO_SLOTS) {
       throw new VmResourcesError('no-free-device-slot', `Cannot restore the snapshot: its ${r.deviceCount()} devices exceed the ${VIRTIO_MMIO_SLOTS} virtio-mmio slots`);
     }
@@ -553,7 +586,16 @@ export class VmResources {
         ...(n.mtu !== undefined && { mtu: n.mtu }),
         backend: n.host_dev_name !== undefined
           ? { kind: 'tap', hostDevName: n.host_dev_name }
-          : { kind: 'user', publish: (n.user_mode?.publish ?? []).map((p) => ({ protocol: p.protocol ?? 'tcp', hostPort: p.host_port, guestPort: p.guest_port })) },
+          : {
+            kind: 'user',
+            publish: (n.user_mode?.publish ?? []).map((p) => ({ protocol: p.protocol ?? 'tcp', hostPort: p.host_port, guestPort: p.guest_port })),
+            ...(n.user_mode?.ipv4 && {
+              ipv4: {
+                address: n.user_mode.ipv4.address, prefixLength: n.user_mode.ipv4.prefix_length, gateway: n.user_mode.ipv4.gateway,
+                ...(n.user_mode.ipv4.dns_forward !== undefined && { dnsForward: n.user_mode.ipv4.dns_forward }),
+              },
+            }),
+          },
         ...(n.rx_rate_limiter !== undefined && { rxRateLimiter: n.rx_rate_limiter }),
         ...(n.tx_rate_limiter !== undefined && { txRateLimiter: n.tx_rate_limiter }),
       })),
@@ -596,4 +638,30 @@ function definedBuckets(r: RateLimiterConfig): RateLimiterConfig {
   if (r.bandwidth !== undefined) out.bandwidth = r.bandwidth;
   if (r.ops !== undefined) out.ops = r.ops;
   return out;
+}
+
+/**
+ * What is wrong with a user-mode interface's chosen IPv4 set-up, or undefined: the guest's address,
+ * its gateway and the DNS forwarding address must be distinct hosts of one subnet (prefix 8 to 30).
+ */
+function userModeIpv4Problem(v4: UserModeIpv4Config): string | undefined {
+  const bits = v4.prefix_length;
+  if (!Number.isInteger(bits) || bits < 8 || bits > 30) return `prefix_length must be 8 to 30, got ${bits}`;
+  const mask = (~0 << (32 - bits)) >>> 0;
+  const addrs: [string, string | undefined][] = [['address', v4.address], ['gateway', v4.gateway], ['dns_forward', v4.dns_forward]];
+  const seen = new Map<number, string>();
+  let net: number | undefined;
+  for (const [name, text] of addrs) {
+    if (text === undefined) continue;
+    const a = ipv4FromString(text);
+    if (a === null) return `${name} is not an IPv4 address: "${text}"`;
+    const host = a & ~mask;
+    if (host === 0 || host === (~mask >>> 0)) return `${name} ${text} is the network or broadcast address of its /${bits}`;
+    if (net === undefined) net = (a & mask) >>> 0;
+    else if (((a & mask) >>> 0) !== net) return `${name} ${text} is outside ${v4.address}/${bits}`;
+    const dup = seen.get(a);
+    if (dup) return `${name} and ${dup} are both ${text}`;
+    seen.set(a, name);
+  }
+  return undefined;
 }

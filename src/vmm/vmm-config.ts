@@ -326,9 +326,32 @@ export const publishedPort: Decoder<PublishedPortConfig> = struct('PublishedPort
  */
 export interface UserModeConfig {
   publish?: PublishedPortConfig[];
+  ipv4?: UserModeIpv4Config;
 }
+
+/**
+ * wisp's extension: the guest's IPv4 set-up chosen by the caller instead of passt's defaults (the
+ * host's upstream address, prefix and gateway): passt hands these out by DHCP and maps the gateway to
+ * the host. `dns_forward`: an address in the guest's network where passt answers DNS by forwarding
+ * to the host's first nameserver. (Used by `wisp run IMAGE --net user`, whose init configures the
+ * interface statically with the same values.)
+ */
+export interface UserModeIpv4Config {
+  address: string;
+  prefix_length: number;
+  gateway: string;
+  dns_forward?: string;
+}
+export const userModeIpv4: Decoder<UserModeIpv4Config> = struct('UserModeAddresses', {
+  address: req(ipv4Address),
+  prefix_length: req(uint('u8')),
+  gateway: req(ipv4Address),
+  dns_forward: opt(ipv4Address),
+});
+
 export const userMode: Decoder<UserModeConfig> = struct('UserModeNetwork', {
   publish: opt(arrayOf(publishedPort)),
+  ipv4: opt(userModeIpv4),
 });
 
 /**

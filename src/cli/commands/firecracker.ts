@@ -4,13 +4,14 @@
  * and starts the VM from the file. Returns the exit status (Firecracker's FcExitCode values) when the
  * VMM ends: the guest powered off, a signal, or a bad configuration.
  */
-import { readFileSync } from 'node:fs';
 import { ApiServer } from '../../api/api-server.js';
-import { DEFAULT_MAX_PAYLOAD } from '../../api/http-parser.js';
+import { DEFAULT_MAX_PAYLOAD, MAX_PAYLOAD_LIMIT } from '../../api/http-parser.js';
+import { parseWholeNumber, WholeNumberError } from '../../util/whole-number.js';
 import { FileLineWriter, StreamLineWriter } from '../../logger/line-writer.js';
 import { DEFAULT_INSTANCE_ID, Logger, type LogLevel } from '../../logger/logger.js';
 import { createMetrics } from '../../metrics/metrics.js';
 import { configFileActions, metadataAction } from '../../vmm/config-file.js';
+import { readConfigFile, readMetadataFile } from '../../vmm/guest-files.js';
 import { VmmController } from '../../vmm/controller.js';
 import type { VmBuilder } from '../../vmm/machine.js';
 import { WISP_VERSION } from '../../vmm/version.js';
@@ -148,6 +149,7 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
   let args: FirecrackerArgs;
   let level: LogLevel;
   let maxPayload = DEFAULT_MAX_PAYLOAD;
+  let mmdsSizeLimit: number | undefined;
   try {
     args = parseArgs(argv);
     if (args['help']) {
@@ -162,11 +164,22 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
     level = typeof args['level'] === 'string' ? logLevel(args['level']) : 'Info';
     const mp = args['http-api-max-payload-size'];
     if (typeof mp === 'string') {
-      if (!/^\d+$/.test(mp) || Number(mp) === 0) throw new ArgError(`Invalid value for --http-api-max-payload-size: "${mp}"`);
-      maxPayload = Number(mp);
+      try {
+        maxPayload = parseWholeNumber('--http-api-max-payload-size', mp, { min: 1, max: MAX_PAYLOAD_LIMIT, unit: 'bytes' });
+      } catch (e) {
+        if (e instanceof WholeNumberError) throw new ArgError(`Invalid value: ${e.message}`);
+        throw e;
+      }
     }
     const ml = args['mmds-size-limit'];
-    if (typeof ml === 'string' && !/^\d+$/.test(ml)) throw new ArgError(`Invalid value for --mmds-size-limit: "${ml}"`);
+    if (typeof ml === 'string') {
+      try {
+        mmdsSizeLimit = parseWholeNumber('--mmds-size-limit', ml, { min: 1, max: MAX_PAYLOAD_LIMIT, unit: 'bytes' });
+      } catch (e) {
+        if (e instanceof WholeNumberError) throw new ArgError(`Invalid value: ${e.message}`);
+        throw e;
+      }
+    }
   } catch (err) {
     if (err instanceof ArgError) {
       stderr.write(`Arguments parsing error: ${err.message}\n\nFor more information try --help.\n`);
@@ -203,7 +216,7 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
     metrics,
     bootTimer: args['boot-timer'] === true,
     // Firecracker: the data store's limit defaults to the API's payload limit.
-    mmdsSizeLimit: typeof args['mmds-size-limit'] === 'string' ? Number(args['mmds-size-limit']) : maxPayload,
+    mmdsSizeLimit: mmdsSizeLimit ?? maxPayload,
   });
 
   const fail = async (code: number, message: string): Promise<number> => {
@@ -235,7 +248,7 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
 
   if (typeof args['metadata'] === 'string') {
     try {
-      await controller.handle(metadataAction(readFileSync(args['metadata'])));
+      await controller.handle(metadataAction(await readMetadataFile(args['metadata'])));
     } catch (err) {
       await api?.close();
       return fail(EXIT.BadConfiguration, `Cannot put the metadata file "${args['metadata']}" in the MMDS: ${(err as Error).message}`);
@@ -244,7 +257,7 @@ export async function run(argv: string[], deps: FirecrackerDeps = {}): Promise<n
 
   if (typeof args['config-file'] === 'string') {
     try {
-      for (const action of configFileActions(readFileSync(args['config-file']))) await controller.handle(action);
+      for (const action of configFileActions(await readConfigFile(args['config-file']))) await controller.handle(action);
       await controller.handle({ type: 'StartMicroVm' });
       logger.info('main', 'Successfully started microvm that was configured from one single json');
     } catch (err) {

@@ -3,6 +3,7 @@ import { ImageError } from '../../images/image-error.js';
 import { pullImage } from '../../images/pull.js';
 import { ContainerVm } from '../../runtime/container-vm.js';
 import { CliError, parseNumberFlag } from '../cli-error.js';
+import { parsePublish, type PublishFlag } from '../net-flags.js';
 
 /**
  * `wisp run [options] IMAGE [COMMAND [ARG...]]`: an OCI image as a microVM, as `docker run` runs a
@@ -23,6 +24,13 @@ Options:
   -u, --user USER[:GROUP]  user (name or number), resolved in the image's /etc/passwd
       --entrypoint CMD  replace the image's Entrypoint (and drop its Cmd)
       --hostname NAME   the container's host name
+      --net user|none  user: a network for the container through passt (rootless, started by wisp):
+                      eth0 10.0.2.15/24, the host reachable at the gateway 10.0.2.2 (its loopback
+                      services too), DNS at 10.0.2.3 (forwarded to the host's nameserver), the
+                      host's networks through NAT; none (default): only lo
+  -p, --publish HOST:GUEST[/udp]
+                      with --net user: connections to HOST on this machine (TCP, or UDP) reach
+                      port GUEST in the container (repeatable)
   -t, --tty           give the process a terminal (this terminal is put in raw mode)
   -i, --interactive   keep stdin open and pass it to the process
       --mem MiB       guest RAM (default 256)
@@ -63,11 +71,14 @@ interface ImageRunArgs {
   mem?: string;
   pull: 'missing' | 'always' | 'never';
   readOnly: boolean;
+  /** --net user */
+  net: boolean;
+  publish: PublishFlag[];
   help: boolean;
 }
 
 export function parseImageRunArgs(argv: readonly string[]): ImageRunArgs {
-  const out: ImageRunArgs = { image: '', command: [], env: [], tty: false, interactive: false, pull: 'missing', readOnly: false, help: false };
+  const out: ImageRunArgs = { image: '', command: [], env: [], tty: false, interactive: false, pull: 'missing', readOnly: false, net: false, publish: [], help: false };
   let i = 0;
   for (; i < argv.length; i++) {
     let a = argv[i];
@@ -98,8 +109,12 @@ export function parseImageRunArgs(argv: readonly string[]): ImageRunArgs {
           if (value !== 'missing' && value !== 'always' && value !== 'never') throw new CliError(`--pull must be missing, always or never, got "${value}"`);
           out.pull = value;
           break;
-        case '-p': case '--publish': case '--net': case '--network':
-          throw new CliError(`${a} is not available yet: container networking (--net user -p HOST:GUEST) comes with wisp's user-mode network backend`);
+        case '--net': case '--network':
+          // (Not tap:NAME: a container's addresses are wisp's own choice, which passt honours.)
+          if (value !== 'user' && value !== 'none') throw new CliError(`${a} must be "user" or "none" for an image, got "${value}"`);
+          out.net = value === 'user';
+          break;
+        case '-p': case '--publish': out.publish.push(parsePublish(value, a)); break;
       }
       continue;
     }
@@ -113,6 +128,7 @@ export function parseImageRunArgs(argv: readonly string[]): ImageRunArgs {
     }
   }
   if (out.help) return out;
+  if (out.publish.length && !out.net) throw new CliError('-p/--publish needs the user-mode network: add --net user');
   if (i >= argv.length) throw new CliError('wisp run needs an IMAGE (see wisp run --help)');
   out.image = argv[i];
   out.command = argv.slice(i + 1);
@@ -160,11 +176,12 @@ export async function runImage(argv: string[]): Promise<number> {
         args: argvIn, env, cwd: args.workdir ?? (c.WorkingDir || '/'), user: args.user ?? (c.User || undefined),
         hostname: args.hostname ?? image.manifestDigest.slice(7, 19), terminal: args.tty, stdin: args.interactive, readonlyRoot: args.readOnly,
       },
+      ...(args.net && { net: { publish: args.publish } }),
       io: { stdout: (b) => process.stdout.write(b), stderr: (b) => process.stderr.write(b) },
       progress: process.stderr,
     });
   } catch (e) {
-    if (e instanceof ImageError || e instanceof CliError || (e as { name?: string }).name === 'GuestError' || (e as { name?: string }).name === 'VmResourcesError') {
+    if (e instanceof ImageError || e instanceof CliError || (e as { name?: string }).name === 'GuestError' || (e as { name?: string }).name === 'VmResourcesError' || (e as { name?: string }).name === 'ContainerVmError') {
       process.stderr.write(`wisp run: ${(e as Error).message}\n`);
       return 125;
     }

@@ -14,6 +14,7 @@ import { formatMac, randomMac } from '../../devices/virtio/net/mac-address.js';
 import { CliError, parseNumberFlag } from '../cli-error.js';
 import { MAX_HARTS } from '../../memory/machine-memory.js';
 import { Console } from '../console.js';
+import { parseNet, parsePublish } from '../net-flags.js';
 import { captureWarmStart, forgetWarmStart, isTerminalReport, PromptWatcher, warmPrompt, warmStartExists, warmStartFor, type WarmStart } from '../warm-start.js';
 import { prepareRestore } from '../../vmm/snapshot.js';
 
@@ -71,6 +72,11 @@ Exit status: 0 when the guest powers off, 1 on a kernel panic or error, 3 on reb
 `;
 
 const BASE_CMDLINE = 'console=ttyS0 panic=-1';
+/**
+ * Reboots in a row before the console came up or any program ran, after which `wisp run` stops
+ * restarting: a guest that cannot boot would otherwise restart a few times a second, forever, in silence.
+ */
+const MAX_EARLY_REBOOTS = 3;
 /** The instance id `wisp run` gives its VM (Firecracker's default is "anonymous-instance"). */
 const INSTANCE_ID = 'wisp-run';
 
@@ -155,6 +161,7 @@ export async function run(argv: string[]): Promise<number> {
       const handle = await resumeWarm(builder, warm, v, console).catch(() => undefined);
       if (handle) building = Promise.resolve(handle);
     }
+    let earlyReboots = 0;
     for (;;) {
       if (!building) {
         guest = await ensureInitramfs(guest, scratch);
@@ -169,7 +176,12 @@ export async function run(argv: string[]): Promise<number> {
       if (console.signal) return console.signal === 'SIGINT' ? 130 : 143;
       if (exit === 'stopped') return 0;
       if (exit.guest === 'reboot' && rebootMode === 'restart') {
-        process.stderr.write('wisp: guest rebooted; restarting it\n');
+        earlyReboots = exit.early ? earlyReboots + 1 : 0;
+        if (earlyReboots >= MAX_EARLY_REBOOTS) {
+          process.stderr.write(`wisp: the guest rebooted ${earlyReboots} times in a row before its console came up or any program ran; not restarting it again (too little memory for this kernel and initrd? a kernel for another machine?)\n`);
+          return 1;
+        }
+        process.stderr.write(`wisp: guest rebooted${exit.early ? ' before its console came up' : ''}; restarting it\n`);
         continue;
       }
       return report(exit);
@@ -202,30 +214,12 @@ function checkFlags(v: Flags, differential: boolean): void {
   if (v.root && !v.disk?.length) throw new CliError('--root needs a --disk to boot into');
   const nets = (v.net ?? []).map(parseNet);
   if (differential && nets.length) throw new CliError('--differential runs without network interfaces (both engines would share them)');
-  const publish = (v.publish ?? []).map(parsePublish);
+  const publish = (v.publish ?? []).map((s) => parsePublish(s));
   if (publish.length && !nets.some((n) => n.kind === 'user')) throw new CliError('--publish needs a user-mode interface: add --net user');
   if ((v.mac?.length ?? 0) > nets.length) throw new CliError(`--mac was given ${v.mac!.length} times for ${nets.length} --net interface${nets.length === 1 ? '' : 's'}`);
   if (differential && v.vsock !== undefined) throw new CliError('--differential runs without vsock (host sockets would make the two runs differ)');
   if (v['vsock-cid'] !== undefined && v.vsock === undefined) throw new CliError('--vsock-cid needs --vsock');
   parseNumberFlag('--vsock-cid', v['vsock-cid'], 3);
-}
-
-type NetFlag = { kind: 'user' } | { kind: 'tap'; name: string };
-
-function parseNet(spec: string): NetFlag {
-  if (spec === 'user') return { kind: 'user' };
-  if (spec.startsWith('tap:') && spec.length > 4) return { kind: 'tap', name: spec.slice(4) };
-  throw new CliError(`--net must be "user" or "tap:NAME", got "${spec}"`);
-}
-
-function parsePublish(spec: string): { host_port: number; guest_port: number; protocol: 'tcp' | 'udp' } {
-  const m = /^(\d{1,5}):(\d{1,5})(?:\/(tcp|udp))?$/.exec(spec);
-  const port = (s: string | undefined) => (s !== undefined && Number(s) >= 1 && Number(s) <= 65535 ? Number(s) : undefined);
-  const host = port(m?.[1]), guest = port(m?.[2]);
-  if (!m || host === undefined || guest === undefined) {
-    throw new CliError(`--publish must be HOSTPORT:GUESTPORT with ports 1 to 65535, optionally /udp (e.g. 8080:80), got "${spec}"`);
-  }
-  return { host_port: host, guest_port: guest, protocol: (m[3] as 'tcp' | 'udp' | undefined) ?? 'tcp' };
 }
 
 /**
@@ -256,7 +250,7 @@ function describeVm(v: Flags, guest: GuestFiles, differential: boolean): VmResou
   });
   if (!v['no-entropy'] && !differential) r.setEntropyDevice({});
   // The first user-mode interface carries the published ports.
-  let publish = (v.publish ?? []).map(parsePublish);
+  let publish = (v.publish ?? []).map((s) => parsePublish(s));
   (v.net ?? []).map(parseNet).forEach((n, i) => {
     r.insertNetworkInterface({
       iface_id: `eth${i}`,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,4 +126,15 @@ test('readBundle: a missing bundle, a missing or broken config.json', () => {
   assert.throws(() => readBundle(dir), /Invalid .*config\.json: not JSON/);
   writeFileSync(join(dir, 'config.json'), JSON.stringify(ctrSpec()));
   assert.equal(readBundle(dir).config.hostname, 'box');
+});
+
+test('readBundle: a FIFO as config.json is refused without being opened (the open would block), an oversized one without being read whole', () => {
+  const b = join(dir, 'fifo-bundle');
+  mkdirSync(b);
+  execFileSync('mkfifo', [join(b, 'config.json')]);
+  assert.throws(() => readBundle(b), (e: unknown) => e instanceof RuncError && /config\.json: .*named pipe \(FIFO\)/.test(e.message));
+  const big = join(dir, 'big-bundle');
+  mkdirSync(big);
+  writeFileSync(join(big, 'config.json'), Buffer.alloc((4 << 20) + 1, 0x20));
+  assert.throws(() => readBundle(big), (e: unknown) => e instanceof RuncError && /config\.json: .*larger|too large|at most/i.test(e.message));
 });

@@ -1,7 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ContainerConfig } from '../container-protocol.js';
+import { HostFileError, readHostFile } from '../../util/host-file.js';
 import { RuncError } from './runc-error.js';
 
 /**
@@ -115,16 +116,20 @@ function checkPath(r: SpecReader, p: string, field: string): string {
   return p.replace(/\/+$/, '') || '/';
 }
 
+/** A bundle's config.json larger than this is refused (runc's own are a few KiB). */
+const MAX_BUNDLE_CONFIG_BYTES = 4 << 20;
+
 /** Reads and checks BUNDLE/config.json; throws RuncError naming the first field it cannot honour. */
 export function readBundle(bundleDir: string): BundleSpec {
   const bundle = resolve(bundleDir);
   let text: string;
   try {
     if (!statSync(bundle).isDirectory()) throw new RuncError('bad-bundle', `The bundle ${bundle} is not a directory`);
-    text = readFileSync(join(bundle, 'config.json'), 'utf8');
+    // util/host-file.ts: a regular file only (a FIFO would block the open), at most 4 MiB.
+    text = readHostFile(join(bundle, 'config.json'), { what: 'bundle config.json', kinds: ['file'], maxBytes: MAX_BUNDLE_CONFIG_BYTES }).toString('utf8');
   } catch (e) {
     if (e instanceof RuncError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = e instanceof HostFileError ? e.errno : (e as NodeJS.ErrnoException).code;
     throw new RuncError('bad-bundle', code === 'ENOENT'
       ? `The bundle ${bundle} has no config.json (or does not exist)`
       : `Cannot read ${bundle}/config.json: ${(e as Error).message}`, { cause: e });

@@ -1,5 +1,6 @@
 import * as nodeFs from 'node:fs';
 import type { BlockBackend } from '../../devices/virtio/block/block-backend.js';
+import { HostFileError, openHostFile } from '../../util/host-file.js';
 
 /** The node:fs calls the backend uses; injectable so a test can see that a flush really fsyncs. */
 export interface FileIo {
@@ -49,10 +50,13 @@ export class FileBlockBackend implements BlockBackend {
     const readOnly = opts.readOnly ?? false;
     let fd: number;
     try {
-      fd = io.openSync(path, readOnly ? 'r' : 'r+');
+      // The real file system goes through util/host-file.ts: never a FIFO or character device, never blocking.
+      fd = opts.io ? io.openSync(path, readOnly ? 'r' : 'r+') : openHostFile(path, { what: 'drive', access: readOnly ? 'read' : 'read-write', kinds: ['file', 'block-device'] }).fd;
     } catch (e) {
-      const why = (e as NodeJS.ErrnoException).code ?? String(e);
-      throw new FileBlockError('open-failed', `Cannot open drive file "${path}"${readOnly ? ' read-only' : ''}: ${why}`, { cause: e });
+      if (e instanceof HostFileError && e.code !== 'os') throw new FileBlockError('not-a-file', `Cannot use "${path}" as a drive: ${e.message}`, { cause: e });
+      const errno = e instanceof HostFileError ? e.cause : e;
+      const why = (errno as NodeJS.ErrnoException).code ?? String(e);
+      throw new FileBlockError('open-failed', `Cannot open drive file "${path}"${readOnly ? ' read-only' : ''}: ${why}`, { cause: errno });
     }
     const st = io.fstatSync(fd);
     if (!st.isFile() && !st.isBlockDevice()) {

@@ -34,7 +34,7 @@ export async function openNetBackend(spec: NetBackendSpec, mtu?: number): Promis
       released: () => tap.whenClosed(),
     };
   }
-  const passt = await PasstBackend.start({ publish: spec.publish, mtu });
+  const passt = await PasstBackend.start({ publish: spec.publish, mtu, ...(spec.ipv4 && { ipv4: spec.ipv4 }) });
   return {
     port: passt.port,
     buildsOwnFrames: true,

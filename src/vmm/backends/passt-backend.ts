@@ -19,6 +19,7 @@ import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
+import type { UserModeIpv4 } from '../machine.js';
 import { StreamFramePort } from './stream-frame-port.js';
 
 export type PasstErrorCode = 'not-installed' | 'port-taken' | 'bad-port' | 'start-failed';
@@ -43,6 +44,13 @@ export interface PublishedPort {
 
 export interface PasstOptions {
   publish?: readonly PublishedPort[];
+  /**
+   * The guest's IPv4 address, prefix and gateway passt uses (and hands out by DHCP) instead of the
+   * host's upstream ones (`-a`, `-n`, `-g`), and the address where it answers DNS by forwarding to the
+   * host's first nameserver (`--dns-forward`). The gateway stays mapped to the host (connections to
+   * it reach the host's loopback).
+   */
+  ipv4?: UserModeIpv4;
   /** MTU passt hands out by DHCP/NDP (default passt's own, 65520). */
   mtu?: number;
   /** The passt program (default $WISP_PASST, else `passt` on PATH). */
@@ -97,6 +105,11 @@ export class PasstBackend {
     chmodSync(dir, 0o711);
     const args = ['--foreground', '--quiet', '--fd', '3', '--pid', pidFile];
     if (opts.mtu !== undefined) args.push('--mtu', String(opts.mtu));
+    const v4 = opts.ipv4;
+    if (v4) {
+      args.push('-a', v4.address, '-n', String(v4.prefixLength), '-g', v4.gateway);
+      if (v4.dnsForward !== undefined) args.push('--dns-forward', v4.dnsForward);
+    }
     for (const p of publish) args.push(p.protocol === 'tcp' ? '-t' : '-u', `${p.hostPort}:${p.guestPort}`);
     const command = opts.command ?? process.env['WISP_PASST'] ?? 'passt';
 
