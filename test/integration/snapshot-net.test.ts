@@ -7,7 +7,8 @@
  *       guest fetches a file from an HTTP server on the host's loopback through the gateway, the host
  *       fetches a file from busybox httpd in the guest through the published port; no passt is left.
  *       A network_overrides entry for an unknown interface is refused with Firecracker's error and the
- *       VMM stays able to load.
+ *       VMM stays able to load. The MMDS (on eth0) answers before and after; its configuration is in
+ *       the snapshot, its data store is not (the new VMM gets a PUT /mmds, as on Firecracker).
  *   tap (root; a network namespace the test creates): the snapshot's tap is deleted and another one
  *       created; the load names it in network_overrides; GET /vm/config shows it.
  *
@@ -45,10 +46,11 @@ before(() => {
 after(() => rmSync(work, { recursive: true, force: true }));
 
 /**
- * The guest: fetches the blob from `url`, serves a file it made on port 8080, says READY; then for
- * every line on its console fetches the blob again and says so (one line per fetch).
+ * The guest: fetches the blob from `url` (and with `mmds`, the MMDS's latest/meta-data/ami-id), serves
+ * a file it made on port 8080, says READY; then for every line on its console fetches them again and
+ * says so.
  */
-async function initramfs(name: string, url: string): Promise<{ kernel: string; initrd: string }> {
+async function initramfs(name: string, url: string, mmds = false): Promise<{ kernel: string; initrd: string }> {
   const g = await ensureDefaultGuest({ progress: null });
   const initrd = join(work, `${name}.cpio.gz`);
   writeFileSync(initrd, await buildInitramfs({
@@ -56,7 +58,12 @@ async function initramfs(name: string, url: string): Promise<{ kernel: string; i
     script: Buffer.from(`
 GW=$(ip route | awk '/^default/ {print $3}')
 URL=$(echo "${url}" | sed "s/GATEWAY/$GW/")
-fetch() { if wget -q -O /tmp/in "$URL"; then echo "FETCH $1 $(sha256sum /tmp/in | cut -d' ' -f1) $(wc -c < /tmp/in)"; else echo "FETCH $1 failed"; fi; rm -f /tmp/in; }
+fetch() {
+  if wget -q -O /tmp/in "$URL"; then echo "FETCH $1 $(sha256sum /tmp/in | cut -d' ' -f1) $(wc -c < /tmp/in)"; else echo "FETCH $1 failed"; fi
+  rm -f /tmp/in
+${mmds ? '  echo "MMDS $1 $(wget -q -O - http://169.254.169.254/latest/meta-data/ami-id)"' : '  :'}
+}
+${mmds ? 'ip route add 169.254.169.254 dev eth0' : ''}
 fetch boot
 mkdir -p /www
 head -c ${GUEST_BYTES} /dev/urandom > /www/out
@@ -180,7 +187,7 @@ test('user-mode network (passt) across a snapshot: TCP both ways before, a new p
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const serverPort = (server.address() as AddressInfo).port;
   const hostPort = await freePort();
-  const { kernel, initrd } = await initramfs('user', `http://GATEWAY:${serverPort}/blob`);
+  const { kernel, initrd } = await initramfs('user', `http://GATEWAY:${serverPort}/blob`, true);
   const eth0 = { iface_id: 'eth0', guest_mac: GUEST_MAC, user_mode: { publish: [{ host_port: hostPort, guest_port: 8080 }] } };
   const state = join(work, 'user.state');
   const mem = join(work, 'user.mem');
@@ -190,9 +197,12 @@ test('user-mode network (passt) across a snapshot: TCP both ways before, a new p
     await p1.api('PUT', '/boot-source', { kernel_image_path: kernel, initrd_path: initrd, boot_args: 'console=ttyS0 panic=-1' });
     await p1.api('PUT', '/machine-config', { vcpu_count: 1, mem_size_mib: 256 });
     await p1.api('PUT', '/network-interfaces/eth0', eth0);
+    await p1.api('PUT', '/mmds/config', { network_interfaces: ['eth0'] });
+    await p1.api('PUT', '/mmds', { latest: { 'meta-data': { 'ami-id': 'ami-booted' } } });
     await p1.api('PUT', '/actions', { action_type: 'InstanceStart' });
     await p1.waitFor(/^READY 42\r?$/m, BOOT_TIMEOUT_MS);
     assert.deepEqual(said(p1.out(), 'FETCH'), [`boot ${blobSha} ${BLOB_BYTES}`], `the guest fetched the host's file before the snapshot\n${p1.diag()}`);
+    assert.deepEqual(said(p1.out(), 'MMDS'), ['boot ami-booted'], 'the MMDS answered on eth0');
     const outSha = said(p1.out(), 'OUT-SHA')[0];
     assert.equal(sha(await fetchBytes(`http://127.0.0.1:${hostPort}/out`)), outSha, 'the host fetched the guest file through the published port');
 
@@ -211,13 +221,17 @@ test('user-mode network (passt) across a snapshot: TCP both ways before, a new p
     assert.equal((await p2.api('GET', '/', undefined, 200) as { state: string }).state, 'Not started');
     const requestsBefore = requests;
     await p2.api('PUT', '/snapshot/load', { snapshot_path: state, mem_backend: { backend_type: 'File', backend_path: mem }, resume_vm: true });
-    const cfg = await p2.api('GET', '/vm/config', undefined, 200) as { 'network-interfaces': unknown[] };
+    const cfg = await p2.api('GET', '/vm/config', undefined, 200) as { 'network-interfaces': unknown[]; 'mmds-config'?: { network_interfaces: string[] } };
     assert.deepEqual(cfg['network-interfaces'], [eth0], 'GET /vm/config shows the restored interface');
+    assert.deepEqual(cfg['mmds-config']?.network_interfaces, ['eth0'], 'and the MMDS configuration');
     assert.equal(passtsFor(hostPort).length, 1, 'the restored interface has a passt of its own publishing the port');
+    // The MMDS data store is not part of a snapshot (as on Firecracker): the new VMM fills it.
+    await p2.api('PUT', '/mmds', { latest: { 'meta-data': { 'ami-id': 'ami-restored' } } });
 
     p2.child.stdin!.write('restored\n');
-    await p2.waitFor(/^FETCH restored .*$/m, STEP_MS);
+    await p2.waitFor(/^MMDS restored .*$/m, STEP_MS);
     assert.deepEqual(said(p2.out(), 'FETCH'), [`restored ${blobSha} ${BLOB_BYTES}`], `the restored guest fetched the host's file\n${p2.diag()}`);
+    assert.deepEqual(said(p2.out(), 'MMDS'), ['restored ami-restored'], 'the MMDS answers the restored guest with what the new VMM was given');
     assert.equal(requests, requestsBefore + 1);
     assert.equal(sha(await fetchBytes(`http://127.0.0.1:${hostPort}/out`)), outSha, 'the host fetched the restored guest file through the published port');
   } finally {
