@@ -56,6 +56,8 @@ function sample() {
     return {
       fds: readdirSync(`/proc/${pid}/fd`).length,
       rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)[1]),
+      // The kernel's own high-water mark: a peak between two samples is not missed.
+      hwmKiB: Number(/VmHWM:\s+(\d+)/.exec(status)[1]),
       threads: Number(/Threads:\s+(\d+)/.exec(status)[1]),
     };
   } catch {
@@ -92,10 +94,15 @@ function exchange(bytes, { expect = 1, pieces = 1, pauseMs = 0, readAfterMs = 0,
     const statuses = [];
     let done = false;
     let connected = false;
+    // Every timer is cleared when the exchange ends: a live timer keeps this closure, and with it the
+    // bytes sent (2 MiB for a pipeline), alive. (Uncleared 60 s read timers of evicted pipeliners held
+    // ~1000 of them at once and ran this script out of heap.)
+    const timers = [];
     const finish = (closed) => {
       if (done) return;
       done = true;
       clearTimeout(hang);
+      for (const t of timers) clearTimeout(t);
       if (!connected) stats.connectRefused++;
       else if (closed && statuses.length < expect) stats.closedUnanswered++;
       s.destroy();
@@ -110,7 +117,7 @@ function exchange(bytes, { expect = 1, pieces = 1, pauseMs = 0, readAfterMs = 0,
     s.on('close', () => finish(true));
     if (readAfterMs > 0) {
       s.pause();
-      setTimeout(() => s.resume(), readAfterMs);
+      timers.push(setTimeout(() => s.resume(), readAfterMs));
     }
     s.on('data', (d) => {
       data = Buffer.concat([data, d]);
@@ -137,7 +144,7 @@ function exchange(bytes, { expect = 1, pieces = 1, pauseMs = 0, readAfterMs = 0,
         s.write(buf.subarray(i, i + step));
         if (pauseMs) await sleep(pauseMs);
       }
-      if (keepOpenMs) setTimeout(() => finish(false), keepOpenMs);
+      if (keepOpenMs && !done) timers.push(setTimeout(() => finish(false), keepOpenMs));
     });
   });
 }
@@ -275,6 +282,7 @@ async function main() {
     if (ticks++ % 5 === 0) series.push(Math.round(s.rssKiB / 1024));
     peak.fds = Math.max(peak.fds, s.fds);
     peak.rssKiB = Math.max(peak.rssKiB, s.rssKiB);
+    peak.hwmKiB = Math.max(peak.hwmKiB, s.hwmKiB);
     peak.threads = Math.max(peak.threads, s.threads);
   }, 200);
   say(`start: ${JSON.stringify(start)}; running ${DURATION_MS / 1000} s`);
@@ -331,6 +339,8 @@ async function main() {
     rssMiBWhileSettling: settled,
     apiAnswersAfterwards: /^HTTP\/1\.1 200 /.test(check),
     exitOnSigterm: exit,
+    /** This script's own peak RSS (the clients' side), apart from wisp's. */
+    driverMaxRssKiB: process.resourceUsage().maxRSS,
   };
   const problems = [];
   if (report.hangs > 0) problems.push(`${report.hangs} hang(s)`);

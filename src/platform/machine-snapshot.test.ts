@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import { VirtqueueDriver } from '../../test/helpers/virtqueue-driver.js';
 import { MmioTransport } from '../devices/virtio/mmio-transport.js';
 import { VirtioRng } from '../devices/virtio/rng/rng.js';
+import { framePortPair } from '../devices/virtio/net/frame-port.js';
+import { VirtioNet } from '../devices/virtio/net/net.js';
 import { DEVICE_ID_ENTROPY, F_EVENT_IDX, F_VERSION_1 } from '../devices/virtio/spec.js';
 import type { VirtioDevice } from '../devices/virtio/virtio-device.js';
 import { RAM_HOST_OFFSET } from '../memory/machine-memory.js';
@@ -143,4 +145,51 @@ test('fuzz (fixed seed): a machine state with any one field replaced by garbage 
     }
   }
   assert.ok(refused > 100, `most garbage is refused (${refused} refused, ${restored} restored)`);
+});
+
+/** A virtio-net slot over an in-memory link (`peer` is the network side); net.test.ts covers its rate limiters. */
+function netFactory(): { factory: VirtioFactory; peer: ReturnType<typeof framePortPair>[1] } {
+  const [dev, peer] = framePortPair();
+  const net = new VirtioNet(dev, { mac: Uint8Array.of(6, 0, 0, 0, 0, 2), mtu: 1500 });
+  return { factory: ({ memory, irq }) => new MmioTransport(net, memory, irq), peer };
+}
+
+test('fuzz (fixed seed): a machine with a net device holding receive chains, any one field of its state replaced by garbage, restores or is refused with an Error', () => {
+  const n = netFactory();
+  const a = new Machine(config([rngFactory(), n.factory]));
+  const driver = new VirtqueueDriver(a.virtio[1]!, a.memory);
+  driver.init();
+  driver.submit(0, [{ writable: 1536 }]);
+  driver.submit(0, [{ writable: 1536 }]);
+  const big = new Uint8Array(4000);
+  big.set([6, 0, 0, 0, 0, 2], 0);
+  n.peer.send(big); // needs three buffers: the device holds two
+  driver.submit(1, [{ data: new Uint8Array(12) }, { data: new Uint8Array(60) }], { kick: false });
+  a.pause();
+  const good = JSON.parse(JSON.stringify(a.save())) as MachineState;
+  assert.equal(good.virtio[1]!.queues[0]!.nextAvail, 0, 'the held receive chains went back to the ring');
+  const paths = leaves(good).filter((p) => p[0] === 'virtio' && p[1] === 1);
+  const garbage: unknown[] = [-1, 0, 2 ** 53, 1.5, 'x', '0xffffffffffffffffff', null, true, [], {}, [1, 2, 3]];
+  let seed = 0x7e7;
+  const rand = (k: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % k; };
+  let refused = 0;
+  for (let i = 0; i < 200; i++) {
+    const s = structuredClone(good) as unknown as Record<string | number, unknown>;
+    const path = paths[rand(paths.length)]!;
+    let at: Record<string | number, unknown> = s;
+    for (const k of path.slice(0, -1)) at = at[k] as Record<string | number, unknown>;
+    at[path[path.length - 1]!] = garbage[rand(garbage.length)];
+    const m = netFactory();
+    try {
+      const b = new Machine({ ...config([rngFactory(), m.factory]), restore: { state: s as unknown as MachineState, memory: ramSource(a) } });
+      m.peer.send(big); // traffic arriving at whatever it restored
+      b.pause();
+      b.save();
+    } catch (e) {
+      assert.ok(e instanceof Error, `a thrown non-Error for ${path.join('.')}: ${String(e)}`);
+      assert.ok(e.message.length > 0);
+      refused++;
+    }
+  }
+  assert.ok(refused > 60, `most garbage is refused (${refused} refused)`);
 });

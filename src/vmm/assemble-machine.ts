@@ -151,7 +151,7 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
       try {
         attached = attachNet(n, port, backend.buildsOwnFrames);
       } catch (e) {
-        throw new Error(`Cannot attach network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
+        throw new Error(`Cannot ${restore ? 'restore' : 'attach'} network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
       }
       // Closing the (filtered) port closes the filter and the backend's port; the backend closes too.
       opened.push({ close: () => port.close() });

@@ -377,7 +377,7 @@ export class VmmController {
       prepared = prepareRestore(cfg.snapshot_path, {
         memPath: cfg.mem_backend.backend_path, trackDirtyPages: cfg.track_dirty_pages, resume: cfg.resume_vm,
         networkOverrides: cfg.network_overrides, vsockOverride: cfg.vsock_override, clockRealtime: cfg.clock_realtime,
-        instanceId: this.opts.instanceId, bootTimer: this.opts.bootTimer,
+        instanceId: this.opts.instanceId, bootTimer: this.opts.bootTimer, mmdsSizeLimit: this.opts.mmdsSizeLimit,
       });
     } catch (err) {
       if (err instanceof SnapshotError) throw fail(err.message, err);
@@ -392,6 +392,7 @@ export class VmmController {
     }
     this.vmResources = prepared.resources;
     this.machine = handle;
+    this.servesMmds = prepared.spec.mmds !== undefined;
     this.paused = !cfg.resume_vm;
     const us = Math.round((performance.now() - t0) * 1000);
     this.opts.metrics.latencies_us.vmm_load_snapshot.set(us);

@@ -56,7 +56,7 @@ export class MachineSession {
         try {
           nets.push(await openNetBackend(n.backend, n.mtu));
         } catch (e) {
-          throw new Error(`Cannot attach network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
+          throw new Error(`Cannot ${init.restore ? 'restore' : 'attach'} network interface "${n.id}": ${osErrorText(e)}`, { cause: e });
         }
       }
       if (init.spec.vsock) {

@@ -16,6 +16,7 @@ import type { MachineState } from '../platform/machine.js';
 import type { VmmAction } from './actions.js';
 import { VmmController } from './controller.js';
 import { readSnapshot } from './snapshot.js';
+import { writeStateFile } from '../snapshot/snapshot-file.js';
 import { VmmActionError } from './vmm-action-error.js';
 import type { SnapshotLoadConfig } from './vmm-config.js';
 
@@ -178,4 +179,55 @@ test('a Diff state file carries its page map', async () => {
   const s = readSnapshot(await snapshotTo('diff.state', 'Diff'));
   assert.equal(s.snapshot_type, 'Diff');
   assert.equal(typeof s.memory.page_map, 'string');
+});
+
+test('snapshot with network interfaces: saved with the MMDS config; a load rebuilds them (GET /vm/config shows them), takes network_overrides for a tap, refuses them for an unknown or a user-mode interface', async () => {
+  const { c, builder } = setup();
+  await c.handle({ type: 'PutMachineConfiguration', config: { vcpu_count: 1, mem_size_mib: 64, smt: false, track_dirty_pages: false, huge_pages: 'None' } });
+  await c.handle({ type: 'ConfigureBootSource', config: { kernel_image_path: kernel } });
+  const eth0 = { iface_id: 'eth0', guest_mac: '06:00:ac:10:00:02', mtu: 1500, user_mode: { publish: [{ host_port: 18081, guest_port: 80 }] }, rx_rate_limiter: { ops: { size: 10, refill_time: 100 } } };
+  await c.handle({ type: 'InsertNetworkDevice', config: eth0 });
+  await c.handle({ type: 'SetMmdsConfiguration', config: { network_interfaces: ['eth0'], version: 'V2' } });
+  await c.handle({ type: 'StartMicroVm' });
+  await c.handle({ type: 'Pause' });
+  builder.snapshot = { machine: FAKE_MACHINE, memory: { pages: 3 }, saveMs: 1, memoryMs: 2 };
+  const path = join(dir, 'net.state');
+  await c.handle({ type: 'CreateSnapshot', config: { snapshot_type: 'Full', snapshot_path: path, mem_file_path: join(dir, 'net.mem') } });
+  const saved = readSnapshot(path);
+  assert.deepEqual(saved.vm_config['network-interfaces'], [eth0]);
+  assert.deepEqual(saved.vm_config['mmds-config'], { version: 'V2', network_interfaces: ['eth0'], ipv4_address: '169.254.169.254', imds_compat: false });
+
+  // A tap interface cannot be configured here (no tap in a unit test): add one to the saved state.
+  const withTap = join(dir, 'net-tap.state');
+  writeStateFile(withTap, { ...saved, vm_config: { ...saved.vm_config, 'network-interfaces': [eth0, { iface_id: 'net1', host_dev_name: 'wisptapA' }] } });
+
+  const r = setup();
+  const unknown = await refused(r.c, load(withTap, { network_overrides: [{ iface_id: 'eth9', host_dev_name: 'wisptapB' }] }));
+  assert.match(unknown.message, /^Load snapshot error: Failed to restore from snapshot: Failed to get snapshot state from file: Unknown Network Device\./);
+  const user = await refused(r.c, load(withTap, { network_overrides: [{ iface_id: 'eth0', host_dev_name: 'wisptapB' }] }));
+  assert.match(user.message, /network interface "eth0" uses wisp's user-mode networking \(passt\), not a host device/);
+  assert.equal(r.c.state, 'Not started');
+  await r.c.handle(load(withTap, { network_overrides: [{ iface_id: 'net1', host_dev_name: 'wisptapB' }] }));
+  const nets = r.builder.specs[0]!.nets!;
+  assert.deepEqual(nets.map((n) => [n.id, n.backend]), [
+    ['eth0', { kind: 'user', publish: [{ protocol: 'tcp', hostPort: 18081, guestPort: 80 }] }],
+    ['net1', { kind: 'tap', hostDevName: 'wisptapB' }],
+  ]);
+  assert.equal(nets[0]!.mac, '06:00:ac:10:00:02');
+  assert.deepEqual(nets[0]!.rxRateLimiter, { ops: { size: 10, refill_time: 100 } });
+  assert.deepEqual(r.builder.specs[0]!.mmds?.networkInterfaces, ['eth0']);
+  const cfg = await r.c.handle({ type: 'GetFullVmConfig' });
+  assert.equal(cfg.type, 'FullVmConfig');
+  if (cfg.type === 'FullVmConfig') {
+    assert.deepEqual(cfg.config['network-interfaces'], [eth0, { iface_id: 'net1', host_dev_name: 'wisptapB' }]);
+    assert.deepEqual(cfg.config['mmds-config']?.network_interfaces, ['eth0']);
+  }
+  // The restored machine serves the MMDS: its data store (not saved) is filled again through the API.
+  await r.c.handle({ type: 'PutMmds', value: new Map([['latest', 'x']]) });
+  assert.deepEqual(r.builder.calls.filter((x) => x.startsWith('update-mmds')), ['update-mmds {"latest":"x"}']);
+
+  // The same interface twice cannot be rebuilt into the saved slots.
+  const twice = join(dir, 'net-twice.state');
+  writeStateFile(twice, { ...saved, vm_config: { ...saved.vm_config, 'network-interfaces': [eth0, eth0] } });
+  assert.match((await refused(setup().c, load(twice))).message, /network interface "eth0" appears twice/);
 });

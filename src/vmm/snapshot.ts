@@ -17,10 +17,14 @@ import {
   bootSource,
   entropyDevice,
   machineConfigPut,
+  mmdsConfig,
+  networkInterface,
   type BlockDeviceConfig,
   type BootSourceConfig,
   type EntropyDeviceConfig,
   type MachineConfig,
+  type MmdsConfig,
+  type NetworkInterfaceConfig,
   type NetworkOverride,
   type SnapshotTypeName,
   type VsockOverride,
@@ -33,8 +37,10 @@ export interface SnapshotVmConfig {
   drives: BlockDeviceConfig[];
   entropy?: EntropyDeviceConfig;
   /** Interfaces as configured (network_overrides may change their host device on load). */
-  'network-interfaces': Record<string, unknown>[];
+  'network-interfaces': NetworkInterfaceConfig[];
   vsock?: Record<string, unknown>;
+  /** Which interfaces the MMDS answers on (its data store is not saved). */
+  'mmds-config'?: MmdsConfig;
 }
 
 export interface SnapshotBody {
@@ -64,8 +70,9 @@ const vmConfigDecoder = struct('SnapshotVmConfig', {
   'boot-source': opt(bootSource),
   drives: req(arrayOf(blockDevice)),
   entropy: opt(entropyDevice),
-  'network-interfaces': opt(arrayOf(anyValue)),
+  'network-interfaces': opt(arrayOf(networkInterface)),
   vsock: opt(anyValue),
+  'mmds-config': opt(mmdsConfig),
 });
 
 /** Reads a state file and checks the shape of everything in it but the machine (checked as it is restored). */
@@ -90,10 +97,11 @@ export function readSnapshot(path: string): SnapshotBody {
     vm = {
       'machine-config': c['machine-config'] as MachineConfig,
       drives: c.drives,
-      'network-interfaces': (c['network-interfaces'] ?? []) as Record<string, unknown>[],
+      'network-interfaces': c['network-interfaces'] ?? [],
       ...(c['boot-source'] && { 'boot-source': c['boot-source'] }),
       ...(c.entropy && { entropy: c.entropy }),
       ...(c.vsock !== undefined && { vsock: c.vsock as Record<string, unknown> }),
+      ...(c['mmds-config'] && { 'mmds-config': c['mmds-config'] }),
     };
   } catch (e) {
     if (e instanceof JsonBodyError) return bad(`vm_config: ${e.detail}`);
@@ -160,6 +168,8 @@ export interface RestoreOptions {
   bootTimer?: boolean;
   /** wisp's own choice of execution engine (`wisp run --engine`); the default otherwise. */
   engine?: 'jit' | 'interpreter';
+  /** `--mmds-size-limit` of the VMM loading the snapshot. */
+  mmdsSizeLimit?: number;
 }
 
 /**
@@ -173,6 +183,10 @@ export function prepareRestore(statePath: string, o: RestoreOptions): { resource
   for (const ov of o.networkOverrides ?? []) {
     const iface = nets.find((n) => n.iface_id === ov.iface_id);
     if (!iface) throw new SnapshotError(`Failed to get snapshot state from file: Unknown Network Device. (no interface "${ov.iface_id}" in the snapshot)`);
+    if (iface.user_mode !== undefined) {
+      // The device offered what passt's frames allow (GUEST_CSUM); a tap under the same guest is not that device.
+      throw new SnapshotError(`Failed to get snapshot state from file: network interface "${ov.iface_id}" uses wisp's user-mode networking (passt), not a host device: network_overrides cannot give it one (it gets a new passt on its own)`);
+    }
     iface.host_dev_name = ov.host_dev_name;
   }
   if (o.vsockOverride) {
@@ -182,7 +196,7 @@ export function prepareRestore(statePath: string, o: RestoreOptions): { resource
   let resources: VmResources;
   let spec: MachineSpec;
   try {
-    resources = VmResources.fromSnapshot(snap.vm_config, o.trackDirtyPages);
+    resources = VmResources.fromSnapshot(snap.vm_config, o.trackDirtyPages, o.mmdsSizeLimit);
     if (o.engine) resources.setEngine(o.engine);
     spec = resources.machineSpec(o.instanceId, o.bootTimer ?? false);
   } catch (err) {

@@ -65,8 +65,7 @@ export type VmResourcesErrorCode =
   | 'invalid-vsock-path'
   | 'mmds-empty-iface-list'
   | 'mmds-invalid-ipv4'
-  | 'mmds-invalid-iface-id'
-  | 'unsupported-snapshot-device';
+  | 'mmds-invalid-iface-id';
 
 export class VmResourcesError extends Error {
   constructor(
@@ -307,9 +306,10 @@ export class VmResources {
   /**
    * PUT /network-interfaces/{id} (Firecracker's NetBuilder::build): insert or replace. A tap given by
    * host_dev_name must exist and open now, as Firecracker opens it at this point; wisp's user_mode
-   * extension (passt) is started at InstanceStart, where taken host ports are refused.
+   * extension (passt) is started at InstanceStart, where taken host ports are refused. A snapshot's
+   * interfaces are checked with `openTap: false`: the restored machine opens the tap itself.
    */
-  insertNetworkInterface(cfg: NetworkInterfaceConfig): void {
+  insertNetworkInterface(cfg: NetworkInterfaceConfig, opts: { openTap?: boolean } = {}): void {
     const id = cfg.iface_id;
     const fail = (code: VmResourcesErrorCode, message: string, cause?: unknown): never => {
       throw new VmResourcesError(code, message, cause === undefined ? undefined : { cause });
@@ -340,11 +340,13 @@ export class VmResources {
       if (others.some((n) => n.host_dev_name === name)) {
         fail('host-dev-in-use', `Cannot attach network interface "${id}": tap device "${name}" is already used by another interface of this VM`);
       }
-      try {
-        TapBackend.open(name).close();
-      } catch (e) {
-        if (!(e instanceof TapError)) throw e;
-        fail('tap-open-failed', `Could not create the network device: Open tap device failed: ${e.message}`, e);
+      if (opts.openTap !== false) {
+        try {
+          TapBackend.open(name).close();
+        } catch (e) {
+          if (!(e instanceof TapError)) throw e;
+          fail('tap-open-failed', `Could not create the network device: Open tap device failed: ${e.message}`, e);
+        }
       }
     }
     if (cfg.user_mode !== undefined) {
@@ -494,8 +496,9 @@ export class VmResources {
       ...(this.bootSource && { 'boot-source': { ...this.bootSource } }),
       drives: this.blockDevices,
       ...(this.entropy && { entropy: { ...this.entropy } }),
-      'network-interfaces': [],
+      'network-interfaces': this.networkInterfaces,
       ...(this.vsock && { vsock: { ...this.vsock } }),
+      ...(this.mmdsCfg && { 'mmds-config': this.mmdsConfig! }),
     };
   }
 
@@ -505,8 +508,9 @@ export class VmResources {
    * the drives as it is restored (a missing one fails the load, by name). `trackDirtyPages` is the
    * load's own setting, as on Firecracker.
    */
-  static fromSnapshot(cfg: SnapshotVmConfig, trackDirtyPages: boolean): VmResources {
+  static fromSnapshot(cfg: SnapshotVmConfig, trackDirtyPages: boolean, mmdsSizeLimit?: number): VmResources {
     const r = new VmResources();
+    if (mmdsSizeLimit !== undefined) r.setMmdsSizeLimit(mmdsSizeLimit);
     r.updateMachineConfig({ ...cfg['machine-config'], track_dirty_pages: trackDirtyPages });
     const boot = cfg['boot-source'];
     if (boot) {
@@ -521,8 +525,13 @@ export class VmResources {
       r.drives.push({ ...d, cache_type: d.cache_type ?? 'Unsafe', io_engine: d.io_engine ?? 'Sync' });
     }
     if (cfg.entropy) r.entropy = { ...cfg.entropy };
-    if (cfg['network-interfaces'].length > 0) {
-      throw new VmResourcesError('unsupported-snapshot-device', 'Cannot restore the snapshot: it has network interfaces, which this wisp does not build');
+    // Same checks as PUT /network-interfaces; the tap is opened (and a missing one named) by the
+    // machine as it is restored, a user-mode interface gets a new passt there.
+    for (const n of cfg['network-interfaces']) {
+      if (r.nets.some((x) => x.iface_id === n.iface_id)) {
+        throw new VmResourcesError('invalid-iface-id', `Cannot restore the snapshot: network interface "${n.iface_id}" appears twice`);
+      }
+      r.insertNetworkInterface(n, { openTap: false });
     }
     if (cfg.vsock !== undefined) {
       // The socket is bound anew (vsock_override may move it); connections did not survive the snapshot.
@@ -532,6 +541,8 @@ export class VmResources {
       }
       r.setVsockDevice({ guest_cid: cid, uds_path: path });
     }
+    // The MMDS keeps answering on its interfaces (its data store is not saved: PUT /mmds refills it).
+    if (cfg['mmds-config']) r.setMmdsConfig(cfg['mmds-config']);
     if (r.deviceCount() > VIRTIO_MMIO_SLOTS) {
       throw new VmResourcesError('no-free-device-slot', `Cannot restore the snapshot: its ${r.deviceCount()} devices exceed the ${VIRTIO_MMIO_SLOTS} virtio-mmio slots`);
     }

@@ -4,6 +4,7 @@
  * controller tests can assert on it. `failWith` makes the next build reject; `exit()` plays a guest
  * that powers off.
  */
+import { stringify } from '../../src/mmds/json-value.js';
 import type { MachineExit, MachineHandle, MachineMetrics, MachineSpec, RestoreSpec, SnapshotRequest, SnapshotTaken, VmBuilder } from '../../src/vmm/machine.js';
 
 export class RecordingVmBuilder implements VmBuilder {
@@ -37,6 +38,7 @@ export class RecordingVmBuilder implements VmBuilder {
       },
       updateDrive: async (id, u) => void this.calls.push(`update-drive ${id} ${u.path ?? ''}`),
       updateNet: async (id) => void this.calls.push(`update-net ${id}`),
+      updateMmds: async (data) => void this.calls.push(`update-mmds ${stringify(data)}`),
       takeMetrics: async () => {
         const m = this.metrics;
         this.metrics = {};

@@ -136,6 +136,12 @@ test('bad input: a clear one-line error, a non-zero exit, no stack trace', async
   writeFileSync(bigInitrd, '');
   truncateSync(bigInitrd, 48 * 1024 * 1024); // smaller than 64 MiB, but not next to the 33 MiB kernel
   const missing = join(work, 'no-such-kernel');
+  const smallDisk = join(work, 'small-disk.img');
+  writeFileSync(smallDisk, '');
+  truncateSync(smallDisk, 1024 * 1024);
+  // --append that fills the kernel's 1023 bytes exactly with "console=ttyS0 panic=-1 " before it: it
+  // fits alone, but not with the " root=/dev/vda rw" --root adds (the kernel would cut that off).
+  const fullAppend = 'y'.repeat(1023 - 'console=ttyS0 panic=-1 '.length);
 
   const cases: { name: string; args: string[]; status?: number; message: RegExp }[] = [
     { name: 'missing --kernel file', args: ['--kernel', missing], message: /^wisp run: .*--kernel.*no-such-kernel.*ENOENT/ },
@@ -144,6 +150,11 @@ test('bad input: a clear one-line error, a non-zero exit, no stack trace', async
     { name: 'initrd larger than memory', args: ['--kernel', guest.kernelPath, '--initrd', hugeInitrd, '--mem', '64'], message: /^wisp run: .*initrd "[^"]*huge-initrd\.img": 80 MiB does not fit in 64 MiB of RAM/ },
     { name: 'initrd that does not fit next to the kernel', args: ['--kernel', guest.kernelPath, '--initrd', bigInitrd, '--mem', '64'], message: /^wisp run: .*initrd "[^"]*big-initrd\.img": 48 MiB does not fit in 64 MiB of RAM next to the kernel/ },
     { name: "--mem too small for the kernel's image_size", args: ['--kernel', guest.kernelPath, '--mem', '16'], message: /^wisp run: .*needs \d+ MiB of RAM.*image_size.*16 MiB/ },
+    { name: '--append of 100 KB (the kernel keeps 1023 bytes)', args: ['--kernel', guest.kernelPath, '--append', 'x'.repeat(100_000)], message: /^wisp run: .*Command line string too large \(100023 bytes, at most 1023\)/ },
+    { name: '--append that fits only without what --root adds', args: ['--kernel', guest.kernelPath, '--disk', smallDisk, '--root', '--append', fullAppend], message: /^wisp run: .*Command line string too large \(1040 bytes, at most 1023\)/ },
+    { name: '--mem beyond what wisp supports', args: ['--kernel', guest.kernelPath, '--mem', '65536'], message: /^wisp run: Cannot configure 65536 MiB of guest memory: wisp supports at most \d+ MiB\.$/ },
+    { name: '--mem with an exponent', args: ['--kernel', guest.kernelPath, '--mem', '1e3'], message: /^wisp run: --mem must be a whole number in decimal digits, got "1e3"$/ },
+    { name: '--mem in hex', args: ['--kernel', guest.kernelPath, '--mem', '0x40'], message: /^wisp run: --mem must be a whole number in decimal digits, got "0x40"$/ },
     { name: 'unknown flag', args: ['--no-such-flag'], status: 2, message: /^wisp run: .*--no-such-flag/ },
     { name: 'bad --mem value', args: ['--mem', 'lots'], message: /^wisp run: --mem .*"lots"/ },
     { name: 'missing --disk file', args: ['--kernel', guest.kernelPath, '--disk', join(work, 'no-such-disk.img')], message: /^wisp run: .*no-such-disk\.img.*(ENOENT|No such file or directory)/ },

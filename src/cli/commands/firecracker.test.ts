@@ -91,3 +91,20 @@ test('--metrics-path writes a metrics line when the VMM ends', async () => {
   assert.equal(lines.length, 1);
   assert.equal(typeof JSON.parse(lines[0]!).utc_timestamp_ms, 'number');
 });
+
+test('--http-api-max-payload-size and --mmds-size-limit: decimal digits only, 1 byte to 16 MiB, refused before anything starts', async () => {
+  for (const [flag, bad] of [
+    ['--http-api-max-payload-size', '0'],
+    ['--http-api-max-payload-size', '1e3'],
+    ['--http-api-max-payload-size', '0x40'],
+    ['--http-api-max-payload-size', String(16 * 1024 * 1024 + 1)],
+    ['--http-api-max-payload-size', '99999999999999999999'],
+    ['--mmds-size-limit', '-1'],
+  ] as const) {
+    const e = sink();
+    const sock = join(dir, `payload-${bad.length}.sock`);
+    assert.equal(await run(['--api-sock', sock, flag, bad], { stderr: e.w }), EXIT.ArgParsing, `${flag} ${bad}`);
+    assert.match(e.out.join(''), new RegExp(`^Arguments parsing error: Invalid value: ${flag} must be`), `${flag} ${bad}`);
+    assert.equal(existsSync(sock), false, 'no API socket was created');
+  }
+});

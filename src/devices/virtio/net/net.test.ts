@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MachineMemory } from '../../../memory/machine-memory.js';
+import { VirtqueueDriver } from '../../../../test/helpers/virtqueue-driver.js';
+import { LevelIrqLine } from '../../irq-line.js';
+import { MmioTransport, type MmioTransportState } from '../mmio-transport.js';
 import { ManualClock } from '../../../rate-limiter/manual-clock.js';
 import { RateLimiter } from '../../../rate-limiter/rate-limiter.js';
 import { fuzzVirtioDevice } from '../queue-fuzz.js';
@@ -13,7 +16,7 @@ import { formatMac, parseMac, randomMac } from './mac-address.js';
 import {
   CFG_MAC, CFG_MTU, CFG_STATUS, HDR_F_DATA_VALID, HDR_F_NEEDS_CSUM, NET_F_CSUM, NET_F_GUEST_CSUM, NET_F_MAC,
   NET_F_MRG_RXBUF, NET_F_MTU, NET_HDR_SIZE, NET_MAX_FRAME, NET_S_LINK_UP, RX_PENDING_MAX_FRAMES, RX_QUEUE, TX_QUEUE,
-  VirtioNet, onesComplementSum, type NetOptions,
+  VirtioNet, onesComplementSum, type NetOptions, type NetState,
 } from './net.js';
 
 const MAC = parseMac('06:00:ac:10:00:02');
@@ -339,6 +342,118 @@ describe('virtio-net', () => {
     peer.send(frame(60));
     assert.deepEqual(driver.used(RX_QUEUE), [{ id: a.head, len: 0 }, { id: b.head, len: 0 }, { id: c.head, len: 72 }]);
     assert.equal(dev.metrics.rxInvalidBuffers, 2);
+  });
+});
+
+/**
+ * Saves the device's slot (through JSON, as a state file holds it) and restores it into a new device
+ * over a new port on the same guest memory, as a load does in a fresh VMM; the guest's driver goes on
+ * with the restored transport. Then kicks the queues, as the machine does after a restore.
+ */
+function restoreTwin(t: ReturnType<typeof setup>, opts: NetOptions = {}) {
+  const state = JSON.parse(JSON.stringify(t.rig.transport.save())) as MmioTransportState;
+  const [devSide, peer] = framePortPair();
+  const dev = new VirtioNet(devSide, { mac: MAC, ...opts });
+  const got: Uint8Array[] = [];
+  peer.attach({ receive: (f) => got.push(f) });
+  const irq = new LevelIrqLine();
+  const transport = new MmioTransport(dev, t.rig.mem, irq);
+  transport.restore(state, 'net(id: eth0)');
+  const driver = Object.assign(Object.create(VirtqueueDriver.prototype) as VirtqueueDriver, t.driver, { dev: transport });
+  transport.kick();
+  return { dev, peer, got, transport, irq, driver, state };
+}
+
+describe('virtio-net snapshots', () => {
+  it('receive chains held for a frame go back to the ring; the restored device fills them with the next frame and sends what the guest queued', () => {
+    const t = setup();
+    t.driver.init();
+    const chains = [t.driver.submit(RX_QUEUE, [{ writable: 1536 }]), t.driver.submit(RX_QUEUE, [{ writable: 1536 }])];
+    t.peer.send(frame(5000, 4)); // needs four buffers: the device holds the two it has and waits
+    assert.deepEqual(t.driver.used(RX_QUEUE), []);
+    assert.equal(t.dev.pendingFrames, 1);
+    const out = frame(100, 6, [...MAC]);
+    t.driver.submit(TX_QUEUE, [{ data: hdr() }, { data: out }], { kick: false }); // in flight when saved
+    const r = restoreTwin(t);
+    assert.equal(r.state.queues[RX_QUEUE]!.nextAvail, 0, 'the held chains were given back before the queue was saved');
+    assert.equal((r.state.device as NetState).linkUp, true);
+    assert.equal(r.dev.pendingFrames, 0, 'frames waiting for the guest are not carried over');
+    assert.deepEqual(r.got, [out], 'the restored device sent the frame the guest had queued');
+    r.peer.send(frame(1000, 7));
+    assert.deepEqual(r.driver.used(RX_QUEUE), [{ id: chains[0]!.head, len: NET_HDR_SIZE + 1000 }]);
+    assert.deepEqual(r.driver.peek(chains[0]!.addrs[0]! + NET_HDR_SIZE, 1000), frame(1000, 7));
+    assert.equal(r.irq.level, true);
+    assert.equal(r.dev.metrics.rxPacketsCount, 1);
+  });
+
+  it('the device that was saved goes on: it pops the chains it gave back again', () => {
+    const t = setup();
+    t.driver.init();
+    const chains = [t.driver.submit(RX_QUEUE, [{ writable: 1536 }]), t.driver.submit(RX_QUEUE, [{ writable: 1536 }])];
+    t.peer.send(frame(5000, 4));
+    t.rig.transport.save();
+    chains.push(t.driver.submit(RX_QUEUE, [{ writable: 1536 }]), t.driver.submit(RX_QUEUE, [{ writable: 1536 }]));
+    const used = t.driver.used(RX_QUEUE);
+    assert.deepEqual(used.map((u) => u.id), chains.map((c) => c.head));
+    assert.deepEqual(used.map((u) => u.len), [1536, 1536, 1536, 5012 - 3 * 1536]);
+  });
+
+  it('held chains that are not the last ones popped (a malformed one came after them) come back empty instead', () => {
+    const t = setup();
+    t.driver.init();
+    const a = t.driver.submit(RX_QUEUE, [{ writable: 1536 }]);
+    const bad = t.driver.submit(RX_QUEUE, [{ data: new Uint8Array(64) }]);
+    const c = t.driver.submit(RX_QUEUE, [{ writable: 1536 }]);
+    t.peer.send(frame(5000, 4));
+    assert.deepEqual(t.driver.used(RX_QUEUE), [{ id: bad.head, len: 0 }]);
+    const r = restoreTwin(t);
+    assert.equal(r.state.queues[RX_QUEUE]!.nextAvail, 3);
+    assert.deepEqual(r.driver.used(RX_QUEUE), [{ id: a.head, len: 0 }, { id: c.head, len: 0 }]);
+    assert.equal(t.dev.metrics.rxInvalidBuffers, 3);
+    const d = r.driver.submit(RX_QUEUE, [{ writable: 1536 }]);
+    r.peer.send(frame(60, 2));
+    assert.deepEqual(r.driver.used(RX_QUEUE), [{ id: d.head, len: NET_HDR_SIZE + 60 }], 'the restored ring works');
+  });
+
+  it('rate limiter budgets and throttling are restored: a throttled frame waits for retry() on the restored device', () => {
+    const clock = new ManualClock();
+    const lim = () => new RateLimiter(clock, { ops: { size: 1, refill_time: 100 } });
+    const t = setup({ txRateLimiter: lim() });
+    t.driver.init();
+    t.driver.submit(TX_QUEUE, [{ data: hdr() }, { data: frame(60, 1, [...MAC]) }]);
+    t.driver.submit(TX_QUEUE, [{ data: hdr() }, { data: frame(60, 2, [...MAC]) }]);
+    assert.equal(t.got.length, 1);
+    const r = restoreTwin(t, { txRateLimiter: lim() });
+    assert.equal((r.state.device as NetState).txThrottled, true);
+    assert.equal(r.got.length, 0, 'the budget was spent before the snapshot: the second frame waits');
+    assert.ok(r.dev.retryDelayMs() > 0);
+    clock.advance(100);
+    r.dev.retry();
+    assert.deepEqual(r.got, [frame(60, 2, [...MAC])]);
+  });
+
+  it('a link that had gone down comes back up with the new backend, and the guest is told', () => {
+    let down: ((why: string) => void) | undefined;
+    const port: FramePort = { send: () => true, attach: (r) => void (down = r.linkDown), pause: () => {}, resume: () => {}, close: () => {} };
+    const dev = new VirtioNet(port, { mac: MAC });
+    const rig = makeRig(dev, 4 << 20);
+    rig.driver.init();
+    down!('passt exited');
+    rig.driver.ackInterrupts();
+    const r = restoreTwin({ dev, rig, driver: rig.driver, peer: framePortPair()[1], got: [] });
+    assert.equal((r.state.device as NetState).linkUp, false);
+    assert.equal(r.transport.read(S.MMIO_CONFIG + CFG_STATUS, 2), NET_S_LINK_UP);
+    assert.equal(r.driver.read(S.MMIO_INTERRUPT_STATUS), S.INT_CONFIG_CHANGE);
+  });
+
+  it('refuses a malformed state with a RangeError', () => {
+    const t = setup({ rxRateLimiter: new RateLimiter(new ManualClock(), { ops: { size: 1, refill_time: 100 } }) });
+    t.driver.init();
+    const good = t.dev.save();
+    for (const bad of [null, 7, [], { ...good, version: 2 }, { ...good, linkUp: 'yes' }, { ...good, rxThrottled: undefined }, { ...good, rxRateLimiter: 5 }, { ...good, rxRateLimiter: { version: 9 } }]) {
+      assert.throws(() => t.dev.restore(bad), RangeError, JSON.stringify(bad));
+    }
+    t.dev.restore(JSON.parse(JSON.stringify(good)));
   });
 });
 

@@ -1,5 +1,5 @@
 import type { GuestMemory } from '../../../memory/guest-memory.js';
-import type { RateLimiter } from '../../../rate-limiter/rate-limiter.js';
+import type { RateLimiter, RateLimiterSnapshot } from '../../../rate-limiter/rate-limiter.js';
 import { ConfigSpace } from '../config-space.js';
 import type { DescriptorChain } from '../descriptor-chain.js';
 import type { Queue } from '../queue.js';
@@ -132,6 +132,21 @@ export interface NetOptions {
 }
 
 /**
+ * virtio-net's own part of a snapshot (the transport holds features, queues and interrupts). Frames
+ * waiting for the guest are not kept (the network resends what matters, as it would after a lost
+ * packet); the backend behind the port is a new one after a restore.
+ */
+export interface NetState {
+  version: 1;
+  /** The link was up (a link that had gone down comes back up with the new backend: announced). */
+  linkUp: boolean;
+  rxThrottled: boolean;
+  txThrottled: boolean;
+  rxRateLimiter: RateLimiterSnapshot | null;
+  txRateLimiter: RateLimiterSnapshot | null;
+}
+
+/**
  * virtio-net (virtio 1.2 §5.1), one queue pair over a FramePort. Receive: frames from the port wait
  * in a bounded queue until the guest offers buffers; with MRG_RXBUF a frame may span several chains
  * (num_buffers). Transmit: every chain is one frame behind a virtio_net_hdr, copied out and sent.
@@ -160,8 +175,13 @@ export class VirtioNet implements VirtioDevice {
   private pendingBytes = 0;
   private portPaused = false;
   /** Receive chains popped and not yet used, with their writable capacity. */
-  private held: { chain: DescriptorChain; cap: number }[] = [];
+  private held: { chain: DescriptorChain; cap: number; seq: number }[] = [];
   private heldCap = 0;
+  /**
+   * Receive chains popped so far (unusable ones included); each held chain keeps its number, so a
+   * snapshot knows whether the held ones are the last ones popped and can go back with undoPop().
+   */
+  private rxPops = 0;
   private rxThrottled = false;
   private txThrottled = false;
   /** The port said it is congested: transmit chains stay in the ring until it drains. */
@@ -256,6 +276,60 @@ export class VirtioNet implements VirtioDevice {
       this.metrics.txRateLimiterEventCount++;
       this.transmit();
     }
+  }
+
+  /**
+   * The device's part of a snapshot. Receive chains popped and not yet used go back to the avail ring
+   * first (the transport saves the queues after this), so the restored device pops them again; the
+   * running device does the same. If an unusable chain was popped (and returned) after them, they are
+   * not the last ones popped and cannot be put back: they are returned empty instead, as unusable
+   * chains are (only a guest posting malformed buffers gets there). Frames waiting for the guest stay
+   * with the running device and are not saved: after a restore the network resends what matters, as
+   * after a lost packet (Firecracker drops its deferred frame too).
+   */
+  save(): NetState {
+    const q = this.rxQueue;
+    if (q && this.held.length > 0) {
+      const first = this.held[0]!.seq, last = this.held[this.held.length - 1]!.seq;
+      if (last === this.rxPops && last - first + 1 === this.held.length) {
+        for (let i = 0; i < this.held.length; i++) q.undoPop();
+      } else {
+        for (const { chain } of this.held) q.addUsed(chain.head, 0);
+        this.metrics.rxInvalidBuffers += this.held.length;
+        if (q.needsNotification()) this.interrupt?.signalUsedBuffer(RX_QUEUE);
+      }
+    }
+    this.held = [];
+    this.heldCap = 0;
+    return {
+      version: 1,
+      linkUp: (this.config.read(CFG_STATUS, 2) & NET_S_LINK_UP) !== 0,
+      rxThrottled: this.rxThrottled,
+      txThrottled: this.txThrottled,
+      rxRateLimiter: this.opts.rxRateLimiter?.save() ?? null,
+      txRateLimiter: this.opts.txRateLimiter?.save() ?? null,
+    };
+  }
+
+  /**
+   * Takes a saved state after the restored transport re-activated the device over its new port (a new
+   * passt, a reopened tap): throttling and limiter budgets as saved. The new backend's link is up; a
+   * guest that had seen it go down is told it came back (a config change, §5.1.4.2). Throws RangeError
+   * on a state that is not a version 1 net state (the caller discards the whole machine).
+   */
+  restore(state: unknown): void {
+    const s = state as NetState;
+    if (typeof s !== 'object' || s === null || s.version !== 1 || typeof s.linkUp !== 'boolean' || typeof s.rxThrottled !== 'boolean' || typeof s.txThrottled !== 'boolean') {
+      throw new RangeError('Cannot restore virtio-net: its state is not a version 1 net state');
+    }
+    for (const k of ['rxRateLimiter', 'txRateLimiter'] as const) {
+      if (s[k] !== null && (typeof s[k] !== 'object' || Array.isArray(s[k]))) throw new RangeError(`Cannot restore virtio-net: ${k} must be a rate limiter state or null`);
+    }
+    if (s.rxRateLimiter) this.opts.rxRateLimiter?.restore(s.rxRateLimiter);
+    if (s.txRateLimiter) this.opts.txRateLimiter?.restore(s.txRateLimiter);
+    this.rxThrottled = s.rxThrottled && this.rxQueue !== null && this.opts.rxRateLimiter !== undefined;
+    this.txThrottled = s.txThrottled && this.txQueue !== null && this.opts.txRateLimiter !== undefined;
+    if (!s.linkUp && this.interrupt && (this.features & NET_F_STATUS) !== 0n) this.interrupt.signalConfigChange();
   }
 
   /** Frames waiting for the guest (for tests and metrics). */
@@ -356,6 +430,7 @@ export class VirtioNet implements VirtioDevice {
       if (this.mergeable ? this.heldCap >= need : this.held.length > 0) return true;
       const chain = q.pop();
       if (!chain) return false;
+      this.rxPops++;
       const cap = chain.error || chain.readable.length > 0 ? 0 : chain.writer().total;
       if (cap < NET_HDR_SIZE) {
         // §5.1.6.3: receive buffers are device-writable and hold at least the header.
@@ -363,7 +438,7 @@ export class VirtioNet implements VirtioDevice {
         q.addUsed(chain.head, 0);
         continue;
       }
-      this.held.push({ chain, cap });
+      this.held.push({ chain, cap, seq: this.rxPops });
       this.heldCap += cap;
     }
   }
