@@ -24,6 +24,7 @@ const suites = {
   containers: async () => (await import('../bench/containers.mjs')).benchContainers(root),
   snapshot: async () => (await import('../bench/snapshot.mjs')).benchSnapshot(root),
   vsock: async () => (await import('../bench/vsock.mjs')).benchVsock(root),
+  smp: async () => (await import('../bench/smp.mjs')).benchSmp(root),
 };
 const results = {};
 for (const [name, fn] of Object.entries(suites)) {

@@ -10,10 +10,16 @@ export const X_OFFSET = 0x000; // x0..x31, 8 bytes each (x0 always reads 0; writ
 export const F_OFFSET = 0x100; // f0..f31, 8 bytes each, raw IEEE bits (singles NaN-boxed)
 export const PC_OFFSET = 0x200; // pc, 8 bytes
 /**
- * The LR reservation: int32 valid (0/1) at +0, the reserved virtual address (8 bytes) at +8. In
- * memory, not in the interpreter's fields, so translated code can run LR/SC itself.
+ * The LR reservation: int32 valid (0/1) at +0, the reserved virtual address (8 bytes) at +8, and the
+ * value the LR read (8 bytes, a word sign-extended) at +16, which an SC on a machine with several
+ * harts compares and swaps against. In memory, not in the interpreter's fields, so translated code can
+ * run LR/SC itself.
  */
 export const RESERVATION_OFFSET = 0x208;
+/** A word nothing else uses: the target of the locked no-op that serves as a full fence (4 bytes). */
+export const FENCE_CELL_OFFSET = 0x220;
+/** PAUSE instructions (Zihintpause) since the hart's runner last looked (int32): how it sees spinning. */
+export const PAUSE_COUNT_OFFSET = 0x224;
 /**
  * Floating-point and status words the JIT's inline FP code reads and writes, so they live here rather
  * than in the interpreter's fields: fcsr.fflags (int32, 5 bits, accrued), fcsr.frm (int32, 3 bits)

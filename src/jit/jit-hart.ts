@@ -2,8 +2,8 @@ import { setFlagsFromString } from 'node:v8';
 import { StopReason } from '../cpu/hart.js';
 import { COUNT_MAX, ENTRY, InterpreterHart, type BlockProfile, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
 import { Access } from '../cpu/trap.js';
-import type { MachineMemory } from '../memory/machine-memory.js';
-import { F_OFFSET, FFLAGS_OFFSET, FRM_OFFSET, MSTATUS_OFFSET, PC_OFFSET, RESERVATION_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
+import { Mmu } from '../cpu/mmu/mmu.js';
+import { F_OFFSET, FFLAGS_OFFSET, FRM_OFFSET, MSTATUS_OFFSET, PAUSE_COUNT_OFFSET, PC_OFFSET, RESERVATION_OFFSET, TLB_FETCH_OFFSET, TLB_READ_OFFSET, TLB_WRITE_OFFSET, X_OFFSET } from '../cpu/hart-layout.js';
 import { fallThrough, scanBlock, staticSuccessors } from './block-scan.js';
 import type { RegionBlock } from './translate-region.js';
 import { translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
@@ -108,12 +108,12 @@ export class JitHart extends InterpreterHart {
   private readonly imports: WebAssembly.Imports;
   private readonly memLimits: { min: number; max: number; shared: boolean };
   private readonly trampoline: Trampoline;
-  private readonly memory: MachineMemory;
   /** Block start counts by host page, and translations' entries marked (see InterpreterHart.profile). */
   private readonly counts: (Uint16Array | undefined)[];
-  /** Host pages with a translation written since the last FENCE.I (by the guest or by DMA). */
-  private readonly written = new Set<number>();
-  /** Per watched host page: the pages whose translations were made (partly) from its bytes. */
+  /**
+   * Per host page this hart watches (memory.watch: its writes, by any hart or device, are listed for
+   * this hart's next FENCE.I): the pages whose translations were made (partly) from its bytes.
+   */
   private readonly users = new Map<number, Set<number>>();
   /** The code epoch (FENCE.I count) the translations were last checked at. */
   private checkedEpoch = 0;
@@ -130,18 +130,19 @@ export class JitHart extends InterpreterHart {
     this.threshold = jit.threshold ?? (Number.isInteger(env) && env >= 0 ? env : DEFAULT_THRESHOLD);
     this.background = jit.background ?? false;
     const region = opts.memory.hartRegion(opts.id);
-    this.layout = { x: region + X_OFFSET, pc: region + PC_OFFSET, tlbRead: region + TLB_READ_OFFSET, tlbWrite: region + TLB_WRITE_OFFSET, tlbFetch: region + TLB_FETCH_OFFSET, reservation: region + RESERVATION_OFFSET,
-      f: region + F_OFFSET, fflags: region + FFLAGS_OFFSET, frm: region + FRM_OFFSET, mstatus: region + MSTATUS_OFFSET };
+    this.layout = {
+      x: region + X_OFFSET, pc: region + PC_OFFSET, tlbRead: region + TLB_READ_OFFSET, tlbWrite: region + TLB_WRITE_OFFSET,
+      tlbFetch: region + TLB_FETCH_OFFSET, reservation: region + RESERVATION_OFFSET, pauseCount: region + PAUSE_COUNT_OFFSET,
+      f: region + F_OFFSET, fflags: region + FFLAGS_OFFSET, frm: region + FRM_OFFSET, mstatus: region + MSTATUS_OFFSET,
+    };
     const pages = opts.memory.memory.buffer.byteLength / WASM_PAGE;
     this.memLimits = { min: pages, max: pages, shared: opts.memory.memory.buffer instanceof SharedArrayBuffer };
-    this.memory = opts.memory;
     // new Array(n).fill(): fast (not dictionary) elements, like Array.from, but for a 2 GiB guest
     // (524k pages) 3.5 ms instead of ~90 ms on the way to a running machine (a snapshot restore).
     const hostPages = opts.memory.bytes.length >>> 12;
     this.regions = new Array<Region | undefined>(hostPages).fill(undefined);
     this.counts = new Array<Uint16Array | undefined>(hostPages).fill(undefined);
     this.profile = { counts: this.counts, threshold: this.threshold + 1 } satisfies BlockProfile;
-    this.memory.onWatchedWrite = (page) => this.written.add(page);
     this.trampoline = createTrampoline(opts.memory.memory, { pc: this.layout.pc, tlbFetch: this.layout.tlbFetch });
     this.imports = {
       env: {
@@ -156,6 +157,7 @@ export class JitHart extends InterpreterHart {
           return this.slowResult(pending, this.storeSlow(aLo, aHi, f3, vLo, vHi, dp));
         },
         step: (pending: number) => this.helperStep(pending),
+        spin: () => void this.spinning(),
       },
     };
   }
@@ -352,8 +354,7 @@ export class JitHart extends InterpreterHart {
       const done = (module: WebAssembly.Module | null) => {
         this.compiling--;
         region.pending = false;
-        // Installed only if the code is still what it was compiled from (the guest may have changed it meanwhile).
-        if (module !== null && this.unchanged(translation, base)) this.install(region, page, module, translation);
+        if (module !== null) this.install(region, page, module, translation);
         if (region.again) {
           region.again = false;
           if (region.compiles < MAX_COMPILES) this.translate(region, base);
@@ -366,15 +367,28 @@ export class JitHart extends InterpreterHart {
     this.stats.translateMs += performance.now() - t0;
   }
 
-  /** Makes a compiled translation of host page `page` the one that runs. */
+  /**
+   * Makes a compiled translation of host page `page` the one that runs, if the code is still what
+   * it was compiled from (the guest, or another hart, may have changed it meanwhile). The pages it
+   * was made from are watched before they are compared, so a store after the comparison, by any hart
+   * or device, is listed for this hart's next FENCE.I (CodeWatch); a stale translation is dropped,
+   * with the one it was to replace.
+   */
   private install(region: Region, page: number, module: WebAssembly.Module, t: Translation): void {
-    const instance = new WebAssembly.Instance(module, this.imports);
     this.detach(page, region);
+    this.attach(page, page);
+    if (t.next >= 0) this.attach(t.next, page);
+    region.next = t.next;
+    if (!this.unchanged(t, page << 12)) {
+      region.run = (() => 0) as RegionRun; // (so that detach releases the pages just attached)
+      this.drop(page, region);
+      return;
+    }
+    const instance = new WebAssembly.Instance(module, this.imports);
     region.run = instance.exports.run as RegionRun;
     region.entries = t.entries;
     region.words = t.words;
     region.spans = t.spans;
-    region.next = t.next;
     this.trampoline.table.set(page, region.run);
     // The interpreter stops at these block starts.
     const counts = this.countsOf(page);
@@ -382,8 +396,14 @@ export class JitHart extends InterpreterHart {
       if (t.entries[h] !== 0) counts[h] = ENTRY;
       else if (counts[h] === ENTRY) counts[h] = 0; // an entry of the translation this one replaces
     }
-    this.attach(page, page);
-    if (t.next >= 0) this.attach(t.next, page);
+  }
+
+  /** Forgets page `user`'s translation: its page runs interpreted (and may be translated again). */
+  private drop(user: number, region: Region): void {
+    this.detach(user, region);
+    region.run = null; region.words = null; region.spans = null; region.next = -1; region.entries.fill(0);
+    this.counts[user]?.fill(0); // hotness starts again, entries go
+    this.trampoline.table.set(user, this.trampoline.miss);
   }
 
   /**
@@ -408,8 +428,8 @@ export class JitHart extends InterpreterHart {
     if (set === undefined) {
       set = new Set();
       this.users.set(used, set);
-      this.memory.watch(used, true);
-      this.mmu.dropWritable(used);
+      // The mark first, then the write TLB entries go (every hart's): see Mmu.translate.
+      if (this.memory.watch.watch(used, this.id, true)) Mmu.dropWritable(this.memory, used);
     }
     set.add(user);
   }
@@ -422,7 +442,7 @@ export class JitHart extends InterpreterHart {
       set?.delete(user);
       if (set?.size === 0) {
         this.users.delete(used);
-        this.memory.watch(used, false);
+        this.memory.watch.watch(used, this.id, false);
       }
     }
   }
@@ -435,19 +455,18 @@ export class JitHart extends InterpreterHart {
    * text (jump labels, alternatives) with ~40,000 FENCE.I while booting, so this must stay cheap.
    */
   private fenceI(): void {
-    for (const page of this.written) {
+    this.checkedEpoch = this.codeEpoch;
+    const written: number[] = [];
+    // Taken before the bytes are compared: a store landing meanwhile lists its page again.
+    if (!this.memory.watch.takeWritten(this.id, (page) => written.push(page))) written.push(...this.users.keys()); // too many to list: all
+    for (const page of written) {
       for (const user of [...(this.users.get(page) ?? [])]) {
         const region = this.regions[user]!;
         if (region.run === null || this.unchanged(region, user << 12)) continue;
-        this.detach(user, region);
-        region.run = null; region.words = null; region.spans = null; region.next = -1; region.entries.fill(0);
-        this.counts[user]?.fill(0); // hotness starts again, entries go
-        this.trampoline.table.set(user, this.trampoline.miss);
+        this.drop(user, region);
         this.stats.invalidated++;
       }
     }
-    this.written.clear();
-    this.checkedEpoch = this.codeEpoch;
   }
 
   /** Whether the bytes of a translation's blocks are still what it was made from. */

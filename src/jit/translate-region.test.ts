@@ -21,8 +21,10 @@ function findGoldenDir(): string {
   return join(dir, 'src/jit/golden/');
 }
 const goldenDir = findGoldenDir();
-const layout = { x: 0, pc: 0x200, tlbRead: 0x1000, tlbWrite: 0x5000, tlbFetch: 0x9000, reservation: 0x208, f: 0x100, fflags: 0x240, frm: 0x244, mstatus: 0x248 };
+const layout = { x: 0, pc: 0x200, tlbRead: 0x1000, tlbWrite: 0x5000, tlbFetch: 0x9000, reservation: 0x208, pauseCount: 0x224, f: 0x100, fflags: 0x240, frm: 0x244, mstatus: 0x248 };
 const memory = { min: 17, max: 17, shared: false };
+/** Cases named smp-*: a machine of several harts (the memory shared): atomics, SC by compare-and-swap, fences, PAUSE. */
+const smpMemory = { min: 17, max: 17, shared: true };
 const expansion = buildExpansionTable();
 
 /**
@@ -47,6 +49,10 @@ const cases: Record<string, RegionBlock[]> = {
   'div-remuw': region(words(0x02c5c533, 0x02c5f6bb, 0x00008067), [0]),
   // amoadd.w a0, a1, (a2) ; lr.d a3, (a2) ; sc.d a4, a1, (a2) ; ret (inline on a TLB hit, else the interpreter)
   'amo-lr-sc': region(words(0x00b6252f, 0x100636af, 0x18b6372f, 0x00008067), [0]),
+  // the same with other harts beside: wasm atomics, and the SC compares and swaps against the LR's value
+  'smp-amo-lr-sc': region(words(0x00b6252f, 0x100636af, 0x18b6372f, 0x00008067), [0]),
+  // amomax.w a0, a1, (a2) (a compare-and-swap loop) ; fence rw, rw (atomic.fence) ; pause (counted) ; ret
+  'smp-amomax-fence-pause': region(words(0xa0b6252f, 0x0330000f, 0x0100000f, 0x00008067), [0]),
   // c.li a0, 5 ; c.addiw a0, 1 ; slliw a1, a0, 3 ; c.j +0 (RVC expanded before translation)
   'compressed-w-ops': region([0x4515, 0x2505, ...words(0x0035159b), 0xa001], [0]),
   // fld fa0, 0(a0) ; fld fa1, 8(a0) ; fadd.d fa2, fa0, fa1 (DYN) ; fmadd.d fa2, fa2, fa1, fa0 ; fsd fa2, 16(a0) ; ret
@@ -63,7 +69,7 @@ const NEXT_HOST = 0x7000;
 
 for (const [name, blocks] of Object.entries(cases)) {
   test(`translation of ${name} matches its golden listing`, () => {
-    const bytes = translateRegion(blocks, layout, memory, blocks.some((b) => b.offset >= 4096) ? NEXT_HOST : -1);
+    const bytes = translateRegion(blocks, layout, name.startsWith('smp-') ? smpMemory : memory, blocks.some((b) => b.offset >= 4096) ? NEXT_HOST : -1);
     assert.ok(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>), 'the module validates');
     const text = disassemble(bytes);
     const file = `${goldenDir}${name}.wat`;

@@ -1,5 +1,6 @@
 import { BlockType, I32, I64, ModuleBuilder, type FunctionBuilder } from './wasm/index.js';
 import { staticTarget, translation, type BlockAt } from './block-scan.js';
+import { SPIN_PAUSES } from '../cpu/interpreter/interpreter-hart.js';
 import { emitFpCompute, FpSupport, fpOperands, isFp, type FpContext, type FpOperands } from './translate-fp.js';
 
 /** Where the generated code finds the hart's state in the machine memory (byte offsets). */
@@ -9,8 +10,10 @@ export interface HartLayout {
   tlbRead: number;
   tlbWrite: number;
   tlbFetch: number;
-  /** The LR reservation (hart-layout RESERVATION_OFFSET): int32 valid, i64 address at +8. */
+  /** The LR reservation (hart-layout RESERVATION_OFFSET): int32 valid, i64 address at +8, value at +16. */
   reservation: number;
+  /** The PAUSE counter (hart-layout PAUSE_COUNT_OFFSET), for harts with others beside them. */
+  pauseCount: number;
   /** f0..f31 (raw bits), fflags, frm and mstatus's low word (hart-layout). */
   f: number;
   fflags: number;
@@ -28,6 +31,11 @@ export const LEAVE_FLAG = 0x2000_0000;
  * virtual page, see translateRegion) and its instructions.
  */
 export type RegionBlock = BlockAt;
+
+/** FENCE's predecessor W and successor R: the order x86-TSO does not keep (see the interpreter's FENCE). */
+const FENCE_W_BEFORE_R = (1 << 24) | (1 << 21);
+/** PAUSE (Zihintpause). */
+const PAUSE = 0x0100000f;
 
 const LOAD_OPS = ['i64Load8S', 'i64Load16S', 'i64Load32S', 'i64Load', 'i64Load8U', 'i64Load16U', 'i64Load32U'] as const;
 const STORE_OPS = ['i64Store8', 'i64Store16', 'i64Store32', 'i64Store'] as const;
@@ -57,11 +65,15 @@ type MemOp = (offset?: number, align?: number) => FunctionBuilder;
 export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayout, memory: { min: number; max: number; shared: boolean }, nextHost = -1): Uint8Array {
   const m = new ModuleBuilder();
   m.importMemory('env', 'mem', memory);
+  /** Other harts share the memory: atomics, SC by compare-and-swap, fences (see amo). */
+  const smp = memory.shared;
   // The slow paths get the instructions retired so far in the region (`pending`, as the helper does):
   // a device may read the time, which follows instret when the clock is deterministic.
   const fLoad = m.importFunction('env', 'load', m.type([I32, I32, I32, I32, I32, I32], [I32]));
   const fStore = m.importFunction('env', 'store', m.type([I32, I32, I32, I32, I32, I32, I32], [I32]));
   const fStep = m.importFunction('env', 'step', m.type([I32], [I32]));
+  // A hart spinning on PAUSE (with other harts: see InterpreterHart.SPIN_PAUSES) stops its slice.
+  const fSpin = smp ? m.importFunction('env', 'spin', m.type([], [])) : -1;
   const f = m.function(m.type([I32, I32, I32, I32], [I32]), { export: 'run' });
   const PRIV = 0, DP = 1, ENTRY = 2, BUDGET = 3;
   const hasNext = blocks.some((b) => b.offset >= 4096);
@@ -246,7 +258,10 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
           set(rd);
           break;
         }
-        case 0x0f: break; // FENCE: one hart, devices act at once
+        case 0x0f: // FENCE: one hart, devices act at once; with several, x86 may run a later load before an earlier store
+          if (smp && (insn & FENCE_W_BEFORE_R) === FENCE_W_BEFORE_R) f.atomicFence();
+          else if (smp && insn === PAUSE) pauseHint(k, o, len, exitDepth);
+          break;
         case 0x2f: amo(insn, k, o, exitDepth); break;
         case 0x33: {
           if (f7 === 1 && f3 >= 4) { divRem64(rs1, rs2, f3); set(rd); break; }
@@ -364,6 +379,21 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   }
 
   /**
+   * PAUSE with other harts beside this one: counts it, and after SPIN_PAUSES in one run the hart is
+   * spinning: tell the runner (`spin`) and leave after the instruction (see InterpreterHart.takeSpin).
+   */
+  function pauseHint(k: number, o: number, len: number, exitDepth: number): void {
+    f.i32Const(0).i32Const(0).i32Load(layout.pauseCount).i32Const(1).i32Add().localTee(st).i32Store(layout.pauseCount);
+    f.localGet(st).i32Const(SPIN_PAUSES).i32GeS();
+    f.if();
+    f.call(fSpin);
+    at(o + len); f.localSet(npc);
+    f.localGet(cnt).i32Const((k + 1) | LEAVE_FLAG).i32Add().localSet(cnt);
+    f.br(exitDepth + 1);
+    f.end();
+  }
+
+  /**
    * F and D (translate-fp.ts): loads and stores here, like the integer ones (TLB probe, slow path
    * through the interpreter), with mstatus.FS Dirty required (else the helper); the rest there.
    * `exitDepth` is the exit label's depth at the instruction.
@@ -458,11 +488,14 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   }
 
   /**
-   * The A extension (unprivileged spec chapter 8) on one hart: LR, SC and the AMOs run inline on an
-   * aligned address that hits the TLB (the write TLB for SC and the AMOs: an entry there means the
-   * page may be written, and so read); anything else (misaligned, a miss, MMIO, an illegal form)
-   * goes to the interpreter. The reservation lives in the hart's memory, shared with it. aq/rl
-   * order nothing with one hart. `exitDepth` is the exit label's depth at the instruction.
+   * The A extension (unprivileged spec chapter 8): LR, SC and the AMOs run inline on an aligned
+   * address that hits the TLB (the write TLB for SC and the AMOs: an entry there means the page may
+   * be written, and so read); anything else (misaligned, a miss, MMIO, an illegal form) goes to the
+   * interpreter. The reservation lives in the hart's memory, shared with it. On one hart (`smp` off)
+   * they are plain loads and stores and aq/rl order nothing. With several harts they are wasm
+   * atomics (locked instructions on x86, full barriers: aq/rl need nothing more); an SC is a
+   * compare-and-swap against the value its LR read, as in the interpreter; AMOMIN/MAX, which wasm
+   * lacks, loop on a compare-and-swap. `exitDepth` is the exit label's depth at the instruction.
    */
   function amo(insn: number, k: number, o: number, exitDepth: number): void {
     const f5 = insn >>> 27, dbl = ((insn >>> 12) & 7) === 3, size = dbl ? 8 : 4;
@@ -478,6 +511,9 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
       f.i32Const(0).i32Const(valid ? 1 : 0).i32Store(res);
       if (valid) f.i32Const(0).localGet(addr).i64Store(res + 8);
     };
+    /** rs2 as the operand: a word's low 32 bits sign-extended (or as an i32 for the word atomics). */
+    const b = () => { get(rs2); if (!dbl) f.i32WrapI64().i64ExtendI32S(); };
+    const b32 = () => { get(rs2); f.i32WrapI64(); };
     if (f5 === 0x03) { // SC: stores only with a reservation on this address; rd = 0 if it did, 1 if not
       aligned();
       f.if();
@@ -485,9 +521,18 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
       f.if();
       tlbHit(layout.tlbWrite, size);
       f.if();
-      hostAddr(); get(rs2); store();
-      setReservation(false);
-      f.i64Const(0); set(rd);
+      if (!smp) {
+        hostAddr(); get(rs2); store();
+        setReservation(false);
+        f.i64Const(0); set(rd);
+      } else {
+        // Compare-and-swap against the value the LR read: 0 (success) if memory still held it.
+        hostAddr();
+        if (dbl) { f.i32Const(0).i64Load(res + 16).localTee(tm); get(rs2); f.i64AtomicRmwCmpxchg().localGet(tm).i64Ne(); }
+        else { f.i32Const(0).i32Load(res + 16).localTee(st); b32(); f.i32AtomicRmwCmpxchg().localGet(st).i32Ne(); }
+        f.i64ExtendI32U(); set(rd);
+        setReservation(false);
+      }
       f.else();
       helperStep(insn, k, o, exitDepth + 3); // the interpreter translates (the reservation still stands)
       f.end();
@@ -506,24 +551,45 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     f.if();
     hostAddr(); f.localSet(ent); // (the entry's address is no longer needed: ent holds the host address now)
     if (f5 === 0x02) { // LR
-      f.localGet(ent); load(); set(rd);
+      if (smp && (insn & (1 << 25)) !== 0) f.atomicFence(); // .rl: earlier stores before it
+      f.localGet(ent); load();
+      if (smp) { f.localTee(tm); set(rd); f.i32Const(0).localGet(tm).i64Store(res + 16); } // what an SC compares against
+      else set(rd);
       setReservation(true);
+    } else if (smp && f5 >= 0x10) { // min/max: compare-and-swap until no other hart got in between
+      f.loop(BlockType.I64);
+      f.localGet(ent); if (dbl) f.i64AtomicLoad(); else f.i32AtomicLoad().i64ExtendI32S();
+      f.localSet(tm); // the old value, sign-extended for .W
+      f.localGet(ent);
+      if (dbl) f.localGet(tm); else f.localGet(tm).i32WrapI64();
+      pickMinMax(f5, b, dbl);
+      if (dbl) f.i64AtomicRmwCmpxchg().localGet(tm).i64Ne();
+      else f.i32WrapI64().i32AtomicRmwCmpxchg().localGet(tm).i32WrapI64().i32Ne();
+      f.brIf(0);
+      f.localGet(tm);
+      f.end();
+      set(rd);
+    } else if (smp) {
+      f.localGet(ent);
+      switch (f5) {
+        case 0x00: if (dbl) { b(); f.i64AtomicRmwAdd(); } else { b32(); f.i32AtomicRmwAdd(); } break;
+        case 0x01: if (dbl) { b(); f.i64AtomicRmwXchg(); } else { b32(); f.i32AtomicRmwXchg(); } break;
+        case 0x04: if (dbl) { b(); f.i64AtomicRmwXor(); } else { b32(); f.i32AtomicRmwXor(); } break;
+        case 0x0c: if (dbl) { b(); f.i64AtomicRmwAnd(); } else { b32(); f.i32AtomicRmwAnd(); } break;
+        default: if (dbl) { b(); f.i64AtomicRmwOr(); } else { b32(); f.i32AtomicRmwOr(); } break; // 0x08
+      }
+      if (!dbl) f.i64ExtendI32S();
+      set(rd);
     } else {
       f.localGet(ent); load(); f.localSet(tm); // the old value, sign-extended for .W
       f.localGet(ent);
-      const b = () => { get(rs2); if (!dbl) f.i32WrapI64().i64ExtendI32S(); };
-      const u = (v: () => void) => { v(); if (!dbl) f.i64Const(0xffff_ffff).i64And(); };
-      const old = () => { f.localGet(tm); };
       switch (f5) {
-        case 0x00: old(); b(); f.i64Add(); break; // AMOADD
+        case 0x00: f.localGet(tm); b(); f.i64Add(); break; // AMOADD
         case 0x01: b(); break; // AMOSWAP
-        case 0x04: old(); b(); f.i64Xor(); break;
-        case 0x0c: old(); b(); f.i64And(); break;
-        case 0x08: old(); b(); f.i64Or(); break;
-        case 0x10: old(); b(); old(); b(); f.i64LtS().select(); break; // AMOMIN
-        case 0x14: b(); old(); old(); b(); f.i64LtS().select(); break; // AMOMAX
-        case 0x18: old(); b(); u(old); u(b); f.i64LtU().select(); break; // AMOMINU
-        default: b(); old(); u(old); u(b); f.i64LtU().select(); break; // AMOMAXU
+        case 0x04: f.localGet(tm); b(); f.i64Xor(); break;
+        case 0x0c: f.localGet(tm); b(); f.i64And(); break;
+        case 0x08: f.localGet(tm); b(); f.i64Or(); break;
+        default: pickMinMax(f5, b, dbl);
       }
       store();
       f.localGet(tm); set(rd);
@@ -531,6 +597,22 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
     f.else();
     helperStep(insn, k, o, exitDepth + 1);
     f.end();
+  }
+
+  /**
+   * Pushes the new value of AMOMIN (f5 0x10), AMOMAX (0x14), AMOMINU (0x18) or AMOMAXU (0x1c) from the
+   * old value in `tm` (sign-extended for a word) and the operand `b` pushes; unsigned word compares
+   * look at the low 32 bits only.
+   */
+  function pickMinMax(f5: number, b: () => void, dbl: boolean): void {
+    const u = (v: () => void) => { v(); if (!dbl) f.i64Const(0xffff_ffff).i64And(); };
+    const old = () => { f.localGet(tm); };
+    switch (f5) {
+      case 0x10: old(); b(); old(); b(); f.i64LtS().select(); break; // AMOMIN
+      case 0x14: b(); old(); old(); b(); f.i64LtS().select(); break; // AMOMAX
+      case 0x18: old(); b(); u(old); u(b); f.i64LtU().select(); break; // AMOMINU
+      default: b(); old(); u(old); u(b); f.i64LtU().select(); break; // AMOMAXU
+    }
   }
 
   /**

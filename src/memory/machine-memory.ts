@@ -1,3 +1,4 @@
+import { CodeWatch } from './code-watch.js';
 import type { GuestMemory } from './guest-memory.js';
 import type { PageSource } from './page-source.js';
 
@@ -11,8 +12,9 @@ import type { PageSource } from './page-source.js';
  *   RAM_HOST_OFFSET  guest RAM: guest-physical DRAM_BASE maps here
  */
 export const HART_REGION_SIZE = 0x1_0000;
-export const MAX_HARTS = 8;
-export const RAM_HOST_OFFSET = 0x10_0000;
+/** Firecracker's limit for vcpu_count. */
+export const MAX_HARTS = 32;
+export const RAM_HOST_OFFSET = MAX_HARTS * HART_REGION_SIZE;
 export const DRAM_BASE = 0x8000_0000;
 /** At most 2 GiB: DRAM then ends at 4 GiB, so every guest-physical RAM address fits in 32 bits (the hart relies on it). */
 export const MAX_RAM_BYTES = 0x8000_0000;
@@ -27,6 +29,31 @@ export const PAGE_SIZE = 4096;
 const LOAD_CLUSTER = 16;
 /** Pages per read when everything is loaded at once (16 MiB). */
 const LOAD_ALL_RUN = 4096;
+
+/**
+ * What another thread needs to work on the same machine memory (MachineMemory.share/attach): the
+ * shared WebAssembly.Memory, code watch and page bitmaps travel by postMessage without copying.
+ */
+export interface SharedMachineMemory {
+  memory: WebAssembly.Memory;
+  ramSize: number;
+  ramBase: number;
+  harts: number;
+  watch: SharedArrayBuffer;
+  dirty: SharedArrayBuffer;
+  touched: SharedArrayBuffer;
+}
+
+export interface MachineMemoryOptions {
+  ramBase?: number;
+  /**
+   * A shared WebAssembly.Memory (and code watch and page bitmaps), so harts on other threads can work
+   * on it; what a machine with more than one hart uses.
+   */
+  shared?: boolean;
+  /** Harts whose translations the code watch keeps apart (default 1). */
+  harts?: number;
+}
 
 export class MachineMemory implements GuestMemory {
   readonly memory: WebAssembly.Memory;
@@ -61,8 +88,13 @@ export class MachineMemory implements GuestMemory {
   absent: Uint8Array | null = null;
   private source: PageSource | null = null;
   private absentLeft = 0;
+  /** Harts that may run on this memory (hart regions 0..harts-1). */
+  readonly harts: number;
+  /** The pages harts have translated code from, and who wrote to them (see CodeWatch). */
+  readonly watch: CodeWatch;
+  readonly shared: boolean;
 
-  constructor(ramSize: number, opts: { ramBase?: number; shared?: boolean } = {}) {
+  constructor(ramSize: number, opts: MachineMemoryOptions = {}, attach?: SharedMachineMemory) {
     if (!Number.isInteger(ramSize) || ramSize <= 0 || ramSize % 4096 !== 0) {
       throw new RangeError(`Cannot create guest RAM of ${ramSize} bytes: size must be a positive multiple of 4096`);
     }
@@ -71,8 +103,17 @@ export class MachineMemory implements GuestMemory {
     }
     this.ramBase = opts.ramBase ?? DRAM_BASE;
     this.ramSize = ramSize;
+    this.harts = opts.harts ?? 1;
+    if (!Number.isInteger(this.harts) || this.harts < 1 || this.harts > MAX_HARTS) {
+      throw new RangeError(`Cannot create machine memory for ${this.harts} harts: must be 1…${MAX_HARTS}`);
+    }
+    this.shared = opts.shared ?? false;
     const pages = Math.ceil((RAM_HOST_OFFSET + ramSize) / WASM_PAGE);
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: opts.shared ?? false });
+    this.memory = attach?.memory ?? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: this.shared });
+    if (this.memory.buffer.byteLength !== pages * WASM_PAGE) {
+      throw new RangeError(`Cannot attach to a machine memory of ${this.memory.buffer.byteLength} bytes: ${pages * WASM_PAGE} expected`);
+    }
+    this.watch = new CodeWatch(this.memory.buffer.byteLength >>> 12, this.harts, { shared: this.shared, buffer: attach?.watch });
     const buf = this.memory.buffer as ArrayBuffer;
     this.bytes = new Uint8Array(buf);
     this.i32 = new Int32Array(buf);
@@ -81,9 +122,27 @@ export class MachineMemory implements GuestMemory {
     this.f64 = new Float64Array(buf);
     this.view = new DataView(buf);
     this.pages = ramSize / PAGE_SIZE;
-    const bitmap = () => new Uint8Array(opts.shared ? new SharedArrayBuffer(this.pages) : new ArrayBuffer(this.pages));
-    this.dirty = bitmap();
-    this.touched = bitmap();
+    const bitmap = (b?: SharedArrayBuffer) => new Uint8Array(b ?? (this.shared ? new SharedArrayBuffer(this.pages) : new ArrayBuffer(this.pages)));
+    this.dirty = bitmap(attach?.dirty);
+    this.touched = bitmap(attach?.touched);
+  }
+
+  /**
+   * What another thread passes to MachineMemory.attach to work on these same bytes (shared only; no
+   * page may be absent: lazy loading belongs to the thread that holds the page source).
+   */
+  share(): SharedMachineMemory {
+    if (!(this.watch.buffer instanceof SharedArrayBuffer)) throw new Error('Cannot share a machine memory created without { shared: true }');
+    if (this.absent !== null) throw new Error('Cannot share a machine memory while pages are still to be loaded (loadAll first)');
+    return {
+      memory: this.memory, ramSize: this.ramSize, ramBase: this.ramBase, harts: this.harts, watch: this.watch.buffer,
+      dirty: this.dirty.buffer as SharedArrayBuffer, touched: this.touched.buffer as SharedArrayBuffer,
+    };
+  }
+
+  /** This thread's view of a memory another thread shared. */
+  static attach(s: SharedMachineMemory): MachineMemory {
+    return new MachineMemory(s.ramSize, { ramBase: s.ramBase, shared: true, harts: s.harts }, s);
   }
 
   /**
@@ -168,7 +227,7 @@ export class MachineMemory implements GuestMemory {
 
   /** Byte offset in `bytes` of hart `id`'s register/TLB region. */
   hartRegion(id: number): number {
-    if (id < 0 || id >= MAX_HARTS) throw new RangeError(`Hart id ${id} is out of range (0..${MAX_HARTS - 1})`);
+    if (!(id >= 0 && id < this.harts)) throw new RangeError(`Hart id ${id} is out of range (0..${this.harts - 1})`);
     return id * HART_REGION_SIZE;
   }
 
@@ -195,18 +254,10 @@ export class MachineMemory implements GuestMemory {
   }
 
   /**
-   * Per 4 KiB host page, 1 while it is watched: a JIT translation was made from it. The MMU never
-   * puts a watched page in a write TLB, so every store to it reaches noteWrite, like DMA does.
+   * Reports bytes a device (or a hart's slow path) wrote at host offset `off`, after writing them: the
+   * pages are dirty (snapshots), and harts that translated code from them must recheck it at their
+   * next FENCE.I (CodeWatch).
    */
-  watched: Uint8Array | null = null;
-  /** Called with the host page number of each watched page written. */
-  onWatchedWrite: ((page: number) => void) | null = null;
-
-  watch(page: number, on: boolean): void {
-    this.watched ??= new Uint8Array(this.bytes.length >>> 12);
-    this.watched[page] = on ? 1 : 0;
-  }
-
   noteWrite(off: number, len: number): void {
     if (len <= 0 || off < RAM_HOST_OFFSET) return;
     const dirty = this.dirty, touched = this.touched;
@@ -214,10 +265,6 @@ export class MachineMemory implements GuestMemory {
       dirty[p] = 1;
       touched[p] = 1;
     }
-    const w = this.watched;
-    if (w === null) return;
-    for (let p = off >>> 12, last = (off + len - 1) >>> 12; p <= last; p++) {
-      if (w[p] !== 0) this.onWatchedWrite?.(p);
-    }
+    this.watch.noteWrite(off, len);
   }
 }

@@ -107,6 +107,86 @@ test('a device without snapshot support is named by its slot', () => {
   assert.throws(() => m.save(), /virtio slots 1 hold devices that cannot be snapshotted/);
 });
 
+/**
+ * Two harts: hart 0 starts hart 1 with SBI HSM hart_start (EID 0x48534D, FID 0: hartid 1, start_addr =
+ * hart 1's code, opaque 0) and waits for interrupts; hart 1 sets a2 = 77 and waits too.
+ */
+function twoHartImage(): Uint8Array {
+  // [0] bne a0, 0 → H1; H0: the HSM call with a1 = H1, then a spin; H1: li a2, 77, then a WFI loop.
+  const words = [
+    /* 0  */ 0x02051463, // bne a0, zero, +40 (H1 at 40)
+    /* 4  */ 0x004858b7, // lui a7, 0x485
+    /* 8  */ 0x34d8889b, // addiw a7, a7, 0x34d
+    /* 12 */ 0x00000813, // li a6, 0
+    /* 16 */ 0x00100513, // li a0, 1
+    /* 20 */ 0x00000597, // auipc a1, 0
+    /* 24 */ 0x01458593, // addi a1, a1, 20 (→ 40)
+    /* 28 */ 0x00000613, // li a2, 0
+    /* 32 */ 0x00000073, // ecall
+    /* 36 */ 0x0000006f, // j . (hart 0 spins)
+    /* 40 */ 0x04d00613, // H1: li a2, 77
+    /* 44 */ 0x10500073, // wfi
+    /* 48 */ 0xffdff06f, // j .-4
+  ];
+  const buf = Buffer.alloc(64 + words.length * 4);
+  buf.writeUInt32LE(0x0400_006f, 0);
+  buf.writeBigUInt64LE(0x20_0000n, 8);
+  buf.writeBigUInt64LE(BigInt(buf.length), 16);
+  buf.writeUInt32LE(2, 32);
+  buf.write('RISCV\0\0\0', 48, 'latin1');
+  buf.write('RSC\x05', 56, 'latin1');
+  words.forEach((w, i) => buf.writeUInt32LE(w, 64 + i * 4));
+  return buf;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('several harts on this thread: every hart and its HSM state are saved and restored', async () => {
+  const cfg: MachineConfig = { ...config([]), kernel: twoHartImage(), harts: 2, deterministic: true };
+  const a = new Machine(cfg);
+  const run = a.run();
+  for (let i = 0; i < 6000 && a.harts[1]!.getX(12) !== 77n; i++) await sleep(10);
+  a.pause();
+  assert.equal(a.harts[1]!.getX(12), 77n, 'hart 1 was started and ran its code');
+  const saved = JSON.parse(JSON.stringify(a.save())) as MachineState;
+  a.stop();
+  await run;
+  assert.equal(saved.harts.length, 2);
+  assert.deepEqual(saved.hsm, [0, 0], 'both harts started');
+  const b = new Machine({ ...cfg, kernel: new Uint8Array(0), restore: { state: saved, memory: ramSource(a) } });
+  assert.equal(b.harts[1]!.getX(12), 77n);
+  const back = b.save();
+  assert.deepEqual(back.harts, saved.harts);
+  assert.deepEqual(back.hsm, saved.hsm);
+  assert.throws(() => new Machine({ ...config([]), restore: { state: saved, memory: ramSource(a) } }), /machine\.harts must be a list of 1/);
+});
+
+test('harts on threads of their own: a paused machine saves every hart from its thread, and a restored one starts them from it', async () => {
+  const cfg: MachineConfig = { ...config([]), kernel: twoHartImage(), harts: 2 };
+  const a = new Machine(cfg);
+  const run = a.run();
+  try {
+    for (let i = 0; i < 6000 && a.vcpus()[1]!.instret < 2; i++) await sleep(10); // hart threads start slowly on a loaded host
+    assert.ok(a.vcpus()[1]!.instret >= 2, 'hart 1 was started on its thread and ran');
+    a.pause();
+    const saved = JSON.parse(JSON.stringify(a.save())) as MachineState;
+    assert.equal(saved.harts.length, 2);
+    assert.equal(saved.harts[1]!.x[12], '0x4d', 'hart 1 ran its code (a2 = 77)');
+    assert.deepEqual(saved.hsm, [0, 0]);
+    const b = new Machine({ ...cfg, kernel: new Uint8Array(0), restore: { state: saved, memory: ramSource(a) } });
+    b.pause(); // its hart threads start parked
+    const runB = b.run();
+    for (let i = 0; i < 6000 && !b.hartThreadsStarted; i++) await sleep(10);
+    const back = b.save();
+    assert.deepEqual(back.harts, saved.harts, 'each hart thread took its state, and gives it back');
+    b.stop();
+    await runB;
+  } finally {
+    a.stop();
+    await run;
+  }
+});
+
 /** Every leaf of a plain JSON value, as a path of keys. */
 function leaves(v: unknown, path: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
   if (Array.isArray(v)) v.forEach((x, i) => leaves(x, [...path, i], out));

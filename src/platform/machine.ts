@@ -11,18 +11,24 @@ import { Csr } from '../cpu/csr/csr-numbers.js';
 import { Interrupt, Priv } from '../cpu/trap.js';
 import type { IrqLine } from '../devices/irq-line.js';
 import { MmioTransport, type MmioTransportState } from '../devices/virtio/mmio-transport.js';
-import type { HartState } from '../cpu/hart-state.js';
+import type { HartState as HartSnapshot } from '../cpu/hart-state.js';
+import { Mmu } from '../cpu/mmu/mmu.js';
+import { TLB_WRITE_OFFSET } from '../cpu/hart-layout.js';
 import { checkArray, checkInt, checkObject, StateError } from '../util/plain-state.js';
-import { Clint, type Clock, type ClintState } from './clint.js';
+import { Clint, ManualClock, type Clock, type ClintState } from './clint.js';
 import { PausableClock } from './pausable-clock.js';
 import { GoldfishRtc, systemWallClock, type GoldfishRtcState, type WallClock } from './goldfish-rtc.js';
 import { CLINT, PLIC, RTC, SYSCON, UART, virtioSlot, TIMEBASE_HZ } from './memory-map.js';
 import { Plic, type PlicState } from './plic.js';
 import { Syscon } from './syscon.js';
 import { Uart16550, type UartState } from './uart16550.js';
-import { Sbi } from './sbi/sbi.js';
+import { HartState, Sbi, type SbiMetrics } from './sbi/sbi.js';
 import { buildFdt } from './fdt/build-fdt.js';
 import { planBoot, type BootLayout } from './boot/kernel-loader.js';
+import { ControlBlock, ExitRequest } from './smp/control-block.js';
+import { enterSupervisor, firmwareSetup } from './smp/hart-reset.js';
+import { HartThreads } from './smp/hart-threads.js';
+import { LocalHarts } from './smp/local-harts.js';
 import { DEFAULT_WATCHDOG, findPanicMessage, ProgressWatchdog, type WatchdogLimits } from './progress-watchdog.js';
 
 /** What wisp's harts implement, as the device tree tells the kernel. */
@@ -51,6 +57,20 @@ export interface MachineConfig {
   /** Wall-clock time for the RTC (default: the host's) and the device tree's rng-seed (default: random); fixed for reproducible runs. */
   wallClock?: WallClock;
   rngSeed?: Uint8Array;
+  /** Harts (vCPUs), 1…32 (default 1). */
+  harts?: number;
+  /**
+   * With several harts: each on a worker thread of its own (the default), or all on this thread in
+   * turn, `deterministic` or not.
+   */
+  threads?: boolean;
+  /**
+   * Replayable runs: every hart on this thread in turn, guest time from the instruction count (the
+   * machine drives its own clock; `clock` is ignored), translations compiled at once, and (unless
+   * given) a fixed wall clock and rng-seed. The same inputs give the same run, instruction for
+   * instruction, whatever the host does.
+   */
+  deterministic?: boolean;
   /** When a guest that makes no progress counts as stalled (progress-watchdog.ts); false: never. */
   watchdog?: WatchdogLimits | false;
   /**
@@ -70,13 +90,23 @@ export interface MachineState {
   version: 1;
   /** mtime when saved, in timebase ticks: a restored machine's clock goes on from here. */
   mtimeTicks: number;
-  harts: HartState[];
+  /** Every hart, by id. */
+  harts: HartSnapshot[];
+  /** Each hart's SBI HSM state (started, stopped, ...); left out, hart 0 runs and the others are stopped. */
+  hsm?: number[];
   clint: ClintState;
   plic: PlicState;
   uart: UartState;
   rtc: GoldfishRtcState;
   /** virtio-mmio slots 0, 1, … in order. */
   virtio: MmioTransportState[];
+}
+
+/** Per vCPU: what Firecracker's vcpu metrics count, and the instructions retired. */
+export interface VcpuCounters {
+  instret: number;
+  mmioReads: number;
+  mmioWrites: number;
 }
 
 export type MachineExit =
@@ -91,6 +121,12 @@ export type MachineExit =
 
 /** Instructions per hart.run() call: ~0.5 ms of guest time, the granularity of timer checks. */
 const SLICE = 50_000;
+/** Instructions each hart runs in its turn when several share this thread (deterministic mode). */
+const TURN = 2_000;
+/** The deterministic mode's timebase: 10 instructions per 100 ns tick, as `--differential` (100 MIPS). */
+const INSTRUCTIONS_PER_TICK = 10;
+/** The deterministic mode's wall clock starts here (2025-01-01T00:00:00Z). */
+const FIXED_EPOCH_NS = 1_735_689_600_000_000_000n;
 /** Wall time the machine runs before yielding to the event loop (console input, API messages). */
 const YIELD_MS = 10;
 const PANIC_MARK = 'Kernel panic - not syncing';
@@ -102,20 +138,27 @@ interface DeferringDevice {
 }
 
 /**
- * The wisp board (QEMU virt's map, DESIGN.md "Guest platform") assembled around one interpreter hart,
- * with a kernel, initrd and generated device tree in RAM and wisp's SBI answering the kernel. run()
- * executes until the guest powers off, reboots, panics or stop() is called, yielding to the event loop
- * every few milliseconds and sleeping (not spinning) while the hart waits in WFI.
+ * The wisp board (QEMU virt's map, DESIGN.md "Guest platform") assembled around its harts, with a
+ * kernel, initrd and generated device tree in RAM and wisp's SBI answering the kernel. run() executes
+ * until the guest powers off, reboots, panics or stop() is called, yielding to the event loop every
+ * few milliseconds and sleeping (not spinning) while the harts wait in WFI.
+ *
+ * One hart runs on this thread. Several run each on a worker thread of its own over the one shared
+ * memory (platform/smp), while this thread keeps the devices and answers the harts' device accesses;
+ * or, in the deterministic mode, all on this thread in turn.
  */
 export class Machine {
   readonly memory: MachineMemory;
   readonly bus = new Bus();
-  readonly hart: InterpreterHart;
+  /** The harts that run on this thread (all of them, unless they run on threads of their own). */
+  readonly harts: InterpreterHart[] = [];
+  readonly hartCount: number;
   readonly clint: Clint;
   readonly plic: Plic;
   readonly uart: Uart16550;
   readonly rtc: GoldfishRtc;
-  readonly sbi: Sbi;
+  /** The SBI of the harts on this thread (each hart thread has its own; undefined then). */
+  readonly sbi: Sbi | undefined;
   /** Where the kernel, initrd and device tree went (undefined for a restored snapshot). */
   readonly layout: BootLayout | undefined;
   readonly fdt: Uint8Array | undefined;
@@ -130,27 +173,50 @@ export class Machine {
   private readonly clock: Clock;
   /** Virtio devices that may hold requests back; run() retries them once their delay has passed. */
   private readonly deferring: DeferringDevice[] = [];
+  /** Harts on this thread, for the SBI (HSM, IPI, fences). */
+  private readonly local: LocalHarts | undefined;
+  /** Harts on threads of their own: the words shared with them, and the threads once run() starts them. */
+  private readonly control: ControlBlock | undefined;
+  private threads: HartThreads | undefined;
+  private readonly deterministic: boolean;
+  /** For harts on threads of their own: where they begin (boot, or their restored states). */
+  private threadBoot: { entry: bigint; a1: bigint } | undefined;
+  private threadRestore: HartSnapshot[] | undefined;
   private readonly watchdog: ProgressWatchdog | undefined;
   /** Console bytes the guest wrote (UART and SBI debug console). */
   consoleBytes = 0;
 
   constructor(private readonly cfg: MachineConfig) {
-    const restoring = cfg.restore && checkMachineState(cfg.restore.state);
-    const clock = cfg.clock ?? new PausableClock(undefined, restoring ? restoring.mtimeTicks : 0);
+    const restoring = cfg.restore && checkMachineState(cfg.restore.state, cfg.harts ?? 1);
+    const n = cfg.harts ?? 1;
+    this.hartCount = n;
+    this.deterministic = cfg.deterministic ?? false;
+    const threaded = n > 1 && (cfg.threads ?? true) && !this.deterministic;
+    if (threaded && cfg.clock !== undefined) throw new RangeError('Cannot run harts on threads of their own with a clock of this thread: leave `clock` out or set `deterministic`');
+    this.control = threaded ? new ControlBlock(n) : undefined;
+    const startTicks = restoring ? restoring.mtimeTicks : 0;
+    const clock = this.deterministic ? new ManualClock(startTicks)
+      : cfg.clock ?? (this.control ? PausableClock.shared(startTicks, this.control.buffer, this.control.clockByteOffset) : new PausableClock(undefined, startTicks));
     this.clock = clock;
-    if (cfg.watchdog !== false) this.watchdog = new ProgressWatchdog(cfg.watchdog ?? DEFAULT_WATCHDOG);
+    // The progress watchdog samples the one hart of today's loop; several harts (and the deterministic
+    // mode) run without it, and without the search of RAM for a panic message it guards: see run().
+    if (cfg.watchdog !== false && n === 1 && !this.deterministic) this.watchdog = new ProgressWatchdog(cfg.watchdog ?? DEFAULT_WATCHDOG);
     // A restored guest booted in an earlier life: its RAM may hold any old text, so it is never
     // searched for a panic message, and a reboot of it is not an early one.
     if (this.watchdog && restoring) this.watchdog.reachedUserSpace = true;
-    this.memory = new MachineMemory(cfg.memMiB * 1024 * 1024);
+    // More than one hart: a shared memory (and SC by compare-and-swap, see InterpreterHart.atomic), even on one thread.
+    this.memory = new MachineMemory(cfg.memMiB * 1024 * 1024, { harts: n, shared: n > 1 });
     const mem = this.memory;
-    let hart!: InterpreterHart;
-    const line = (bit: number) => (_h: number, level: boolean) => hart.setInterruptLine(bit, level);
-    this.clint = new Clint(1, clock, { setSoftware: line(Interrupt.MSoftware), setTimer: line(Interrupt.MTimer) });
-    this.plic = new Plic(1, { setMachineExternal: line(Interrupt.MExternal), setSupervisorExternal: line(Interrupt.SExternal) });
+    const cb = this.control;
+    const line = (bit: number) => cb
+      ? (h: number, level: boolean) => cb.setLine(h, bit, level)
+      : (h: number, level: boolean) => this.harts[h].setInterruptLine(bit, level);
+    this.clint = new Clint(n, clock, { setSoftware: line(Interrupt.MSoftware), setTimer: line(Interrupt.MTimer) });
+    this.plic = new Plic(n, { setMachineExternal: line(Interrupt.MExternal), setSupervisorExternal: line(Interrupt.SExternal) });
     const consoleOut = (b: Uint8Array) => this.console(b);
     this.uart = new Uart16550({ write: consoleOut, rxReady: () => this.feedUart() }, this.plic.line(UART.irq!));
-    this.rtc = new GoldfishRtc(cfg.wallClock ?? systemWallClock, this.plic.line(RTC.irq!));
+    const wallClock = cfg.wallClock ?? (this.deterministic ? { nowNs: () => FIXED_EPOCH_NS + BigInt(clock.now()) * 100n } : systemWallClock);
+    this.rtc = new GoldfishRtc(wallClock, this.plic.line(RTC.irq!));
     const syscon = new Syscon((r) => {
       this.finish(r.kind === 'poweroff' ? { kind: 'poweroff' } : r.kind === 'reset' ? this.rebootExit() : { kind: 'fail', code: r.code });
     });
@@ -178,16 +244,22 @@ export class Machine {
       const v = dev instanceof MmioTransport ? dev.device : null;
       if (v?.retryDelayMs && v.retry) this.deferring.push(v as DeferringDevice);
     });
-    this.sbi = new Sbi({
-      memory: mem,
-      harts: 1,
-      consoleWrite: consoleOut,
-      consoleRead: (max) => this.takeInput(max),
-      systemReset: (type) => this.finish(type === 0 ? { kind: 'poweroff' } : this.rebootExit()),
-    });
-    const hartOpts = { id: 0, memory: mem, bus: this.bus, time: () => clock.now(), ecall: this.sbi };
-    hart = createHart(cfg.engine ?? 'jit', hartOpts, { background: true, ...cfg.jit });
-    this.hart = hart;
+    if (!threaded) {
+      this.local = new LocalHarts(this.harts, n);
+      this.sbi = new Sbi({
+        memory: mem,
+        harts: this.local,
+        consoleWrite: consoleOut,
+        consoleRead: (max) => this.takeInput(max),
+        systemReset: (type) => this.finish(type === 0 ? { kind: 'poweroff' } : this.rebootExit()),
+      });
+      const jit: JitOptions = { background: !this.deterministic, ...cfg.jit };
+      if (this.deterministic) jit.background = false;
+      for (let id = 0; id < n; id++) {
+        const hartOpts = { id, memory: mem, bus: this.bus, time: () => clock.now(), ecall: this.sbi };
+        this.harts.push(createHart(cfg.engine ?? 'jit', hartOpts, jit));
+      }
+    }
 
     if (restoring) {
       this.layout = undefined;
@@ -207,8 +279,8 @@ export class Machine {
 
     // The device tree's size barely depends on the addresses in it: build once to size it, plan, rebuild.
     const fdtFor = (initrd?: { start: number; end: number }) => buildFdt({
-      harts: 1, isa: GUEST_ISA, mmuType: 'riscv,sv57', memBytes: mem.ramSize, bootargs: cfg.cmdline,
-      initrd, virtioSlots: slots, rngSeed: cfg.rngSeed ?? crypto.getRandomValues(new Uint8Array(32)),
+      harts: n, isa: GUEST_ISA, mmuType: 'riscv,sv57', memBytes: mem.ramSize, bootargs: cfg.cmdline,
+      initrd, virtioSlots: slots, rngSeed: cfg.rngSeed ?? (this.deterministic ? new Uint8Array(32).fill(7) : crypto.getRandomValues(new Uint8Array(32))),
     });
     // (The sizing pass uses a token initrd range: the tree's size does not depend on its values, and the
     // planner, not the tree builder, is the one to say that an initrd does not fit.)
@@ -218,7 +290,11 @@ export class Machine {
     this.fdt = fdtFor(plan.initrd);
     plan.place();
     mem.write(plan.dtbAddress, this.fdt);
-    this.resetHart(plan);
+    // Harts on this thread start as firmware would leave them; hart 0 enters the kernel (boot
+    // contract), the others wait for the kernel's SBI hart_start. Hart threads do the same themselves.
+    for (const h of this.harts) firmwareSetup(h);
+    if (this.harts.length > 0) enterSupervisor(this.harts[0], BigInt(plan.entry), BigInt(plan.dtbAddress));
+    this.threadBoot = { entry: BigInt(plan.entry), a1: BigInt(plan.dtbAddress) };
   }
 
   /** Virtio slots whose device cannot be snapshotted (the vmm names them in its refusal). */
@@ -231,16 +307,25 @@ export class Machine {
   }
 
   /**
-   * The board's state for a snapshot. Call while paused (between run slices), after checking
-   * unsnapshottableSlots(). RAM is not part of it (snapshot/memory-file.ts writes that).
+   * The board's state for a snapshot, every hart's included. Call while paused (between run slices;
+   * hart threads are then parked), after checking unsnapshottableSlots(). RAM is not part of it
+   * (snapshot/memory-file.ts writes that).
    */
   save(): MachineState {
     const bad = this.unsnapshottableSlots();
     if (bad.length > 0) throw new Error(`virtio slots ${bad.join(', ')} hold devices that cannot be snapshotted`);
+    let harts: HartSnapshot[];
+    if (this.threads) harts = this.threads.save();
+    else if (this.control) {
+      if (!this.threadRestore) throw new Error('Cannot save the harts of a machine whose hart threads have not started');
+      harts = this.threadRestore;
+    } else harts = this.harts.map((h) => h.save());
+    const hsm = Array.from({ length: this.hartCount }, (_, h) => (this.control ? this.control.hsm(h) : this.local!.status(h)));
     return {
       version: 1,
       mtimeTicks: this.clock.now(),
-      harts: [this.hart.save()],
+      harts,
+      hsm,
       clint: this.clint.save(),
       plic: this.plic.save(),
       uart: this.uart.save(),
@@ -251,18 +336,19 @@ export class Machine {
 
   /**
    * A new dirty-page epoch (after a snapshot): no page is dirty, and every hart's write TLB is empty so
-   * the next store to each page marks it again.
+   * the next store to each page marks it again (hart threads' too: they are parked).
    */
   startDirtyEpoch(): void {
     this.memory.clearDirty();
-    this.hart.mmu.flushWrites();
+    for (let h = 0; h < this.hartCount; h++) Mmu.flushWritesOf(this.memory, this.memory.hartRegion(h) + TLB_WRITE_OFFSET);
   }
 
   /**
    * Takes a saved state into this freshly built board. Harts first (their interrupt lines start low),
    * then the devices, then the PLIC (its saved gateway levels and pending bits win over what the
-   * devices drove) and the CLINT, which drive the harts' lines again. Anything that does not fit
-   * throws; the caller discards the machine.
+   * devices drove) and the CLINT, which drive the harts' lines again. Harts on threads of their own
+   * take their states when their threads start. Anything that does not fit throws; the caller
+   * discards the machine.
    */
   private restore(s: MachineState): void {
     if (s.virtio.length !== this.virtio.length) {
@@ -275,7 +361,14 @@ export class Machine {
         throw new StateError(`Cannot restore ${what}: ${(e as Error).message}`);
       }
     };
-    part('hart 0', () => this.hart.restore(s.harts[0]));
+    const hsm = s.hsm ?? s.harts.map((_, h) => (h === 0 ? HartState.Started : HartState.Stopped));
+    if (this.control) {
+      this.threadRestore = s.harts;
+      hsm.forEach((st, h) => this.control!.setHsm(h, st));
+    } else {
+      this.harts.forEach((h, i) => part(`hart ${i}`, () => h.restore(s.harts[i])));
+      hsm.forEach((st, h) => this.local!.setStatus(h, st));
+    }
     part('the UART', () => this.uart.restore(s.uart));
     part('the RTC', () => this.rtc.restore(s.rtc));
     this.virtio.forEach((d, n) => part(`virtio slot ${n}`, () => {
@@ -287,25 +380,37 @@ export class Machine {
     for (const d of this.virtio) (d as MmioTransport).kick();
   }
 
-  /** The state firmware would leave: S-mode at the entry, a0 = hartid, a1 = DTB, satp = 0 (boot contract). */
-  private resetHart(plan: BootLayout): void {
-    const h = this.hart;
-    // As M-mode firmware would: delegate every exception and S interrupt to the kernel (ecall from S
-    // is answered by the SBI before it traps), let S and U read the counters, hand stimecmp to S.
-    h.writeCsr(Csr.medeleg, 0xb1ffn);
-    h.writeCsr(Csr.mideleg, 0x222n);
-    h.writeCsr(Csr.mcounteren, 0xffff_ffffn);
-    // U-mode's cycle/time/instret (CY, TM, IR): firmware enables them before entering S-mode, and Linux
-    // changes scounteren only from its SBI PMU driver, which wisp's SBI (no PMU extension) leaves out
-    // (the legacy PMU driver never writes it). Without TM the vDSO's rdtime is an illegal instruction:
-    // every clock_gettime() in user space would die with SIGILL.
-    h.writeCsr(Csr.scounteren, 7n);
-    h.writeCsr(Csr.menvcfg, 1n << 63n);
-    h.writeCsr(Csr.mstatus, BigInt(Priv.S) << 11n); // MPP = S, interrupts off
-    h.setPrivilege(Priv.S);
-    h.setX(10, 0n);
-    h.setX(11, BigInt(plan.dtbAddress));
-    h.setPc(BigInt(plan.entry));
+  /** The first hart, on this thread (tests, tracing, the lock-step runner; not with hart threads). */
+  get hart(): InterpreterHart {
+    const h = this.harts[0];
+    if (h === undefined) throw new Error('The harts of this machine run on threads of their own');
+    return h;
+  }
+
+  /** Whether harts on threads of their own have started (run() starts them). */
+  get hartThreadsStarted(): boolean {
+    return this.threadsReady;
+  }
+  private threadsReady = false;
+
+  /** Per vCPU, its counters: instructions retired and device accesses (hart threads: as of their last slice). */
+  vcpus(): VcpuCounters[] {
+    const cb = this.control;
+    if (cb) return Array.from({ length: this.hartCount }, (_, h) => cb.counters(h));
+    return this.harts.map((h) => ({ instret: h.instret, mmioReads: h.mmioReads, mmioWrites: h.mmioWrites }));
+  }
+
+  /** The SBI's counters, over every hart. */
+  sbiMetrics(): SbiMetrics {
+    const cb = this.control;
+    if (!cb) return { ...this.sbi!.metrics };
+    const m: SbiMetrics = { calls: 0, unsupported: 0 };
+    for (let h = 0; h < this.hartCount; h++) {
+      const c = cb.counters(h);
+      m.calls += c.sbiCalls;
+      m.unsupported += c.sbiUnsupported;
+    }
+    return m;
   }
 
   /** Console input from the host: queued, and fed to the UART as its FIFO has room. */
@@ -399,7 +504,7 @@ export class Machine {
 
   private finish(e: MachineExit): void {
     this.exit ??= e;
-    this.hart.requestStop();
+    for (const h of this.harts) h.requestStop();
     this.wake?.();
   }
 
@@ -415,12 +520,15 @@ export class Machine {
    */
   pause(): void {
     this.paused = true;
-    this.hart.requestStop();
+    for (const h of this.harts) h.requestStop();
+    if (this.control) this.control.paused = true; // hart threads yet to start begin parked
+    this.threads?.pause(); // every hart thread parked before this returns
     if (this.clock instanceof PausableClock) this.clock.pause();
   }
   resume(): void {
     this.paused = false;
     if (this.clock instanceof PausableClock) this.clock.resume();
+    this.threads?.resume();
     this.wake?.();
   }
   get isPaused(): boolean {
@@ -428,6 +536,8 @@ export class Machine {
   }
 
   async run(): Promise<MachineExit> {
+    if (this.control) return this.runThreaded(this.control);
+    if (this.harts.length > 1 || this.deterministic) return this.runInTurn();
     const hart = this.hart;
     while (this.exit === undefined) {
       if (this.paused) { await this.sleep(1000); this.watchdog?.restart(); continue; }
@@ -459,6 +569,102 @@ export class Machine {
     return this.exit!;
   }
 
+  /**
+   * Several harts on this thread, each running TURN instructions in turn (those HSM has started). In
+   * the deterministic mode guest time follows the turns (TURN / INSTRUCTIONS_PER_TICK ticks per
+   * round) and jumps to the next deadline when every hart waits, so a run depends on its inputs only.
+   */
+  private async runInTurn(): Promise<MachineExit> {
+    const harts = this.harts, local = this.local!;
+    const manual = this.deterministic ? (this.clock as ManualClock) : undefined;
+    while (this.exit === undefined) {
+      if (this.paused) { await this.sleep(1000); continue; }
+      const until = performance.now() + YIELD_MS;
+      let sleepMs = 0;
+      let background = false;
+      while (this.exit === undefined && !this.paused && performance.now() < until) {
+        this.clint.update();
+        this.rtc.update();
+        if (this.input.length > 0) this.feedUart();
+        if (this.deferring.length > 0) this.retryDeferred();
+        let waiting = true;
+        let deadline = this.clint.nextDeadline();
+        for (let id = 0; id < harts.length && this.exit === undefined; id++) {
+          if (!local.started(id)) continue;
+          const h = harts[id];
+          if (h.run(TURN) !== StopReason.Wfi) waiting = false;
+          else deadline = Math.min(deadline, h.timerDeadline());
+          background ||= h.hasBackgroundWork();
+        }
+        if (manual) {
+          if (!waiting) manual.advance(TURN / INSTRUCTIONS_PER_TICK);
+          else if ((deadline = Math.min(deadline, manual.ticks + this.rtc.nextAlarmDelayNs() / 100)) !== Infinity) {
+            manual.ticks = Math.max(manual.ticks + 1, Math.ceil(deadline));
+          }
+          else { sleepMs = 100; break; } // nothing but the host (console input) can wake it
+        } else if (waiting) {
+          sleepMs = Math.min(100, (deadline - this.clint.mtime()) / (TIMEBASE_HZ / 1000), this.rtc.nextAlarmDelayNs() / 1e6, this.deferredDelayMs());
+          if (sleepMs > 0.05) break;
+          sleepMs = 0;
+        }
+        if (background) break;
+      }
+      if (this.exit !== undefined) break;
+      if (sleepMs > 0) await this.sleep(sleepMs);
+      else await new Promise<void>((r) => setImmediate(r));
+    }
+    return this.exit!;
+  }
+
+  /**
+   * Harts on threads of their own: this thread owns the devices, answers the harts' device accesses
+   * as they come (it waits on the control block's doorbell between them), moves the CLINT and RTC
+   * along, and gives the event loop a turn every few milliseconds (console input, the VMM's requests).
+   */
+  private async runThreaded(cb: ControlBlock): Promise<MachineExit> {
+    // Lazy loading belongs to this thread (the page source): a restored machine's RAM comes in whole first.
+    this.memory.loadAll();
+    const boot = this.threadBoot ?? { entry: 0n, a1: 0n };
+    const threads = new HartThreads({
+      memory: this.memory, control: cb, bus: this.bus, engine: this.cfg.engine ?? 'jit', jit: this.cfg.jit,
+      boot: { kind: 'kernel', entry: boot.entry, a1: boot.a1 }, restore: this.threadRestore,
+      console: {
+        write: (b) => this.console(b),
+        read: () => { const b = this.takeInput(1); return b.length > 0 ? b[0] : -1; },
+      },
+    });
+    this.threads = threads;
+    try {
+      await threads.start();
+      this.threadsReady = true;
+      while (this.exit === undefined) {
+        if (this.paused) { await this.sleep(1000); continue; }
+        const until = performance.now() + YIELD_MS;
+        while (this.exit === undefined && !this.paused) {
+          const seen = cb.doorbell();
+          threads.serve();
+          this.clint.update();
+          this.rtc.update();
+          if (this.input.length > 0) this.feedUart();
+          if (this.deferring.length > 0) this.retryDeferred();
+          const request = cb.exitRequest();
+          if (request.kind !== ExitRequest.None) this.finish(request.kind === ExitRequest.Shutdown ? { kind: 'poweroff' } : this.rebootExit());
+          if (threads.failure) throw threads.failure;
+          const now = performance.now();
+          if (now >= until) break;
+          const waitMs = Math.min(until - now, (this.clint.nextDeadline() - this.clint.mtime()) / (TIMEBASE_HZ / 1000),
+            this.rtc.nextAlarmDelayNs() / 1e6, this.deferredDelayMs());
+          if (this.exit === undefined && threads.serve() === 0 && waitMs > 0) cb.waitDoorbell(seen, waitMs);
+        }
+        if (this.exit !== undefined) break;
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      await threads.stop();
+    }
+    return this.exit!;
+  }
+
   /** Lets devices whose hold-back delay has passed process what they held (their IRQ wakes the hart). */
   private retryDeferred(): void {
     for (const d of this.deferring) if (d.retryDelayMs() <= 0) d.retry();
@@ -482,11 +688,12 @@ export class Machine {
 }
 
 /** The outer shape of a MachineState (each part checks its own fields as it is restored). */
-function checkMachineState(state: unknown): MachineState {
+function checkMachineState(state: unknown, harts: number): MachineState {
   const s = checkObject(state, 'machine');
   if (s.version !== 1) throw new StateError(`machine state version ${JSON.stringify(s.version)} is not one this wisp reads (1)`);
   checkInt(s.mtimeTicks, 'machine.mtimeTicks', 0, Number.MAX_SAFE_INTEGER);
-  checkArray(s.harts, 'machine.harts', 1);
+  checkArray(s.harts, 'machine.harts', harts);
+  if (s.hsm !== undefined) checkArray(s.hsm, 'machine.hsm', harts).forEach((v, i) => checkInt(v, `machine.hsm[${i}]`, 0, 3));
   for (const k of ['clint', 'plic', 'uart', 'rtc']) checkObject(s[k], `machine.${k}`);
   if (!Array.isArray(s.virtio)) throw new StateError('machine.virtio must be a list');
   return s as unknown as MachineState;

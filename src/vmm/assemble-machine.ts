@@ -72,10 +72,6 @@ export interface AssembledMachine {
 }
 
 export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): AssembledMachine {
-  // One hart for now: SMP needs harts on worker threads over shared memory (DESIGN.md).
-  if (spec.vcpuCount !== 1) {
-    throw new Error(`Cannot start microvm with vcpu_count ${spec.vcpuCount}: wisp runs guests on one vCPU for now (set machine-config vcpu_count to 1)`);
-  }
   const restore = opts.restore;
   // A restored machine needs neither kernel nor initrd: its RAM holds what they became. Regular
   // files only, never more than any guest's RAM (guest-files.ts); whether they fit this guest's RAM
@@ -171,6 +167,8 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
         consoleOut: opts.consoleOut,
         virtio,
         engine: spec.engine,
+        harts: spec.vcpuCount,
+        ...(spec.deterministic && { deterministic: true }),
         ...opts.board,
         ...(restore && { restore: { state: restore.state, memory, eager: eagerRestore(spec.memSizeMib) } }),
       });

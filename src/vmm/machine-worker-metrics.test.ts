@@ -20,7 +20,7 @@ function sources(): MachineCounterSources {
     uart: { txBytes: 100, rxBytes: 5, rxDropped: 1, txErrors: 0, badAccesses: 2 },
     serial: { droppedWrites: 3 },
     sbi: { calls: 7, unsupported: 1 },
-    instret: [1000],
+    vcpus: [{ instret: 1000, mmioReads: 10, mmioWrites: 20 }],
   };
 }
 
@@ -38,20 +38,28 @@ test('machine counters: Firecracker group and counter names, per drive and in ag
     entropy_rate_limiter_throttled: 4, rate_limiter_event_count: 3,
   });
   assert.deepEqual(m['uart'], { write_count: 100, read_count: 5, missed_read_count: 1, missed_write_count: 3, error_count: 2 });
-  assert.deepEqual(m['vcpu'], { instructions: 1000 });
+  assert.deepEqual(m['vcpu'], { exit_mmio_read: 10, exit_mmio_write: 20, failures: 0, instructions: 1000 });
+  assert.deepEqual(m['vcpu_0'], m['vcpu'], 'one vCPU: its group is the sum');
+});
+
+test('machine counters: one group per vCPU, and their sum', () => {
+  const m = machineCounters({ ...sources(), vcpus: [{ instret: 5, mmioReads: 1, mmioWrites: 2 }, { instret: 7, mmioReads: 3, mmioWrites: 4 }] });
+  assert.deepEqual(m['vcpu_0'], { exit_mmio_read: 1, exit_mmio_write: 2, failures: 0, instructions: 5 });
+  assert.deepEqual(m['vcpu_1'], { exit_mmio_read: 3, exit_mmio_write: 4, failures: 0, instructions: 7 });
+  assert.deepEqual(m['vcpu'], { exit_mmio_read: 4, exit_mmio_write: 6, failures: 0, instructions: 12 });
   assert.deepEqual(m['sbi'], { calls: 7, unsupported: 1 });
 });
 
 test('machine counters: no drives, no entropy → no block or entropy groups', () => {
   const m = machineCounters({ ...sources(), blocks: [], rng: undefined });
-  assert.deepEqual(Object.keys(m).sort(), ['sbi', 'uart', 'vcpu']);
+  assert.deepEqual(Object.keys(m).sort(), ['sbi', 'uart', 'vcpu', 'vcpu_0']);
 });
 
 test('metrics deltas: each take reports what happened since the previous one', () => {
   const d = new MetricsDeltas();
   const s = sources();
   assert.equal(d.take(machineCounters(s))['vcpu']!['instructions'], 1000);
-  s.instret = [1500];
+  s.vcpus = [{ instret: 1500, mmioReads: 10, mmioWrites: 20 }];
   s.uart.txBytes = 110;
   const second = d.take(machineCounters(s));
   assert.equal(second['vcpu']!['instructions'], 500);

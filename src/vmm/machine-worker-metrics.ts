@@ -9,6 +9,7 @@ import type { NetMetrics } from '../devices/virtio/net/net.js';
 import type { RngMetrics } from '../devices/virtio/rng/rng.js';
 import type { SbiMetrics } from '../platform/sbi/sbi.js';
 import type { UartMetrics } from '../platform/uart16550.js';
+import type { VcpuCounters } from '../platform/machine.js';
 import type { VsockMetrics } from '../devices/virtio/vsock/vsock-metrics.js';
 import type { VsockUnixMetrics } from './backends/vsock-unix-backend.js';
 import type { MmdsMetrics } from '../mmds/mmds-metrics.js';
@@ -29,8 +30,8 @@ export interface MachineCounterSources {
   vsock?: VsockMetrics;
   vsockHost?: VsockUnixMetrics;
   mmds?: MmdsMetrics;
-  /** Instructions retired by each hart. */
-  instret: readonly number[];
+  /** Per hart (vCPU): instructions retired and device accesses. */
+  vcpus: readonly VcpuCounters[];
   nets?: ReadonlyArray<{ id: string; metrics: NetMetrics; backend: { readFails: number; writeFails: number } }>;
 }
 
@@ -96,7 +97,8 @@ function blockGroup(m: BlockMetrics): Record<string, number> {
 
 /**
  * Running totals, keyed like Firecracker's groups: `block` (all drives) and `block_<drive_id>`,
- * `net` (all interfaces) and `net_<iface_id>`, `entropy`, `uart`, `vcpu`, and wisp's own `sbi`.
+ * `net` (all interfaces) and `net_<iface_id>`, `entropy`, `uart`, `vcpu` (all vCPUs) and `vcpu_<n>`, and
+ * wisp's own `sbi`.
  */
 export function machineCounters(s: MachineCounterSources): MachineMetrics {
   const out: MachineMetrics = {};
@@ -154,7 +156,15 @@ export function machineCounters(s: MachineCounterSources): MachineMetrics {
       connections_destroyed: m.connectionsDestroyed,
     };
   }
-  out['vcpu'] = { instructions: s.instret.reduce((a, b) => a + b, 0) };
+  // Firecracker's vcpu group counts MMIO exits; here every device access is one. `vcpu` sums the
+  // vCPUs, `vcpu_<n>` is vCPU n alone (as `block` and `block_<id>`); `instructions` is wisp's own.
+  const cpus: Record<string, number> = { exit_mmio_read: 0, exit_mmio_write: 0, failures: 0, instructions: 0 };
+  s.vcpus.forEach((v, n) => {
+    const g = { exit_mmio_read: v.mmioReads, exit_mmio_write: v.mmioWrites, failures: 0, instructions: v.instret };
+    out[`vcpu_${n}`] = g;
+    for (const [k, x] of Object.entries(g)) cpus[k] += x;
+  });
+  out['vcpu'] = cpus;
   out['sbi'] = { calls: s.sbi.calls, unsupported: s.sbi.unsupported };
   return out;
 }

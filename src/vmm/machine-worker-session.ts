@@ -232,11 +232,11 @@ export class MachineSession {
       rng: this.rng?.metrics,
       uart: this.machine.uart.metrics,
       serial: this.serial.metrics,
-      sbi: this.machine.sbi.metrics,
+      sbi: this.machine.sbiMetrics(),
       vsock: this.assembled.vsock?.metrics,
       mmds: this.assembled.mmds?.metrics,
       vsockHost: this.vsockBackend?.metrics,
-      instret: [this.machine.hart.instret],
+      vcpus: this.machine.vcpus(),
       nets: this.assembled.nets.map((n) => ({ id: n.attached.id, metrics: n.attached.device.metrics, backend: n.backend.counters() })),
     });
   }

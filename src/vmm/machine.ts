@@ -82,6 +82,11 @@ export interface MachineSpec {
    * reference interpreter).
    */
   engine?: 'jit' | 'interpreter';
+  /**
+   * wisp's extension (`wisp run --deterministic`): every hart on the machine's thread in turn, guest
+   * time from the instruction count, fixed seeds: a replayable run.
+   */
+  deterministic?: boolean;
   /** virtio-vsock (PUT /vsock), placed after entropy: the guest's CID and the host-side socket. */
   vsock?: { guestCid: number; udsPath: string };
   /**

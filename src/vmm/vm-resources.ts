@@ -35,7 +35,6 @@ export type VmResourcesErrorCode =
   | 'invalid-vcpu-count'
   | 'serial-rate-limiter-not-supported'
   | 'invalid-serial-out-path'
-  | 'too-many-vcpus'
   | 'invalid-memory-size'
   | 'smt-not-supported'
   | 'cpu-template-not-supported'
@@ -79,7 +78,7 @@ export class VmResourcesError extends Error {
 }
 
 /** Firecracker's limit (firecracker-api.yaml, putMachineConfiguration: "restricted to the [1, 32] range"). */
-export const MAX_SUPPORTED_VCPUS = 32;
+export const MAX_SUPPORTED_VCPUS = MAX_HARTS; // Firecracker's limit; wisp runs as many harts
 export const DEFAULT_MEM_SIZE_MIB = 128;
 /** DESIGN.md guest platform: virtio-mmio slots n = 0…7. */
 export const VIRTIO_MMIO_SLOTS = 8;
@@ -131,6 +130,8 @@ export class VmResources {
   private mmdsLimit = DEFAULT_MMDS_SIZE_LIMIT;
   /** wisp's extension (not in Firecracker's API): `wisp run --engine`. */
   private engine: 'jit' | 'interpreter' | undefined;
+  /** wisp's extension: `wisp run --deterministic`. */
+  private deterministic = false;
 
   get machineConfig(): MachineConfig {
     return { ...this.vmConfig };
@@ -165,9 +166,6 @@ export class VmResources {
         'invalid-vcpu-count',
         `The number of vCPUs must be greater than 0, less than ${MAX_SUPPORTED_VCPUS} and must be 1 or an even number if SMT is enabled.`,
       );
-    }
-    if (next.vcpu_count > MAX_HARTS) {
-      throw new VmResourcesError('too-many-vcpus', `Cannot configure ${next.vcpu_count} vCPUs: wisp runs at most ${MAX_HARTS} harts.`);
     }
     if (next.mem_size_mib === 0 || next.mem_size_mib * 0x10_0000 > MAX_RAM_BYTES) {
       throw new VmResourcesError(
@@ -301,6 +299,11 @@ export class VmResources {
       if (err) throw new VmResourcesError('invalid-serial-out-path', `Cannot configure the serial device: ${err.message}`, { cause: err });
     }
     this.serial = { ...cfg };
+  }
+
+  /** `wisp run --deterministic`: every hart on one thread in turn, time from the instruction count (a replayable run). */
+  setDeterministic(on: boolean): void {
+    this.deterministic = on;
   }
 
   /**
@@ -599,6 +602,7 @@ export class VmResources {
       bootTimer,
       serial: { outPath: this.serial.serial_out_path, rateLimiter: this.serial.rate_limiter },
       ...(this.engine !== undefined && { engine: this.engine }),
+      ...(this.deterministic && { deterministic: true }),
       ...(this.vsock && { vsock: { guestCid: this.vsock.guest_cid, udsPath: this.vsock.uds_path } }),
       ...(this.mmdsCfg && {
         mmds: {

@@ -113,6 +113,9 @@ while [ $i -lt 600 ]; do
   usleep 200000; i=$((i + 1))
 done
 echo "PATCH-SEEN $v"
+# The host reads GET /mmds while the VMM still runs, then lets the guest go (console input).
+read line
+echo "HOST-SAID $line"
 poweroff -f
 `;
 
@@ -211,7 +214,7 @@ test('MMDS V2 from the guest with curl: 401 without a token, tokens that expire,
       for (const [k, n] of Object.entries((JSON.parse(line) as Record<string, Record<string, number>>)['mmds'] ?? {})) mmds[k] = (mmds[k] ?? 0) + n;
     }
     await v.api('PATCH', '/mmds', { latest: { 'meta-data': { 'ami-id': 'ami-patched' } } });
-    await v.p.waitFor(/PATCH-SEEN/, STEP_MS);
+    await v.p.waitFor(/^PATCH-SEEN [^\r\n]*\r?\n/m, STEP_MS); // the whole line
     const out = v.p.stdout;
     assert.deepEqual(answer(out, 'NO-TOKEN'), { body: 'No MMDS token provided. Use `X-metadata-token` or `X-aws-ec2-metadata-token` header to specify the session token.', status: 401 });
     assert.deepEqual(answer(out, 'BAD-TOKEN'), { body: 'MMDS token not valid.', status: 401 });
@@ -241,8 +244,10 @@ test('MMDS V2 from the guest with curl: 401 without a token, tokens that expire,
     assert.equal(mmds['tx_errors'], 0, JSON.stringify(mmds));
     const got = (await v.api('GET', '/mmds', undefined, 200)) as typeof DATA;
     assert.equal(got.latest['meta-data']['ami-id'], 'ami-patched');
+    v.p.write('done\n');
     const r = await v.p.exited;
     assert.equal(r.code, 0, v.p.describe());
+    assert.ok(consoleLines(r.stdout).includes('HOST-SAID done'), v.p.describe());
   } finally {
     v.p.kill('SIGKILL');
     await v.p.exited;
@@ -273,7 +278,8 @@ test('MMDS V1 from the guest with curl: no token needed, IMDS text, Firecracker\
     assert.equal(line('V1-PARALLEL'), 'ami-87654321,'.repeat(8), out.slice(-3000));
     assert.equal(line('V1-WGET'), 'ami-87654321', out.slice(-3000));
     // Firecracker resets a connection whose request outgrows the receive buffer; the MMDS goes on.
-    assert.equal(line('V1-OVERSIZE'), '56 curl: (56) Recv failure: Connection reset by peer', out.slice(-3000));
+    // (curl's exit 56 is "failure in receiving network data"; its text may change between versions.)
+    assert.match(line('V1-OVERSIZE') ?? '', /^56 .*reset by peer/, out.slice(-3000));
     assert.deepEqual(answer(out, 'V1-AFTER-OVERSIZE'), { body: 'ami-87654321', status: 200 });
     assert.deepEqual(answer(out, 'BACKEND-BEFORE'), { body: HELLO, status: 200 });
     assert.deepEqual(answer(out, 'BACKEND-AFTER'), { body: HELLO, status: 200 });

@@ -16,6 +16,8 @@ export interface IsaProgram {
   elf: string;
   /** Why QEMU cannot pass it, or undefined when both must. */
   wispOnly: string | undefined;
+  /** Harts the program runs on: its `#define NHARTS n`, else 1. */
+  harts: number;
 }
 
 /** The repository root, found from this file whether it runs from test/isa (tsx) or dist/test/isa. */
@@ -43,8 +45,10 @@ export function listIsaPrograms(): IsaProgram[] {
     .map((f) => {
       const source = join(srcDir, f);
       const name = f.slice(0, -2);
-      const m = WISP_ONLY.exec(readFileSync(source, 'utf8'));
-      return { name, source, elf: join(out, `${name}.elf`), wispOnly: m?.[1] };
+      const text = readFileSync(source, 'utf8');
+      const m = WISP_ONLY.exec(text);
+      const harts = Number(/^#define NHARTS (\d+)\s*$/m.exec(text)?.[1] ?? 1);
+      return { name, source, elf: join(out, `${name}.elf`), wispOnly: m?.[1], harts };
     });
 }
 

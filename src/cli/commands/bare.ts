@@ -8,6 +8,7 @@ import { CliError, parseNumberFlag } from '../cli-error.js';
 import { ManualClock } from '../../platform/clint.js';
 import { lockstep } from '../../jit/differential.js';
 import type { JitHart } from '../../jit/jit-hart.js';
+import { MAX_HARTS } from '../../memory/machine-memory.js';
 
 const HELP = `Usage: wisp bare [options] PROGRAM.elf
 
@@ -20,6 +21,10 @@ Options:
   --mem MiB              RAM size at 0x80000000 (default 64)
   --engine NAME          execution engine: interpreter (default) or jit (hot blocks to WebAssembly;
                          WISP_JIT_THRESHOLD sets the executions before a block is translated)
+  --harts N              harts, 1-32 (default 1), all starting at the entry with a0 = mhartid;
+                         each runs on a thread of its own
+  --deterministic        run every hart on one thread in turn, time from the instruction count:
+                         the same program gives the same run (replays a failing multi-hart test)
   --differential         run the interpreter and the JIT in lock-step (deterministic time) and stop
                          at the first difference in registers, CSRs or memory (exit 125)
   --trace                print every instruction (pc, word, disassembly, register written) to stderr
@@ -37,6 +42,8 @@ export async function run(argv: string[]): Promise<number> {
         'max-instructions': { type: 'string' },
         mem: { type: 'string' },
         engine: { type: 'string' },
+        harts: { type: 'string' },
+        deterministic: { type: 'boolean' },
         trace: { type: 'boolean' },
         differential: { type: 'boolean' },
         'trace-file': { type: 'string' },
@@ -55,6 +62,8 @@ export async function run(argv: string[]): Promise<number> {
     if (engine !== 'interpreter' && engine !== 'jit') throw new CliError(`unknown --engine "${engine}" (available: interpreter, jit)`);
     const maxInstructions = parseNumberFlag('--max-instructions', v['max-instructions'], 100_000_000);
     const memMiB = parseNumberFlag('--mem', v.mem, 64);
+    const harts = parseNumberFlag('--harts', v.harts, 1);
+    if (!Number.isInteger(harts) || harts < 1 || harts > MAX_HARTS) throw new CliError(`--harts must be 1…${MAX_HARTS}, got "${v.harts}"`);
     const file = args.positionals[0];
     let bytes: Uint8Array;
     try {
@@ -65,12 +74,14 @@ export async function run(argv: string[]): Promise<number> {
     let traceFd = -1;
     if (v['trace-file']) traceFd = openSync(v['trace-file'], 'w');
     else if (v.trace) traceFd = 2;
-    let machine: BareMachine;
-    let sink: TraceSink | undefined;
-    if (traceFd >= 0) sink = traceSink(() => machine.hart, traceFd);
-    if (v.differential) return differential(bytes, file, memMiB, maxInstructions);
-    machine = new BareMachine(bytes, file, { memMiB, maxInstructions, trace: sink, engine });
-    const r = machine.run();
+    if (traceFd >= 0 && harts > 1 && !v.deterministic) throw new CliError('--trace with several harts needs --deterministic (they run on one thread then)');
+    const trace = traceFd >= 0 ? (h: Hart) => traceSink(() => h, traceFd) : undefined;
+    if (v.differential) {
+      if (harts > 1) throw new CliError('--differential runs one hart');
+      return differential(bytes, file, memMiB, maxInstructions);
+    }
+    const machine = new BareMachine(bytes, file, { memMiB, maxInstructions, trace, engine, harts, deterministic: v.deterministic });
+    const r = await machine.runAsync();
     switch (r.kind) {
       case 'pass': return 0;
       case 'fail':

@@ -44,7 +44,7 @@ Options:
 const VALUE_OPTIONS = new Set(['-e', '--env', '-w', '--workdir', '-u', '--user', '--entrypoint', '--hostname', '--mem', '--pull', '--name', '-p', '--publish', '--net', '--network']);
 const FLAG_OPTIONS = new Set(['-t', '--tty', '-i', '--interactive', '--read-only', '--rm', '-h', '--help', '-d', '--detach']);
 /** Options of plain `wisp run` that take a value (so their values are not mistaken for an IMAGE). */
-const PLAIN_VALUE_OPTIONS = new Set(['--kernel', '--initrd', '--append', '--init-cmd', '--script', '--reboot', '--engine', '--differential', '--disk', '--vsock', '--vsock-cid', '--mac']);
+const PLAIN_VALUE_OPTIONS = new Set(['--kernel', '--initrd', '--append', '--init-cmd', '--script', '--reboot', '--engine', '--differential', '--disk', '--vsock', '--vsock-cid', '--mac', '--cpus']);
 
 /** Whether `wisp run ARGV` names an image (a positional argument before any command). */
 export function isImageRun(argv: readonly string[]): boolean {

@@ -12,6 +12,7 @@ import type { MachineExit, MachineHandle, MachineSpec, VmBuilder } from '../../v
 import { VmResources, VmResourcesError } from '../../vmm/vm-resources.js';
 import { formatMac, randomMac } from '../../devices/virtio/net/mac-address.js';
 import { CliError, parseNumberFlag } from '../cli-error.js';
+import { MAX_HARTS } from '../../memory/machine-memory.js';
 import { Console } from '../console.js';
 import { parseNet, parsePublish } from '../net-flags.js';
 import { captureWarmStart, forgetWarmStart, isTerminalReport, PromptWatcher, warmPrompt, warmStartExists, warmStartFor, type WarmStart } from '../warm-start.js';
@@ -28,6 +29,9 @@ Options:
   --initrd FILE      initial ramdisk (default with the default kernel: wisp's busybox initramfs)
   --append ARGS      extra kernel command line (after "console=ttyS0 panic=-1")
   --mem MiB          guest RAM (default 256)
+  --cpus N           harts (vCPUs), 1-32 (default 1); each runs on a thread of its own
+  --deterministic    replayable run: every hart on one thread in turn, guest time from the
+                     instruction count, fixed wall clock and seeds (for debugging multi-hart runs)
   --disk PATH[,ro][,writeback]
                      attach a virtio-blk drive (repeatable: /dev/vda, /dev/vdb, ... in order);
                      ro = read-only, writeback = guest flushes reach the host file (fsync)
@@ -79,6 +83,7 @@ const INSTANCE_ID = 'wisp-run';
 type Flags = {
   kernel?: string; initrd?: string; append?: string; mem?: string; 'init-cmd'?: string; script?: string;
   reboot?: string; engine?: string; differential?: string; disk?: string[]; root?: boolean; 'no-entropy'?: boolean;
+  cpus?: string; deterministic?: boolean;
   net?: string[]; publish?: string[]; mac?: string[];
   cold?: boolean;
   vsock?: string; 'vsock-cid'?: string;
@@ -103,6 +108,8 @@ export async function run(argv: string[]): Promise<number> {
         script: { type: 'string' },
         reboot: { type: 'string' },
         engine: { type: 'string' },
+        cpus: { type: 'string' },
+        deterministic: { type: 'boolean' },
         differential: { type: 'string' },
         disk: { type: 'string', multiple: true },
         root: { type: 'boolean' },
@@ -195,6 +202,9 @@ export async function run(argv: string[]): Promise<number> {
 /** Flag combinations that cannot work, refused before anything is fetched or built. */
 function checkFlags(v: Flags, differential: boolean): void {
   parseNumberFlag('--mem', v.mem, 256);
+  const cpus = parseNumberFlag('--cpus', v.cpus, 1);
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_HARTS) throw new CliError(`--cpus must be 1…${MAX_HARTS}, got "${v.cpus}"`);
+  if (differential && (cpus > 1 || v.deterministic)) throw new CliError('--differential runs one hart in lock-step: use --deterministic for a replayable multi-hart run');
   const engine = v.engine ?? 'jit';
   if (engine !== 'interpreter' && engine !== 'jit') throw new CliError(`--engine must be "interpreter" or "jit", got "${engine}"`);
   if (v.kernel && (v['init-cmd'] || v.script)) throw new CliError('--init-cmd and --script build the default initramfs; they cannot be used with --kernel');
@@ -221,8 +231,9 @@ function checkFlags(v: Flags, differential: boolean): void {
  */
 function describeVm(v: Flags, guest: GuestFiles, differential: boolean): VmResources {
   const r = new VmResources();
-  r.updateMachineConfig({ mem_size_mib: parseNumberFlag('--mem', v.mem, 256) });
+  r.updateMachineConfig({ mem_size_mib: parseNumberFlag('--mem', v.mem, 256), vcpu_count: parseNumberFlag('--cpus', v.cpus, 1) });
   r.setEngine((v.engine ?? 'jit') as 'jit' | 'interpreter');
+  if (v.deterministic) r.setDeterministic(true);
   r.setBootSource({
     kernel_image_path: guest.kernelPath,
     ...(guest.initrdPath !== undefined && { initrd_path: guest.initrdPath }),

@@ -1,6 +1,6 @@
 import type { Bus } from '../../memory/bus.js';
 import type { MachineMemory } from '../../memory/machine-memory.js';
-import { F_OFFSET, FFLAGS_OFFSET, FRM_OFFSET, MSTATUS_OFFSET, PC_OFFSET, RESERVATION_OFFSET, X_OFFSET } from '../hart-layout.js';
+import { F_OFFSET, FENCE_CELL_OFFSET, FFLAGS_OFFSET, FRM_OFFSET, MSTATUS_OFFSET, PAUSE_COUNT_OFFSET, PC_OFFSET, RESERVATION_OFFSET, X_OFFSET } from '../hart-layout.js';
 import { StopReason, type EcallHandler, type Hart, type TraceSink } from '../hart.js';
 import { Access, Exception, Priv } from '../trap.js';
 import { Mmu, FAULT, MMIO } from '../mmu/mmu.js';
@@ -22,6 +22,21 @@ export interface InterpreterHartOptions {
   time: () => number;
   ecall?: EcallHandler;
 }
+
+/**
+ * FENCE's predecessor W (bit 24) and successor R (bit 21): the one ordering, store before load, that
+ * x86-TSO does not keep by itself (RVWMO's other orders it does).
+ */
+const FENCE_W_BEFORE_R = (1 << 24) | (1 << 21);
+
+/** PAUSE (Zihintpause): FENCE with pred = W only, succ = 0, fm = 0. */
+const PAUSE = 0x0100000f;
+/**
+ * PAUSEs within one run() after which a hart with others beside it is taken to be spinning (waiting
+ * for another hart: a lock, a cross-CPU call): run() stops so its runner can let the host run the
+ * others (see takeSpin). A spin loop is a few instructions per PAUSE: some thousands of instructions.
+ */
+export const SPIN_PAUSES = 500;
 
 /** Slow-path results inside run(): continue normally, a trap was raised, or pc was set by the handler. */
 const OK = 0, TRAPPED = 1, JUMPED = 2;
@@ -108,9 +123,18 @@ export class InterpreterHart implements Hart, FpState {
   protected excTvalHi = 0;
   /**
    * Int32 index of the LR reservation in the hart's region (hart-layout RESERVATION_OFFSET): valid,
-   * then the virtual address at +2/+3 (one hart, so stores by others need no snooping yet).
+   * then the virtual address at +2/+3 and the value read at +4/+5.
    */
   private readonly resi: number;
+  /**
+   * Other harts share the memory (a machine with several): atomics are atomic across threads, an SC
+   * compares against the value its LR read, and FENCE orders stores before loads (see atomic()).
+   */
+  protected readonly smp: boolean;
+  /** The memory as 64-bit words, for the doubleword atomics (smp only). */
+  private readonly i64: BigInt64Array | null;
+  private readonly fenceCell: number;
+  protected readonly memory: MachineMemory;
 
   constructor(opts: InterpreterHartOptions) {
     this.id = opts.id;
@@ -131,6 +155,11 @@ export class InterpreterHart implements Hart, FpState {
     this.i32[this.frmI] = 0;
     this.pci = (region + PC_OFFSET) >> 2;
     this.resi = (region + RESERVATION_OFFSET) >> 2;
+    this.fenceCell = (region + FENCE_CELL_OFFSET) >> 2;
+    this.pauseCell = (region + PAUSE_COUNT_OFFSET) >> 2;
+    this.memory = mem;
+    this.smp = mem.shared;
+    this.i64 = this.smp ? new BigInt64Array(mem.memory.buffer) : null;
     this.bus = opts.bus;
     this.ecallHandler = opts.ecall;
     this.mmu = new Mmu(mem, region, (pa) => this.bus.find(pa) !== undefined);
@@ -178,6 +207,11 @@ export class InterpreterHart implements Hart, FpState {
    */
   protected runFast(budget: number, quick = false): StopReason {
     const i32 = this.i32, u16 = this.u16, u8 = this.u8, i8 = this.i8, i16 = this.i16;
+    // With other harts on other threads, aligned doublewords move as one 8-byte access, through the
+    // Float64Array view: V8 copies the bits unchanged (no arithmetic touches them, so a signalling
+    // NaN pattern stays as it is; a test holds it to that), and x86 makes an aligned 8-byte access
+    // single-copy atomic as RVWMO requires. Two int32 halves could tear against another hart's store.
+    const f64 = this.f64, smp = this.smp;
     const X = this.xi, F = this.fi, pci = this.pci;
     const expand = this.expand;
     const csr = this.csr;
@@ -334,7 +368,13 @@ export class InterpreterHart implements Hart, FpState {
                 case 0: rLo = i8[o]; rHi = rLo >> 31; break;
                 case 1: rLo = i16[o >>> 1]; rHi = rLo >> 31; break;
                 case 2: rLo = i32[o >>> 2]; rHi = rLo >> 31; break;
-                case 3: rLo = i32[o >>> 2]; rHi = i32[(o >>> 2) + 1]; break;
+                case 3:
+                  if (smp) { // one 8-byte access: aligned doublewords are single-copy atomic (see f64Copy)
+                    if (rd !== 0) f64[(X >> 1) + rd] = f64[o >>> 3];
+                    pcLo = npcLo; pcHi = npcHi;
+                    continue;
+                  }
+                  rLo = i32[o >>> 2]; rHi = i32[(o >>> 2) + 1]; break;
                 case 4: rLo = u8[o]; break;
                 case 5: rLo = u16[o >>> 1]; break;
                 case 6: rLo = i32[o >>> 2]; break;
@@ -356,7 +396,10 @@ export class InterpreterHart implements Hart, FpState {
                 case 0: u8[o] = i32[s2]; break;
                 case 1: u16[o >>> 1] = i32[s2]; break;
                 case 2: i32[o >>> 2] = i32[s2]; break;
-                case 3: i32[o >>> 2] = i32[s2]; i32[(o >>> 2) + 1] = i32[s2 + 1]; break;
+                case 3:
+                  if (smp) f64[o >>> 3] = f64[s2 >> 1]; // one 8-byte access (see the load)
+                  else { i32[o >>> 2] = i32[s2]; i32[(o >>> 2) + 1] = i32[s2 + 1]; }
+                  break;
               }
               pcLo = npcLo; pcHi = npcHi;
               continue;
@@ -450,6 +493,8 @@ export class InterpreterHart implements Hart, FpState {
             const f3 = (insn >>> 12) & 7;
             if (f3 !== 0 && f3 !== 1) slow = this.illegal(raw);
             else if (f3 === 1) this.codeEpoch++; // FENCE.I: translated code must be checked against memory again
+            else if (this.smp && (insn & FENCE_W_BEFORE_R) === FENCE_W_BEFORE_R) this.fullFence(); // x86 may run a later load before an earlier store
+            else if (this.smp && insn === PAUSE && ++i32[this.pauseCell] >= SPIN_PAUSES) slow = this.spinning();
             pcLo = npcLo; pcHi = npcHi;
             if (slow < 0) continue;
             break;
@@ -585,6 +630,7 @@ export class InterpreterHart implements Hart, FpState {
         const off = pa - r.base;
         if (size === 8) { lo = r.device.read(off, 4) | 0; hi = r.device.read(off + 4, 4) | 0; }
         else lo = r.device.read(off, size as 1 | 2 | 4) | 0;
+        this.mmioReads++;
         this.loopExit = true; // a device read can change interrupt lines (e.g. a UART RX drain)
       } else {
         const v = this.bytesAt(h, size);
@@ -617,13 +663,17 @@ export class InterpreterHart implements Hart, FpState {
   }
 
   private readonly tmp = new Int32Array(2);
+  /** The same 8 bytes as a double: an 8-byte access in one move (see runFast). */
+  private readonly tmp64 = new Float64Array(this.tmp.buffer);
   private bytesAt(h: number, size: number): Int32Array {
     const t = this.tmp;
     switch (size) {
       case 1: t[0] = this.u8[h]; t[1] = 0; break;
       case 2: t[0] = this.u16[h >>> 1]; t[1] = 0; break;
       case 4: t[0] = this.i32[h >>> 2]; t[1] = 0; break;
-      default: t[0] = this.i32[h >>> 2]; t[1] = this.i32[(h >>> 2) + 1];
+      default:
+        if (this.smp) this.tmp64[0] = this.f64[h >>> 3]; // one 8-byte access (see runFast)
+        else { t[0] = this.i32[h >>> 2]; t[1] = this.i32[(h >>> 2) + 1]; }
     }
     return t;
   }
@@ -645,6 +695,7 @@ export class InterpreterHart implements Hart, FpState {
       if (h === FAULT) return this.raise(this.mmu.cause, aLo, aHi);
       if (h >= 0) {
         for (let i = 0; i < size; i++) this.u8[h + i] = (i < 4 ? vLo >>> (8 * i) : vHi >>> (8 * (i - 4))) & 0xff;
+        this.memory.noteWrite(h, size);
         return OK;
       }
     }
@@ -657,6 +708,7 @@ export class InterpreterHart implements Hart, FpState {
         const off = pa - r.base;
         if (size === 8) { r.device.write(off, 4, vLo >>> 0); r.device.write(off + 4, 4, vHi >>> 0); }
         else r.device.write(off, size as 1 | 2 | 4, (size === 4 ? vLo : vLo & ((1 << (8 * size)) - 1)) >>> 0);
+        this.mmioWrites++;
         this.loopExit = true; // devices raise interrupts and stop requests from their registers
         return OK;
       }
@@ -664,8 +716,12 @@ export class InterpreterHart implements Hart, FpState {
         case 1: this.u8[h] = vLo; break;
         case 2: this.u16[h >>> 1] = vLo; break;
         case 4: this.i32[h >>> 2] = vLo; break;
-        default: this.i32[h >>> 2] = vLo; this.i32[(h >>> 2) + 1] = vHi;
+        default:
+          this.tmp[0] = vLo; this.tmp[1] = vHi;
+          if (this.smp) this.f64[h >>> 3] = this.tmp64[0]; // one 8-byte access (see runFast)
+          else { this.i32[h >>> 2] = vLo; this.i32[(h >>> 2) + 1] = vHi; }
       }
+      this.memory.noteWrite(h, size); // after the store: see CodeWatch
       return OK;
     }
     // Misaligned: translate every byte first so a fault leaves memory untouched, then write.
@@ -679,13 +735,23 @@ export class InterpreterHart implements Hart, FpState {
     for (let i = 0; i < size; i++) {
       const b = (i < 4 ? vLo >>> (8 * i) : vHi >>> (8 * (i - 4))) & 0xff;
       const h = hosts[i];
-      if (h >= 0) this.u8[h] = b;
+      if (h >= 0) { this.u8[h] = b; this.memory.noteWrite(h, 1); }
       else { const pa = -1 - h; const r = this.bus.find(pa)!; r.device.write(pa - r.base, 1, b); this.loopExit = true; }
     }
     return OK;
   }
 
-  /** The A extension: LR/SC and the AMOs, on RAM only (an AMO on MMIO is an access fault: PMA). */
+  /**
+   * The A extension: LR/SC and the AMOs, on RAM only (an AMO on MMIO is an access fault: PMA). With
+   * one hart (`smp` off) they are plain reads and writes, and an SC succeeds when the reservation is
+   * for its address. With several harts (the memory shared, harts on other threads) every AMO is one
+   * atomic read-modify-write (Atomics; BigInt64Array for the doublewords), and an SC is a
+   * compare-and-swap against the value its LR read: it fails if another hart changed the word since,
+   * which is what software emulators commonly do (a store of the very same value goes unnoticed: an
+   * ABA that the spec's reservation would catch and that no lock or lock-free algorithm relies on).
+   * Locked read-modify-writes are full barriers on the host, so aq/rl need nothing more; an LR with
+   * rl set orders earlier stores before it (a full fence).
+   */
   private atomic(insn: number, raw: number, dp: number): number {
     const f3 = (insn >>> 12) & 7;
     if (f3 !== 2 && f3 !== 3) return this.illegal(raw);
@@ -702,28 +768,85 @@ export class InterpreterHart implements Hart, FpState {
     if ((aLo & (dbl ? 7 : 3)) !== 0) {
       return this.raise(isLr ? Exception.LoadMisaligned : Exception.StoreMisaligned, aLo, aHi);
     }
+    const r = this.resi;
     if (isSc) {
-      const r = this.resi;
       const ok = i32[r] !== 0 && i32[r + 2] === aLo && i32[r + 3] === aHi;
       i32[r] = 0;
+      let stored = ok;
       if (ok) {
         const h = this.mmu.translate(aLo, aHi, Access.Write, dp);
         if (h === FAULT) return this.raise(this.mmu.cause, aLo, aHi);
         if (h === MMIO) return this.raise(Exception.StoreAccessFault, aLo, aHi);
-        i32[h >>> 2] = i32[s2];
-        if (dbl) i32[(h >>> 2) + 1] = i32[s2 + 1];
+        const w = h >>> 2;
+        if (!this.smp) {
+          i32[w] = i32[s2];
+          if (dbl) i32[w + 1] = i32[s2 + 1];
+        } else if (!dbl) {
+          stored = Atomics.compareExchange(i32, w, i32[r + 4], i32[s2]) === i32[r + 4];
+        } else {
+          const expect = (BigInt(i32[r + 5]) << 32n) | BigInt(i32[r + 4] >>> 0);
+          const value = (BigInt(i32[s2 + 1]) << 32n) | BigInt(i32[s2] >>> 0);
+          stored = Atomics.compareExchange(this.i64!, h >>> 3, expect, value) === expect;
+        }
+        if (stored) this.memory.noteWrite(h, dbl ? 8 : 4);
       }
-      if (rd !== 0) { i32[X + (rd << 1)] = ok ? 0 : 1; i32[X + (rd << 1) + 1] = 0; }
+      if (rd !== 0) { i32[X + (rd << 1)] = stored ? 0 : 1; i32[X + (rd << 1) + 1] = 0; }
       return OK;
     }
     const h = this.mmu.translate(aLo, aHi, isLr ? Access.Read : Access.Write, dp);
     if (h === FAULT) return this.raise(this.mmu.cause, aLo, aHi);
     if (h === MMIO) return this.raise(isLr ? Exception.LoadAccessFault : Exception.StoreAccessFault, aLo, aHi);
     const w = h >>> 2;
-    const oLo = i32[w], oHi = dbl ? i32[w + 1] : i32[w] >> 31;
+    let oLo: number, oHi: number;
     if (isLr) {
-      i32[this.resi] = 1; i32[this.resi + 2] = aLo; i32[this.resi + 3] = aHi;
+      if (this.smp && (insn & (1 << 25)) !== 0) this.fullFence(); // .rl: earlier stores first
+      oLo = i32[w]; oHi = dbl ? i32[w + 1] : oLo >> 31;
+      i32[r] = 1; i32[r + 2] = aLo; i32[r + 3] = aHi; i32[r + 4] = oLo; i32[r + 5] = oHi;
+    } else if (this.smp) {
+      const b = i32[s2];
+      if (!dbl) {
+        switch (f5) {
+          case 0x01: oLo = Atomics.exchange(i32, w, b); break;
+          case 0x00: oLo = Atomics.add(i32, w, b); break;
+          case 0x04: oLo = Atomics.xor(i32, w, b); break;
+          case 0x0c: oLo = Atomics.and(i32, w, b); break;
+          case 0x08: oLo = Atomics.or(i32, w, b); break;
+          default: { // min/max: compare-and-swap until no other hart got in between
+            for (;;) {
+              const o = Atomics.load(i32, w);
+              const n = f5 === 0x10 ? (b < o ? b : o) : f5 === 0x14 ? (b > o ? b : o)
+                : f5 === 0x18 ? ((b >>> 0) < (o >>> 0) ? b : o) : ((b >>> 0) > (o >>> 0) ? b : o);
+              if (Atomics.compareExchange(i32, w, o, n) === o) { oLo = o; break; }
+            }
+          }
+        }
+        oHi = oLo >> 31;
+      } else {
+        const i64 = this.i64!, q = h >>> 3;
+        const v = (BigInt(i32[s2 + 1]) << 32n) | BigInt(b >>> 0);
+        let o: bigint;
+        switch (f5) {
+          case 0x01: o = Atomics.exchange(i64, q, v); break;
+          case 0x00: o = Atomics.add(i64, q, v); break;
+          case 0x04: o = Atomics.xor(i64, q, v); break;
+          case 0x0c: o = Atomics.and(i64, q, v); break;
+          case 0x08: o = Atomics.or(i64, q, v); break;
+          default: {
+            const u = BigInt.asUintN(64, v);
+            for (;;) {
+              o = Atomics.load(i64, q);
+              const ou = BigInt.asUintN(64, o);
+              const n = f5 === 0x10 ? (v < o ? v : o) : f5 === 0x14 ? (v > o ? v : o)
+                : f5 === 0x18 ? (u < ou ? v : o) : (u > ou ? v : o);
+              if (Atomics.compareExchange(i64, q, o, n) === o) break;
+            }
+          }
+        }
+        oLo = Number(BigInt.asIntN(32, o)); oHi = Number(o >> 32n);
+      }
+      this.memory.noteWrite(h, dbl ? 8 : 4);
     } else {
+      oLo = i32[w]; oHi = dbl ? i32[w + 1] : i32[w] >> 31;
       const bLo = i32[s2], bHi = dbl ? i32[s2 + 1] : i32[s2] >> 31;
       let nLo: number, nHi: number;
       const lt = oHi < bHi || (oHi === bHi && (oLo >>> 0) < (bLo >>> 0));
@@ -741,9 +864,19 @@ export class InterpreterHart implements Hart, FpState {
       }
       i32[w] = nLo;
       if (dbl) i32[w + 1] = nHi;
+      this.memory.noteWrite(h, dbl ? 8 : 4);
     }
     if (rd !== 0) { i32[X + (rd << 1)] = oLo; i32[X + (rd << 1) + 1] = oHi; }
     return OK;
+  }
+
+  /**
+   * A full barrier on the host (a locked read-modify-write, as x86 runs Atomics.add), also one the
+   * JS compiler does not move loads or stores across: what FENCE with a store before and a load after
+   * needs (x86-TSO keeps every other order RVWMO asks for).
+   */
+  private fullFence(): void {
+    Atomics.add(this.i32, this.fenceCell, 0);
   }
 
   /** SYSTEM: ECALL, EBREAK, xRET, WFI, SFENCE.VMA and the CSR instructions. */
@@ -866,8 +999,60 @@ export class InterpreterHart implements Hart, FpState {
     return (this.csr.mipValue() & this.csr.mie) !== 0;
   }
 
+  /** The PAUSE counter in the hart's memory (hart-layout PAUSE_COUNT_OFFSET), int32 index. */
+  protected readonly pauseCell: number;
+  private spun = false;
+
+  /** SPIN_PAUSES pauses in one run(): stop the slice (the instruction retires). */
+  protected spinning(): number {
+    this.spun = true;
+    this.requestStop();
+    return OK;
+  }
+
+  /**
+   * Whether the last run() stopped because the hart spins (with other harts beside it: see
+   * SPIN_PAUSES), and starts counting afresh. A runner whose harts outnumber the host's cores then
+   * lets the host run the others for a moment: the hart waits for one of them.
+   */
+  takeSpin(): boolean {
+    const s = this.spun;
+    this.spun = false;
+    this.i32[this.pauseCell] = 0;
+    return s;
+  }
+
+  /** See setAttention. */
+  private attnCell: Int32Array | null = null;
+  private attnIndex = 0;
+  private attnService: (() => void) | null = null;
+
+  /**
+   * Lets another thread get the hart's attention: wherever the hart checks for interrupts (every
+   * slice, and after anything that may change them: CSR writes, MMIO, traps), if `cell[index]` is
+   * not 0, `service` runs first (a hart on its own thread takes its interrupt lines, IPIs and fence
+   * requests there; see platform/smp).
+   */
+  setAttention(cell: Int32Array, index: number, service: () => void): void {
+    this.attnCell = cell;
+    this.attnIndex = index;
+    this.attnService = service;
+    this.loopExit = true;
+  }
+
+  /** Sets every externally driven mip bit at once (MSIP, MTIP, SEIP, MEIP: the hart's interrupt lines). */
+  setInterruptLines(bits: number): void {
+    this.csr.mipLines = bits;
+    this.loopExit = true;
+  }
+
+  /** Device accesses (MMIO reads and writes) so far: Firecracker's vcpu exit_mmio_read / exit_mmio_write. */
+  mmioReads = 0;
+  mmioWrites = 0;
+
   /** Takes the highest-priority interrupt that the current mode and enables allow (priv. 3.1.9). */
   protected checkInterrupts(): void {
+    if (this.attnCell !== null && this.attnCell[this.attnIndex] !== 0) this.attnService!();
     const csr = this.csr;
     const pending = csr.mipValue() & csr.mie;
     if (pending === 0) return;
@@ -938,7 +1123,10 @@ export class InterpreterHart implements Hart, FpState {
     i32[this.pci] = pc[0]; i32[this.pci + 1] = pc[1];
     x.forEach(([lo, hi], r) => { i32[this.xi + 2 * r] = r === 0 ? 0 : lo; i32[this.xi + 2 * r + 1] = r === 0 ? 0 : hi; });
     f.forEach(([lo, hi], r) => { i32[this.fi + 2 * r] = lo; i32[this.fi + 2 * r + 1] = hi; });
-    i32[this.resi] = reservation ? 1 : 0;
+    // With other harts, an SC compares against the value its LR read, which a snapshot does not
+    // keep: the reservation goes, and the restored hart's next SC fails (a spurious failure the spec
+    // allows: its LR/SC loop tries again).
+    i32[this.resi] = reservation && !this.smp ? 1 : 0;
     i32[this.resi + 2] = reservation?.[0] ?? 0; i32[this.resi + 3] = reservation?.[1] ?? 0;
     this.fflags = fflags;
     this.frm = frm;
@@ -1010,6 +1198,11 @@ export class InterpreterHart implements Hart, FpState {
   }
   flushTranslations(): void {
     this.mmu.flush();
+    this.loopExit = true;
+  }
+  /** SFENCE.VMA of one virtual address on behalf of someone else (a remote fence over a range). */
+  flushPage(vLo: number, vHi: number): void {
+    this.mmu.flushPage(vLo, vHi);
     this.loopExit = true;
   }
   setTrace(sink: TraceSink | null): void {

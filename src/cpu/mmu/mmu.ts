@@ -50,10 +50,16 @@ export class Mmu {
   private leafPages = 1;
   private readonly ramEnd: number;
   private readonly tlb: number[]; // int32 index of each TLB, by Access
+  /** CodeWatch.mask: pages some hart translated code from never enter a write TLB. */
+  private readonly watched: Int32Array;
+  /** Other harts may run on other threads (memory shared): A/D updates and write TLB fills are atomic. */
+  private readonly smp: boolean;
 
   constructor(mem: MachineMemory, regionOffset: number, private readonly isMmio: (pa: number) => boolean) {
     this.i32 = mem.i32;
     this.mem = mem;
+    this.watched = mem.watch.mask;
+    this.smp = mem.shared;
     this.ramBase = mem.ramBase;
     this.ramEnd = mem.ramBase + mem.ramSize;
     this.tlb = [
@@ -82,15 +88,26 @@ export class Mmu {
    * it dirty (a new dirty-page epoch after a snapshot).
    */
   flushWrites(): void {
-    const t = this.tlb[Access.Write];
-    this.i32.fill(-1, t, t + ((TLB_ENTRIES * TLB_ENTRY_BYTES) >> 2));
+    Mmu.flushWritesOf(this.mem, this.tlb[Access.Write] << 2);
   }
 
-  /** Drops the write TLB entries that lead to host page `page` (it has just become watched). */
-  dropWritable(page: number): void {
-    const t = this.tlb[Access.Write], i32 = this.i32;
-    for (let e = t; e < t + TLB_ENTRIES * (TLB_ENTRY_BYTES >> 2); e += TLB_ENTRY_BYTES >> 2) {
-      if ((((i32[e] & -4096) + i32[e + 2]) >>> 12) === page) i32[e] = -1;
+  /** flushWrites for the hart whose write TLB is at byte offset `tlbWrite` (another thread's, while it is paused). */
+  static flushWritesOf(mem: MachineMemory, tlbWrite: number): void {
+    const t = tlbWrite >> 2;
+    mem.i32.fill(-1, t, t + ((TLB_ENTRIES * TLB_ENTRY_BYTES) >> 2));
+  }
+
+  /**
+   * Drops the write TLB entries that lead to host page `page` (it has just become watched), in the
+   * TLB of every hart of the machine: a store by any hart to a page with translated code must be seen.
+   */
+  static dropWritable(mem: MachineMemory, page: number): void {
+    const i32 = mem.i32;
+    for (let h = 0; h < mem.harts; h++) {
+      const t = (mem.hartRegion(h) + TLB_WRITE_OFFSET) >> 2;
+      for (let e = t; e < t + TLB_ENTRIES * (TLB_ENTRY_BYTES >> 2); e += TLB_ENTRY_BYTES >> 2) {
+        if ((((i32[e] & -4096) + i32[e + 2]) >>> 12) === page) i32[e] = -1;
+      }
     }
   }
 
@@ -135,16 +152,23 @@ export class Mmu {
       if (access === Access.Write) {
         mem.dirty[ramPage] = 1;
         mem.touched[ramPage] = 1;
-      }
-      if (access === Access.Write && mem.watched !== null && mem.watched[host >>> 12] !== 0) {
-        this.mem.noteWrite(host, 1); // translated code lives here: no TLB entry, so every store is seen
-        return host;
+        // Translated code lives here: no write TLB entry, so every store reaches a slow path, which
+        // reports it (MachineMemory.noteWrite) once it is done.
+        if (this.watched[host >>> 12] !== 0) return host;
       }
       const e = this.tlb[access] + (((vLo >>> 12) & (TLB_ENTRIES - 1)) << 2);
       const page = vLo & -4096;
-      this.i32[e] = page | priv;
       this.i32[e + 1] = vHi;
       this.i32[e + 2] = ((host - (host & 0xfff)) - page) | 0;
+      if (access === Access.Write && this.smp) {
+        // Another thread may have just started watching the page (CodeWatch.watch, then dropWritable
+        // over every TLB): tag the entry with a full barrier (Atomics.store), then look at the mark
+        // again, so one of the two always sees the other.
+        Atomics.store(this.i32, e, page | priv);
+        if (Atomics.load(this.watched, host >>> 12) !== 0) this.i32[e] = -1;
+      } else {
+        this.i32[e] = page | priv;
+      }
       return host;
     }
     if (access !== Access.Fetch && pa < 0x1_0000_0000 && this.isMmio(pa)) {
@@ -197,7 +221,10 @@ export class Mmu {
       this.leafPages = span;
       const need = access === Access.Write ? PTE_A | PTE_D : PTE_A;
       if ((lo & need) !== need) {
-        i32[idx] = lo | need;
+        if (!this.smp) i32[idx] = lo | need;
+        // Atomic with respect to other harts' stores to the PTE (privileged spec 4.3.2 step 8): a PTE
+        // another hart changed meanwhile is walked again from the top.
+        else if (Atomics.compareExchange(i32, idx, lo, lo | need) !== lo) return this.walk(vLo, vHi, access, priv);
         this.mem.noteWrite(idx << 2, 4); // a store like any other, should the guest run code from its page tables
       }
       const inPage = shift <= 30 ? (vLo & ((1 << shift) - 1)) >>> 0 : (vLo >>> 0) + (vHi & ((1 << (shift - 32)) - 1)) * 4294967296;

@@ -126,20 +126,20 @@ describe('Queue chains', () => {
   it('reports what the device writes to the machine memory (translated code must learn of it)', () => {
     const r = rig();
     const seen: number[] = [];
-    r.mem.watch(r.mem.hostOffset(BUF, 1) >>> 12, true); // as the JIT does for a page it translated
-    r.mem.onWatchedWrite = (page) => seen.push(page);
+    const written = () => { r.mem.watch.takeWritten(0, (page) => seen.push(page)); return seen; };
+    r.mem.watch.watch(r.mem.hostOffset(BUF, 1) >>> 12, 0, true); // as the JIT does for a page it translated
     r.desc(DESC, 0, BUF, 4, S.DESC_F_NEXT, 1);
     r.desc(DESC, 1, BUF + 0x1000, 4, S.DESC_F_WRITE);
     r.avail(0);
     const c = r.q.pop()!;
     c.reader().read(new Uint8Array(4));
-    assert.deepEqual(seen, [], 'reading the guest buffer is no write');
+    assert.deepEqual(written(), [], 'reading the guest buffer is no write');
     c.writer().write(new Uint8Array([1, 2, 3, 4]));
-    assert.deepEqual(seen, [], 'the written buffer is on a page nobody watches');
-    r.mem.watch(r.mem.hostOffset(BUF + 0x1000, 1) >>> 12, true);
+    assert.deepEqual(written(), [], 'the written buffer is on a page nobody watches');
+    r.mem.watch.watch(r.mem.hostOffset(BUF + 0x1000, 1) >>> 12, 0, true);
     r.avail(0);
     r.q.pop()!.writer().zero(4);
-    assert.deepEqual(seen, [r.mem.hostOffset(BUF + 0x1000, 1) >>> 12]);
+    assert.deepEqual(written(), [r.mem.hostOffset(BUF + 0x1000, 1) >>> 12]);
   });
 
   it('follows direct descriptors into a final indirect table (§2.7.5.3.2)', () => {

@@ -25,6 +25,43 @@ const SPEC_VERSION = 2 << 24;
 /** Implementation id: not one of the registered firmwares (OpenSBI is 1, ...); wisp answers itself. */
 export const WISP_SBI_IMPL_ID = 0x7769;
 
+/** HSM hart states (SBI spec v2.0, table 9.1). */
+export const enum HartState {
+  Started = 0,
+  Stopped = 1,
+  StartPending = 2,
+  StopPending = 3,
+}
+
+/** The remote fences of the RFENCE extension wisp does (no H extension: no hypervisor ones). */
+export const enum FenceKind {
+  /** FENCE.I */
+  Instruction = 0,
+  /** SFENCE.VMA over [start, start + size) (size 0 or all ones: everything), any ASID. */
+  Vma = 1,
+}
+
+/**
+ * The machine's harts as the SBI reaches them (HSM, IPI, RFENCE), wherever they run: on this thread
+ * or on threads of their own (platform/smp). Hart ids are 0..count-1.
+ */
+export interface SbiHarts {
+  readonly count: number;
+  /** HSM state of hart `id`. */
+  status(id: number): HartState;
+  /**
+   * hart_start: a stopped hart begins in S-mode at `addr` with a0 = id, a1 = opaque, satp = 0 and
+   * interrupts off. Returns SBI_SUCCESS, or SBI_ERR_ALREADY_AVAILABLE if it is not stopped.
+   */
+  start(id: number, addr: bigint, opaque: bigint): number;
+  /** hart_stop of the calling hart (it stops at the end of the ecall); false if it may not (the last one running). */
+  stop(caller: Hart): boolean;
+  /** Raises the supervisor software interrupt (SSIP) of every hart in the mask. */
+  sendIpi(caller: Hart, mask: bigint): void;
+  /** Runs the fence on every hart in the mask, the caller included; done when this returns (SBI 8.x). */
+  fence(caller: Hart, mask: bigint, kind: FenceKind, start: bigint, size: bigint): void;
+}
+
 /** What the SBI needs of the machine around it. */
 export interface SbiPlatform {
   memory: GuestMemory;
@@ -34,8 +71,7 @@ export interface SbiPlatform {
   consoleRead(max: number): Uint8Array;
   /** SRST: type 0 shutdown, 1 cold reboot, 2 warm reboot; reason 0 none, 1 system failure. */
   systemReset(type: number, reason: number): void;
-  /** Number of harts (hart ids 0..n-1). */
-  harts: number;
+  harts: SbiHarts;
 }
 
 export interface SbiMetrics {
@@ -86,31 +122,36 @@ export class Sbi implements EcallHandler {
         if (fn === 0) {
           const mask = this.hartMask(a(0), a(1));
           if (mask === undefined) return [SBI_ERR_INVALID_PARAM, 0n];
-          if (mask & 1n) {
-            const sip = hart.readCsr(Csr.mip) ?? 0n;
-            hart.writeCsr(Csr.mip, sip | 2n); // SSIP
-          }
+          if (mask !== 0n) this.platform.harts.sendIpi(hart, mask);
           return [SBI_SUCCESS, 0n];
         }
         break;
       case SbiExt.RFENCE:
         if (fn <= 6) {
-          if (this.hartMask(a(0), a(1)) === undefined) return [SBI_ERR_INVALID_PARAM, 0n];
+          const mask = this.hartMask(a(0), a(1));
+          if (mask === undefined) return [SBI_ERR_INVALID_PARAM, 0n];
           if (fn >= 3) return [SBI_ERR_NOT_SUPPORTED, 0n]; // hypervisor fences: no H extension
-          if (fn === 0) hart.instructionFence(); else hart.flushTranslations();
+          // remote_fence_i (0), remote_sfence_vma (1: start, size), remote_sfence_vma_asid (2: start, size, asid)
+          if (mask !== 0n) this.platform.harts.fence(hart, mask, fn === 0 ? FenceKind.Instruction : FenceKind.Vma, a(2), a(3));
           return [SBI_SUCCESS, 0n];
         }
         break;
       case SbiExt.HSM: {
+        const harts = this.platform.harts;
         const id = a(0);
         switch (fn) {
-          case 0: // hart_start
-            if (id >= BigInt(this.platform.harts)) return [SBI_ERR_INVALID_PARAM, 0n];
-            return [SBI_ERR_ALREADY_AVAILABLE, 0n];
-          case 1: return [SBI_ERR_FAILED, 0n]; // hart_stop of the only hart: refused
-          case 2: // hart_get_status: 0 = STARTED
-            if (id >= BigInt(this.platform.harts)) return [SBI_ERR_INVALID_PARAM, 0n];
+          case 0: { // hart_start(hartid, start_addr, opaque)
+            if (id < 0n || id >= BigInt(harts.count)) return [SBI_ERR_INVALID_PARAM, 0n];
+            const addr = BigInt.asUintN(64, a(1));
+            if (this.platform.memory.hostOffset(Number(addr), 2) < 0) return [SBI_ERR_INVALID_ADDRESS, 0n];
+            return [harts.start(Number(id), addr, a(2)), 0n];
+          }
+          case 1: // hart_stop: does not return on success
+            if (!harts.stop(hart)) return [SBI_ERR_FAILED, 0n];
             return [SBI_SUCCESS, 0n];
+          case 2: // hart_get_status(hartid)
+            if (id < 0n || id >= BigInt(harts.count)) return [SBI_ERR_INVALID_PARAM, 0n];
+            return [SBI_SUCCESS, BigInt(harts.status(Number(id)))];
           case 3: return [SBI_ERR_NOT_SUPPORTED, 0n]; // hart_suspend
         }
         break;
@@ -157,9 +198,10 @@ export class Sbi implements EcallHandler {
 
   /** hart_mask/hart_mask_base → a mask of hart ids, or undefined when it names harts that do not exist. */
   private hartMask(mask: bigint, base: bigint): bigint | undefined {
-    const all = (1n << BigInt(this.platform.harts)) - 1n;
+    const n = BigInt(this.platform.harts.count);
+    const all = (1n << n) - 1n;
     if (BigInt.asUintN(64, base) === 0xffff_ffff_ffff_ffffn) return all;
-    if (base >= BigInt(this.platform.harts)) return mask === 0n ? 0n : undefined;
+    if (BigInt.asUintN(64, base) >= n) return mask === 0n ? 0n : undefined;
     const m = BigInt.asUintN(64, mask) << base;
     if (m & ~all) return undefined;
     return m;

@@ -7,9 +7,10 @@
   .section .text.init, "ax"
   .globl _start
 _start:
-  /* Only hart 0 runs tests (QEMU virt and wisp bare start one hart, but be safe). */
+  /* Hart 0 runs the test; the others (multi-hart programs: wisp bare --harts N, QEMU -smp N) go to
+   * secondary_main with a0 = mhartid and a stack of their own. */
   csrr t0, mhartid
-1:bnez t0, 1b
+  bnez t0, secondary_start
 
   /* Everything but sp/gp starts from a known zero (wisp does this already; QEMU leaves a0/a1 set). */
   li gp, 0
@@ -40,6 +41,25 @@ _start:
   li a0, 0
   li a1, 0
   j test_main
+
+/* Harts other than 0: 4 KiB of stack each below secondary_stacks_top, the M-mode trap handler (a trap
+ * nobody armed fails the test), then secondary_main(a0 = mhartid). */
+secondary_start:
+  la sp, secondary_stacks_top
+  slli t1, t0, 12
+  sub sp, sp, t1
+  la t1, trap_m
+  csrw mtvec, t1
+  li t1, MSTATUS_FS_INITIAL | MSTATUS_MPP
+  csrw mstatus, t1
+  mv a0, t0
+  j secondary_main
+
+  /* A program without work for the other harts leaves them here, asleep. */
+  .weak secondary_main
+secondary_main:
+1:wfi
+  j 1b
 
   .text
 /* ---------------------------------------------------------------- pass / fail */
@@ -105,6 +125,7 @@ fail_m:
 3:j 3b
 
 /* ---------------------------------------------------------------- UART output (M-mode, clobbers t0-t3) */
+  .globl putc, puts, putdec
 putc:
   li t0, UART_BASE
   sb a0, 0(t0)
@@ -408,6 +429,9 @@ vm_satp: .dword 0
   .balign 4096
 stack: .skip 8192
 stack_top:
+  .balign 4096
+secondary_stacks: .skip 32 * 4096
+secondary_stacks_top:
   .balign 4096
 vm_pool: .skip 32 * 4096
 vm_pool_end:
