@@ -8,6 +8,7 @@ import { fallThrough, scanBlock, staticSuccessors } from './block-scan.js';
 import type { RegionBlock } from './translate-region.js';
 import { translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
 import { COUNT_MASK, createTrampoline, type RegionRun, type Trampoline } from './trampoline.js';
+import { pageHash, TranslationCache } from './translation-cache.js';
 
 /**
  * The translation unit: one 4 KiB guest-physical page (keyed by its host offset). Its hot blocks are
@@ -45,6 +46,12 @@ export interface JitOptions {
    * is ready before the next instruction: what lock-step runs and the ISA suite need.
    */
   background?: boolean;
+  /**
+   * A directory for translations kept between runs (translation-cache.ts); none by default. A page
+   * whose bytes were translated before gets that translation after a few interpreted runs of one
+   * of its blocks (PROBE_COUNT) instead of after `threshold`.
+   */
+  cacheDir?: string;
 }
 
 export interface JitStats {
@@ -58,6 +65,9 @@ export interface JitStats {
   interpretedSteps: number;
   /** Instructions translated code handed to the interpreter one at a time (CSRs, and what inline F/D/A leave out). */
   helperSteps: number;
+  /** Translations taken from the cache (cacheDir) instead of made, and translations added to it. */
+  cacheHits: number;
+  cacheStores: number;
 }
 
 const WASM_PAGE = 65536;
@@ -83,6 +93,12 @@ const WARM_DIVISOR = 32;
  * interpreted steps and 660-720 MIPS, against 10M and ~890 MIPS at 32 (the boot is the same).
  */
 const MAX_COMPILES = 32;
+/**
+ * With a translation cache, the count at which a block's page is looked up in it: low, so cached
+ * code leaves the interpreter early, but not 1, so code run once (most of a boot's init code) does
+ * not stop the interpreter for a look-up.
+ */
+const PROBE_COUNT = 8;
 
 /**
  * The second engine: the interpreter, plus translation of hot guest pages into WebAssembly functions
@@ -93,7 +109,7 @@ const MAX_COMPILES = 32;
  * reference for everything the translator does not cover.
  */
 export class JitHart extends InterpreterHart {
-  readonly stats: JitStats = { translated: 0, translateMs: 0, translatedInsns: 0, invalidated: 0, wasmEntries: 0, interpretedSteps: 0, helperSteps: 0 };
+  readonly stats: JitStats = { translated: 0, translateMs: 0, translatedInsns: 0, invalidated: 0, wasmEntries: 0, interpretedSteps: 0, helperSteps: 0, cacheHits: 0, cacheStores: 0 };
   /**
    * By host page number (a Map lookup per dispatch was measurable), undefined for pages never
    * translated. Dense from the start: an array filled sparsely became a hash table in V8
@@ -117,6 +133,10 @@ export class JitHart extends InterpreterHart {
   private readonly users = new Map<number, Set<number>>();
   /** The code epoch (FENCE.I count) the translations were last checked at. */
   private checkedEpoch = 0;
+  /** The translations kept between runs (JitOptions.cacheDir), or null. */
+  readonly cache: TranslationCache | null;
+  /** Per host page: 1 + the code epoch at which it was last looked up in the cache (0: never). */
+  private readonly probed: Int32Array;
 
   constructor(opts: InterpreterHartOptions, jit: JitOptions = {}) {
     super(opts);
@@ -142,7 +162,10 @@ export class JitHart extends InterpreterHart {
     const hostPages = opts.memory.bytes.length >>> 12;
     this.regions = new Array<Region | undefined>(hostPages).fill(undefined);
     this.counts = new Array<Uint16Array | undefined>(hostPages).fill(undefined);
-    this.profile = { counts: this.counts, threshold: this.threshold + 1 } satisfies BlockProfile;
+    this.cache = jit.cacheDir === undefined ? null
+      : TranslationCache.open(jit.cacheDir, { layout: this.layout, memory: this.memLimits, pages: hostPages });
+    this.probed = new Int32Array(this.cache === null ? 0 : hostPages);
+    this.profile = { counts: this.counts, threshold: this.threshold + 1, probe: this.cache === null ? -1 : PROBE_COUNT } satisfies BlockProfile;
     this.trampoline = createTrampoline(opts.memory.memory, { pc: this.layout.pc, tlbFetch: this.layout.tlbFetch });
     this.imports = {
       env: {
@@ -244,7 +267,7 @@ export class JitHart extends InterpreterHart {
         }
         // The interpreter counts the blocks it reaches by branches; this one it is started at.
         const counts = this.countsOf(host >>> 12), i = (host & 0xfff) >>> 1, c = counts[i];
-        if (c < COUNT_MAX && (counts[i] = c + 1) === this.threshold + 1) this.translateAt(host);
+        if (c < COUNT_MAX && ((counts[i] = c + 1) === this.threshold + 1 || c + 1 === this.profile!.probe)) this.translateAt(host);
         if (this.regions[host >>> 12]?.entries[(host & 0xfff) >>> 1]) continue; // just translated
       }
       // The interpreter stops before a block that has just become hot or that has a translation.
@@ -279,6 +302,10 @@ export class JitHart extends InterpreterHart {
 
   /** A block at host offset `host` has become hot: (re)translate its page, unless it was too often. */
   private translateAt(host: number): void {
+    if (this.cache !== null && this.counts[host >>> 12]?.[(host & 0xfff) >>> 1] === PROBE_COUNT && PROBE_COUNT !== this.threshold + 1) {
+      this.fromCache(host >>> 12);
+      return;
+    }
     let region = this.regions[host >>> 12];
     if (region === undefined) {
       region = { entries: new Uint8Array(2048), run: null, words: null, spans: null, next: -1, compiles: 0, pending: false, again: false };
@@ -348,6 +375,40 @@ export class JitHart extends InterpreterHart {
     region.compiles++;
     this.stats.translated++;
     this.stats.translatedInsns += blocks.reduce((a, b) => a + b.insns.length, 0);
+    if (this.cache !== null) {
+      this.cache.store(pageHash(words, 0), { bytes, entries, words, spans, next });
+      this.stats.cacheStores++;
+    }
+    this.compile(region, base, bytes, translation);
+    this.stats.translateMs += performance.now() - t0;
+  }
+
+  /**
+   * Looks host page `page` up in the translation cache (once per code epoch) and compiles what it
+   * has if the page still holds the bytes it was made from; the page is left alone while it has a
+   * translation or one is compiling.
+   */
+  private fromCache(page: number): void {
+    let region = this.regions[page];
+    if ((region !== undefined && (region.run !== null || region.pending)) || this.probed[page] === this.codeEpoch + 1) return;
+    this.probed[page] = this.codeEpoch + 1;
+    const base = page << 12;
+    const t = this.cache!.lookup(pageHash(this.u16, base >>> 1));
+    if (t === undefined || t.next >= this.counts.length || (t.next >= 0) !== (t.words.length === 4096)) return;
+    if (t.spans.some((h) => h < 0 || h > t.words.length) || !this.unchanged(t, base)) return;
+    if (region === undefined) {
+      region = { entries: new Uint8Array(2048), run: null, words: null, spans: null, next: -1, compiles: 0, pending: false, again: false };
+      this.regions[page] = region;
+    }
+    if (region.compiles >= MAX_COMPILES) return;
+    region.compiles++;
+    this.stats.cacheHits++;
+    this.compile(region, base, t.bytes, { entries: t.entries, words: t.words, spans: t.spans, next: t.next });
+  }
+
+  /** Compiles a translation of the page at host offset `base` and installs it (now, or when compiled in the background). */
+  private compile(region: Region, base: number, bytes: Uint8Array<ArrayBuffer>, translation: Translation): void {
+    const page = base >>> 12;
     if (this.background) {
       region.pending = true;
       this.compiling++;
@@ -364,7 +425,6 @@ export class JitHart extends InterpreterHart {
     } else {
       this.install(region, page, new WebAssembly.Module(bytes), translation);
     }
-    this.stats.translateMs += performance.now() - t0;
   }
 
   /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { containerInitPath } from '../guest/container-initramfs.js';
-import { Config, encodeConfig, encodeFrames, FrameDecoder, Guest, Host, MAGIC0, MAGIC1, MAX_PAYLOAD, PROTOCOL_VERSION } from './container-protocol.js';
+import { Config, encodeConfig, encodeExec, encodeExecFrames, encodeFrames, FrameDecoder, Guest, Host, MAGIC0, MAGIC1, MAX_PAYLOAD, PROTOCOL_VERSION } from './container-protocol.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const header = readFileSync(join(root, 'src/guest/container-init/protocol.h'), 'utf8');
@@ -33,6 +33,20 @@ test('frames split at the payload limit and decode around noise', () => {
   const cfg = encodeConfig({ args: ['sh', '-c', 'x'], env: ['A=1'], cwd: '/', terminal: false, stdin: false });
   assert.equal(cfg[2], Host.CONFIG);
   assert.equal(cfg.subarray(-5)[2], Host.CONFIG_END);
+});
+
+test('exec frames carry the id first and split below the payload limit', () => {
+  const seen: [number, Buffer][] = [];
+  const d = new FrameDecoder((t, p) => seen.push([t, Buffer.from(p)]), () => {});
+  const env = ['BIG=' + 'y'.repeat(MAX_PAYLOAD)];
+  d.push(encodeExec(7, { args: ['sh'], env, cwd: '/', stdin: true }));
+  assert.deepEqual(seen.map(([t]) => t), [Host.EXEC_CONFIG, Host.EXEC_CONFIG, Host.EXEC_START]);
+  for (const [, p] of seen) { assert.equal(p[0], 7); assert.ok(p.length <= MAX_PAYLOAD); }
+  const recs = Buffer.concat(seen.slice(0, 2).map(([, p]) => p.subarray(1)));
+  assert.ok(recs.includes(Buffer.from(env[0] + '\0')));
+  assert.equal(recs[recs.length - 6], Config.STDIN, 'STDIN is the last record');
+  assert.ok(!recs.includes(Buffer.from([Config.TTY, 1, 0, 0, 0, 0])), 'no terminal');
+  assert.deepEqual(encodeExecFrames(Host.EXEC_SIGNAL, 3, Uint8Array.of(15)), Buffer.from([MAGIC0, MAGIC1, Host.EXEC_SIGNAL, 2, 0, 3, 15]));
 });
 
 test('the committed init binary is what init.c builds', { skip: spawnSync('riscv64-unknown-elf-gcc', ['--version']).error ? 'riscv64-unknown-elf-gcc is not installed (scripts/setup.sh installs it)' : false }, () => {

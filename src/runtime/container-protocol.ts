@@ -9,8 +9,14 @@ export const MAGIC1 = 0x77;
 export const MAX_PAYLOAD = 4096;
 export const PROTOCOL_VERSION = 1;
 
-export const Guest = { READY: 1, STDOUT: 2, STDERR: 3, EXIT: 4, ERROR: 5, CREATED: 6, STARTED: 7 } as const;
-export const Host = { CONFIG: 0x41, CONFIG_END: 0x42, STDIN: 0x43, STDIN_EOF: 0x44, SIGNAL: 0x45, WINSIZE: 0x46, START: 0x47 } as const;
+export const Guest = {
+  READY: 1, STDOUT: 2, STDERR: 3, EXIT: 4, ERROR: 5, CREATED: 6, STARTED: 7,
+  EXEC_STARTED: 8, EXEC_STDOUT: 9, EXEC_STDERR: 10, EXEC_EXIT: 11, EXEC_ERROR: 12,
+} as const;
+export const Host = {
+  CONFIG: 0x41, CONFIG_END: 0x42, STDIN: 0x43, STDIN_EOF: 0x44, SIGNAL: 0x45, WINSIZE: 0x46, START: 0x47,
+  EXEC_CONFIG: 0x48, EXEC_START: 0x49, EXEC_STDIN: 0x4a, EXEC_STDIN_EOF: 0x4b, EXEC_SIGNAL: 0x4c,
+} as const;
 export const Config = {
   ARG: 1, ENV: 2, CWD: 3, USER: 4, HOSTNAME: 5, TTY: 6, STDIN: 7, WAIT_START: 8, READONLY: 9, MOUNT: 10, GROUP: 11, UMASK: 12,
   NET: 13, RESOLV: 14,
@@ -79,8 +85,41 @@ export interface ContainerConfig {
   resolvConf?: string;
 }
 
+/** A process started in the running container (runc exec): no terminal (not built yet). */
+export interface ExecConfig {
+  args: string[];
+  env: string[];
+  cwd: string;
+  user?: string;
+  additionalGids?: number[];
+  stdin: boolean;
+  umask?: number;
+}
+
+/** Frames whose payload starts with an exec's id, split at the payload limit. */
+export function encodeExecFrames(type: number, id: number, payload: Uint8Array = new Uint8Array(0)): Buffer {
+  const parts: Buffer[] = [];
+  let off = 0;
+  do {
+    const n = Math.min(MAX_PAYLOAD - 1, payload.length - off);
+    parts.push(Buffer.from([MAGIC0, MAGIC1, type, (n + 1) & 0xff, (n + 1) >> 8, id]), Buffer.from(payload.subarray(off, off + n)));
+    off += n;
+  } while (off < payload.length);
+  return Buffer.concat(parts);
+}
+
+/** An exec's config records as EXEC_CONFIG frames, then EXEC_START. */
+export function encodeExec(id: number, c: ExecConfig): Buffer {
+  const recs = configRecords({ ...c, terminal: false });
+  return Buffer.concat([encodeExecFrames(Host.EXEC_CONFIG, id, recs), encodeExecFrames(Host.EXEC_START, id)]);
+}
+
 /** The config records (TAG, LEN u32 LE, bytes ending in NUL), as CONFIG frames and CONFIG_END. */
 export function encodeConfig(c: ContainerConfig): Buffer {
+  return Buffer.concat([encodeFrames(Host.CONFIG, configRecords(c)), encodeFrames(Host.CONFIG_END)]);
+}
+
+function configRecords(c: ContainerConfig): Buffer {
   const recs: Buffer[] = [];
   const rec = (tag: number, value = ''): void => {
     const v = Buffer.from(value + '\0', 'utf8');
@@ -103,5 +142,5 @@ export function encodeConfig(c: ContainerConfig): Buffer {
   if (c.umask !== undefined) rec(Config.UMASK, c.umask.toString(8));
   if (c.net) rec(Config.NET, `${c.net.ifname} ${c.net.address} ${c.net.prefixLength} ${c.net.gateway}`);
   if (c.resolvConf !== undefined) rec(Config.RESOLV, c.resolvConf);
-  return Buffer.concat([encodeFrames(Host.CONFIG, Buffer.concat(recs)), encodeFrames(Host.CONFIG_END)]);
+  return Buffer.concat(recs);
 }

@@ -6,7 +6,7 @@ import { createVmBuilder, type ConsoleInput } from '../vmm/builder.js';
 import type { MachineHandle } from '../vmm/machine.js';
 import { VmResources } from '../vmm/vm-resources.js';
 import type { PublishedPortConfig } from '../vmm/vmm-config.js';
-import { encodeConfig, encodeFrames, FrameDecoder, Guest, Host, type ContainerConfig } from './container-protocol.js';
+import { encodeConfig, encodeExec, encodeExecFrames, encodeFrames, FrameDecoder, Guest, Host, type ContainerConfig, type ExecConfig } from './container-protocol.js';
 
 /**
  * One container as a microVM: Debian's default kernel, wisp's container initramfs, the image's root
@@ -48,6 +48,27 @@ export interface ContainerExit {
   error?: string;
   signal?: number;
 }
+
+/** A process started in the running container (`ContainerVm.exec`). */
+export interface ExecProcess {
+  /** Settles with its guest pid once it runs (never, if it could not be started). */
+  readonly started: Promise<number>;
+  /** Its status; 137 with an error when the container ended first. */
+  readonly exited: Promise<ContainerExit>;
+  writeStdin(bytes: Uint8Array): void;
+  closeStdin(): void;
+  signal(signo: number): void;
+}
+
+interface ExecState {
+  io: ContainerIo;
+  errorText: string;
+  resolveStarted(pid: number): void;
+  resolveExit(e: ContainerExit): void;
+}
+
+/** At most this many exec'd processes at once (the init's table, MAX_EXECS in init.c). */
+export const MAX_EXECS = 8;
 
 /** ConsoleInput the builder reads from: here, frames wisp writes rather than a terminal. */
 class FrameInput implements ConsoleInput {
@@ -98,6 +119,8 @@ export class ContainerVm {
   private status: ContainerExit | undefined;
   private ready = false;
   private pendingInput: Buffer[] = [];
+  private readonly execs = new Map<number, ExecState>();
+  private nextExecId = 0;
 
   private constructor(private readonly opts: ContainerVmOptions) {
     this.exited = new Promise((r) => (this.resolveExit = r));
@@ -142,6 +165,7 @@ export class ContainerVm {
       throw new ContainerVmError((e as Error).message, { cause: e });
     }
     void vm.handle.exited.then((e) => {
+      vm.endExecs();
       if (vm.status) return vm.resolveExit(vm.status);
       const log = Buffer.concat(vm.bootLog).toString('utf8').trim().split('\n').slice(-15).join('\n');
       vm.resolveExit({ status: 125, error: `the container's machine ended before the process reported its status (${e.message ?? e.reason})${log ? `; its last console lines:\n${log}` : ''}` });
@@ -168,12 +192,25 @@ export class ContainerVm {
       case Guest.ERROR: this.errorText += p.toString('utf8'); return;
       case Guest.CREATED: this.resolveCreated(); return;
       case Guest.STARTED: this.guestPid = p.readUInt32LE(0); this.resolveStarted(this.guestPid); return;
+      case Guest.EXEC_STARTED: this.execs.get(p[0])?.resolveStarted(p.readUInt32LE(1)); return;
+      case Guest.EXEC_STDOUT: this.execs.get(p[0])?.io.stdout(p.subarray(1)); return;
+      case Guest.EXEC_STDERR: this.execs.get(p[0])?.io.stderr(p.subarray(1)); return;
+      case Guest.EXEC_ERROR: { const x = this.execs.get(p[0]); if (x) x.errorText += p.subarray(1).toString('utf8'); return; }
+      case Guest.EXEC_EXIT: {
+        const x = this.execs.get(p[0]);
+        if (!x) return;
+        this.execs.delete(p[0]);
+        const how = p[1], code = p[2];
+        x.resolveExit(how === 0 ? { status: code, error: x.errorText || undefined } : { status: 128 + code, signal: code });
+        return;
+      }
       case Guest.EXIT: {
         const how = p[0], code = p[1];
         this.status = how === 0
           ? { status: code, error: this.errorText || undefined }
           : { status: 128 + code, signal: code };
         // Nothing in the guest needs to outlive its status (the root disk is read-only).
+        this.endExecs();
         void this.handle?.stop().then(() => this.resolveExit(this.status!));
         return;
       }
@@ -200,6 +237,38 @@ export class ContainerVm {
     this.send(encodeFrames(Host.WINSIZE, b));
   }
   start(): void { this.send(encodeFrames(Host.START)); }
+
+  /**
+   * Starts another process in the running container (runc exec), with stdout and stderr of its own.
+   * Refused (a thrown Error) before the container's process runs or when MAX_EXECS already run.
+   */
+  exec(config: ExecConfig, io: ContainerIo): ExecProcess {
+    if (this.status || this.guestPid === undefined) throw new Error('the container is not running');
+    if (this.execs.size >= MAX_EXECS) throw new Error(`at most ${MAX_EXECS} processes can be started in a container at once`);
+    let id = this.nextExecId;
+    while (this.execs.has(id)) id = (id + 1) & 0xff;
+    this.nextExecId = (id + 1) & 0xff;
+    let resolveStarted!: (pid: number) => void;
+    let resolveExit!: (e: ContainerExit) => void;
+    const started = new Promise<number>((r) => (resolveStarted = r));
+    const exited = new Promise<ContainerExit>((r) => (resolveExit = r));
+    const state: ExecState = { io, errorText: '', resolveStarted, resolveExit };
+    this.execs.set(id, state);
+    this.send(encodeExec(id, config));
+    // (Once it has ended its id may be another process's: nothing more goes out under it.)
+    const live = (): boolean => this.execs.get(id) === state;
+    return {
+      started, exited,
+      writeStdin: (bytes) => { for (let o = 0; o < bytes.length && live(); o += 4000) this.send(encodeExecFrames(Host.EXEC_STDIN, id, bytes.subarray(o, o + 4000))); },
+      closeStdin: () => { if (live()) this.send(encodeExecFrames(Host.EXEC_STDIN_EOF, id)); },
+      signal: (signo) => { if (live()) this.send(encodeExecFrames(Host.EXEC_SIGNAL, id, Uint8Array.of(signo))); },
+    };
+  }
+
+  private endExecs(): void {
+    for (const x of this.execs.values()) x.resolveExit({ status: 137, signal: 9, error: 'the container ended before the process did' });
+    this.execs.clear();
+  }
   /** Stops the VM's vCPU where it is (the guest sees time jump when it resumes). */
   async pause(): Promise<void> { await this.handle?.pause(); }
   async resume(): Promise<void> { await this.handle?.resume(); }

@@ -9,6 +9,8 @@
  * Everything that can fail does so before the board exists, and closes what it had opened, so a failed
  * build leaves nothing behind.
  */
+import { join } from 'node:path';
+import { wispCacheDir } from '../guest/cache-dir.js';
 import type { VirtioRng } from '../devices/virtio/rng/rng.js';
 import { VirtioVsock } from '../devices/virtio/vsock/vsock.js';
 import { MmioTransport } from '../devices/virtio/mmio-transport.js';
@@ -169,6 +171,7 @@ export function assembleMachine(spec: MachineSpec, opts: AssembleOptions): Assem
         engine: spec.engine,
         harts: spec.vcpuCount,
         ...(spec.deterministic && { deterministic: true }),
+        jit: { cacheDir: jitCacheDir() },
         ...opts.board,
         ...(restore && { restore: { state: restore.state, memory, eager: eagerRestore(spec.memSizeMib) } }),
       });
@@ -219,4 +222,14 @@ export function driveErrorText(e: unknown): string {
     return e.message.replace(/: [A-Z0-9]+$/, `: ${osErrorText(e.cause)}`);
   }
   return osErrorText(e);
+}
+
+/**
+ * Where the JIT keeps translations between runs (jit/translation-cache.ts): `$WISP_JIT_CACHE`, else
+ * `jit/` in wisp's cache; `WISP_JIT_CACHE=off` runs without one.
+ */
+export function jitCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const v = env.WISP_JIT_CACHE;
+  if (v === 'off') return undefined;
+  return v !== undefined && v !== '' ? v : join(wispCacheDir(env), 'jit');
 }

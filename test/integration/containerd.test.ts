@@ -4,7 +4,7 @@
  * its own root, state, socket and config in a temp dir (and its own namespace and container ids, so
  * parallel runs never meet), pulls with `ctr` and runs with `ctr run --runc-binary wisp-runc` through
  * containerd's runc v2 shim. Shown: the container's output reaches ctr, ctr exits with the
- * container's status, `ctr task ls` / `ps` / `pause` / `resume` / `kill` / `delete` drive a detached container, and a bundle
+ * container's status, `ctr task ls` / `ps` / `pause` / `resume` / `exec` / `kill` / `delete` drive a detached container, and a bundle
  * feature a VM cannot honour (a bind mount) fails `ctr run` with wisp-runc's reason.
  */
 import assert from 'node:assert/strict';
@@ -148,6 +148,15 @@ test('a detached container: ctr task ls, ps, pause, resume, kill and delete', { 
   assert.equal(tasks()[0]?.[2], 'PAUSED');
   assert.equal(ctr(['task', 'resume', name], 60_000).code, 0);
   assert.equal(tasks()[0]?.[2], 'RUNNING');
+  // ctr task exec: a second process in the running container, its own output and status.
+  const ex = ctr(['task', 'exec', '--exec-id', 'e1', name, '/bin/busybox', 'sh', '-c', 'echo "from exec $((6 * 7))"; echo exec-err >&2; exit 4']);
+  assert.equal(ex.code, 4, describe(ex));
+  assert.equal(ex.stdout, 'from exec 42\n', describe(ex));
+  assert.match(ex.stderr, /exec-err/, describe(ex));
+  const missing = ctr(['task', 'exec', '--exec-id', 'e2', name, '/no/such/program']);
+  assert.notEqual(missing.code, 0, describe(missing));
+  assert.match(missing.stderr, /unable to start container process/, describe(missing));
+  assert.equal(tasks()[0]?.[2], 'RUNNING', 'the container runs on after its exec\'d processes');
   const del = ctr(['task', 'delete', name], 60_000);
   assert.notEqual(del.code, 0, 'a running task cannot be deleted');
   assert.equal(ctr(['task', 'kill', name], 60_000).code, 0); // SIGTERM

@@ -51,6 +51,8 @@ export interface BlockProfile {
    */
   readonly counts: (Uint16Array | undefined)[];
   readonly threshold: number;
+  /** A second count at which the interpreter stops before a block (hotStop), for an early look (-1: none). */
+  readonly probe: number;
 }
 export const COUNT_MAX = 0xfffe;
 export const ENTRY = 0xffff;
@@ -262,7 +264,7 @@ export class InterpreterHart implements Hart, FpState {
           if (prof !== null && o >= 0) {
             const counts = prof.counts[o >>> 11] ?? (prof.counts[o >>> 11] = new Uint16Array(2048));
             const i = o & 2047, c = counts[i];
-            if (c === ENTRY || (c < COUNT_MAX && (counts[i] = c + 1) === prof.threshold && (this.hotStop = true))) {
+            if (c === ENTRY || (c < COUNT_MAX && ((counts[i] = c + 1) === prof.threshold || c + 1 === prof.probe) && (this.hotStop = true))) {
               budget = n; // stop before this block: pc is written back below
               break;
             }

@@ -284,7 +284,58 @@ static int stdin_eof, started, config_done;
 static int child_pid, child_in = -1, out_fd = -1, err_fd = -1, master = -1;
 static u16 winsize[4];
 
+/* Processes started in the running container (runc exec), by the host's id for them. */
+#define MAX_EXECS 8
+#define EXEC_CFG 32768
+#define EXEC_IN 32768
+static struct exec_ {
+  u8 used, id, start, exited, in_eof;
+  int pid, in_w, out_r, err_r, how, code;
+  size_t cfglen, inlen;
+  char cfg[EXEC_CFG];
+  u8 in[EXEC_IN];
+} execs[MAX_EXECS];
+
+static struct exec_ *exec_by_id(u8 id, int make) {
+  for (int i = 0; i < MAX_EXECS; i++) if (execs[i].used && execs[i].id == id) return &execs[i];
+  if (!make) return 0;
+  for (int i = 0; i < MAX_EXECS; i++) if (!execs[i].used) {
+    struct exec_ *e = &execs[i];
+    e->used = 1; e->id = id; e->start = e->exited = e->in_eof = 0;
+    e->pid = 0; e->in_w = e->out_r = e->err_r = -1; e->cfglen = e->inlen = 0;
+    return e;
+  }
+  return 0;
+}
+
 static void handle_frame(int type, u8 *p, size_t n) {
+  if (type >= WISP_H_EXEC_CONFIG && type <= WISP_H_EXEC_SIGNAL) {
+    if (n < 1) return;
+    struct exec_ *e = exec_by_id(p[0], type == WISP_H_EXEC_CONFIG);
+    if (!e) {
+      if (type == WISP_H_EXEC_START) { /* more than MAX_EXECS at once */
+        static const char m[] = "wisp-init: too many processes started in the container at once";
+        u8 f[1 + sizeof m]; f[0] = p[0]; memcpy(f + 1, m, sizeof m - 1);
+        send_frame(WISP_G_EXEC_ERROR, f, sizeof m);
+        u8 x[3] = { p[0], 0, 126 }; send_frame(WISP_G_EXEC_EXIT, x, 3);
+      }
+      return;
+    }
+    p++; n--;
+    switch (type) {
+      case WISP_H_EXEC_CONFIG:
+        if (e->cfglen + n < EXEC_CFG) { memcpy(e->cfg + e->cfglen, p, n); e->cfglen += n; }
+        break;
+      case WISP_H_EXEC_START: e->start = 1; break;
+      case WISP_H_EXEC_STDIN:
+        if (n > EXEC_IN - e->inlen) n = EXEC_IN - e->inlen;
+        memcpy(e->in + e->inlen, p, n); e->inlen += n;
+        break;
+      case WISP_H_EXEC_STDIN_EOF: e->in_eof = 1; break;
+      case WISP_H_EXEC_SIGNAL: if (n >= 1 && e->pid > 0 && !e->exited) sc(SYS_kill, e->pid, p[0], 0); break;
+    }
+    return;
+  }
   switch (type) {
     case WISP_H_CONFIG:
       if (cfglen + n < sizeof cfg) { memcpy(cfg + cfglen, p, n); cfglen += n; }
@@ -669,6 +720,116 @@ static int relay(int fd, int type) {
   return 0;
 }
 
+/* In a new process, its stdio in place: enter the container's root, take the user, working
+   directory and environment of the config in argv_/envp_/cwd_/..., and exec. On failure, the status
+   (126/127) and the reason go to `errfd` and the process exits. */
+static void child_run(int errfd) {
+  long r;
+  msglen = 0;
+  if ((r = sc(SYS_chroot, "/mnt/root", 0, 0)) < 0) { m_s("cannot enter the container's root"); goto fail; }
+  sc(SYS_chdir, "/", 0, 0);
+  u32 uid, gid;
+  if (resolve_user(&uid, &gid) < 0) { r = 0; goto fail_status; }
+  if (!has_env("HOME") && envc_ < MAX_ITEMS) {
+    static char h[520]; memcpy(h, "HOME=", 5);
+    const char *hv = home_[0] ? home_ : "/";
+    memcpy(h + 5, hv, slen(hv) + 1); envp_[envc_++] = h;
+  }
+  envp_[envc_] = 0;
+  mkdir_p(cwd_, 0755);
+  if ((r = sc(SYS_chdir, cwd_, 0, 0)) < 0) { m_s("cannot change to the working directory "); m_s(cwd_); goto fail; }
+  if ((r = sc(SYS_setgroups, nextra, extra_groups, 0)) < 0) { m_s("cannot set groups"); goto fail; }
+  if ((r = sc(SYS_setgid, gid, 0, 0)) < 0) { m_s("cannot set the group id"); goto fail; }
+  if ((r = sc(SYS_setuid, uid, 0, 0)) < 0) { m_s("cannot set the user id"); goto fail; }
+  if (umask_) { u32 m = 0; for (const char *s = umask_; *s; s++) m = m * 8 + (u32)(*s - '0'); sc(SYS_umask, m, 0, 0); }
+  else sc(SYS_umask, 022, 0, 0);
+  r = exec_path();
+  m_s("exec "); m_s(argv_[0]);
+fail:
+  if (r) { m_s(": "); m_s(errname(-r)); }
+fail_status:;
+  u8 code = (u8)(r == -ENOENT || r == -ENOTDIR ? 127 : r == 0 ? 126 : 126);
+  write_all(errfd, &code, 1);
+  write_all(errfd, msgbuf, msglen);
+  sc(SYS_exit, code, 0, 0);
+}
+
+/* Does the exec's config hold a record with `tag`? */
+static int exec_has(struct exec_ *e, u8 tag) {
+  size_t i = 0;
+  while (i + 5 <= e->cfglen) {
+    u32 len = (u8)e->cfg[i + 1] | (u32)(u8)e->cfg[i + 2] << 8 | (u32)(u8)e->cfg[i + 3] << 16 | (u32)(u8)e->cfg[i + 4] << 24;
+    if ((u8)e->cfg[i] == tag) return 1;
+    i += 5 + len;
+  }
+  return 0;
+}
+
+static void exec_frame(int type, struct exec_ *e, const void *p, size_t n) {
+  static u8 f[WISP_MAX_PAYLOAD];
+  if (n > sizeof f - 1) n = sizeof f - 1;
+  f[0] = e->id; memcpy(f + 1, p, n);
+  send_frame(type, f, n + 1);
+}
+
+/* Starts the exec'd process `e` (its stdin a pipe if its config says STDIN, else /dev/null). */
+static void spawn_exec(struct exec_ *e) {
+  e->start = 0;
+  int want_in = exec_has(e, WISP_C_STDIN), in_r = -1, out_w, err_w, p[2], errpipe[2];
+  if (want_in) { sc(SYS_pipe2, p, O_CLOEXEC, 0); in_r = p[0]; e->in_w = p[1]; }
+  sc(SYS_pipe2, p, O_CLOEXEC, 0); e->out_r = p[0]; out_w = p[1];
+  sc(SYS_pipe2, p, O_CLOEXEC, 0); e->err_r = p[0]; err_w = p[1];
+  sc(SYS_pipe2, errpipe, O_CLOEXEC, 0);
+  long pid = sc6(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
+  if (pid == 0) {
+    unsigned long none = 0;
+    sc6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&none, 0, 8, 0, 0);
+    sc(SYS_setsid, 0, 0, 0);
+    if (in_r >= 0) sc(SYS_dup3, in_r, 0, 0);
+    else { int nul = (int)sc6(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDONLY, 0, 0, 0); sc(SYS_dup3, nul, 0, 0); }
+    sc(SYS_dup3, out_w, 1, 0); sc(SYS_dup3, err_w, 2, 0);
+    /* This process's own copy of the globals takes the exec's config in place of the container's. */
+    memcpy(cfg, e->cfg, e->cfglen); cfglen = e->cfglen;
+    argc_ = envc_ = 0; cwd_ = "/"; user_ = 0; umask_ = 0; nextra = 0; home_[0] = 0;
+    parse_config();
+    argv_[argc_] = 0;
+    if (argc_ == 0) { u8 c = 126; static const char m[] = "no command to run"; write_all(errpipe[1], &c, 1); write_all(errpipe[1], m, sizeof m - 1); sc(SYS_exit, c, 0, 0); }
+    child_run(errpipe[1]);
+  }
+  sc(SYS_close, errpipe[1], 0, 0);
+  if (in_r >= 0) sc(SYS_close, in_r, 0, 0);
+  sc(SYS_close, out_w, 0, 0); sc(SYS_close, err_w, 0, 0);
+  static char eb[600];
+  long n = 0, r;
+  if (pid > 0) while ((r = sc(SYS_read, errpipe[0], eb + n, sizeof eb - n)) > 0) n += r;
+  sc(SYS_close, errpipe[0], 0, 0);
+  if (pid < 0 || n > 0) {
+    /* Not started: the reason, then its status; the slot is free again. */
+    u8 code = 126;
+    if (pid < 0) { msglen = 0; m_s("wisp-init: cannot start the process: "); m_s(errname(-pid)); exec_frame(WISP_G_EXEC_ERROR, e, msgbuf, msglen); }
+    else { exec_frame(WISP_G_EXEC_ERROR, e, eb + 1, (size_t)(n - 1)); code = (u8)eb[0]; int st = 0; sc6(SYS_wait4, pid, (long)&st, 0, 0, 0, 0); }
+    u8 x[2] = { 0, code }; exec_frame(WISP_G_EXEC_EXIT, e, x, 2);
+    if (e->in_w >= 0) sc(SYS_close, e->in_w, 0, 0);
+    sc(SYS_close, e->out_r, 0, 0); sc(SYS_close, e->err_r, 0, 0);
+    e->used = 0;
+    return;
+  }
+  e->pid = (int)pid;
+  u32 pid32 = (u32)pid;
+  exec_frame(WISP_G_EXEC_STARTED, e, &pid32, 4);
+  if (e->in_w >= 0) set_nonblock(e->in_w);
+  set_nonblock(e->out_r); set_nonblock(e->err_r);
+}
+
+/* Relays what an exec's `fd` has, as relay() does. */
+static int relay_exec(struct exec_ *e, int fd, int type) {
+  static u8 b[WISP_MAX_PAYLOAD - 1];
+  long r = sc(SYS_read, fd, b, sizeof b);
+  if (r > 0) { exec_frame(type, e, b, (size_t)r); return 1; }
+  if (r == -EAGAIN || r == -EINTR) return 2;
+  return 0;
+}
+
 static void cmain(void) {
   sc6(SYS_mount, (long)"devtmpfs", (long)"/dev", (long)"devtmpfs", MS_NOSUID, (long)"mode=0755", 0);
   sc6(SYS_mount, (long)"proc", (long)"/proc", (long)"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, 0);
@@ -719,7 +880,6 @@ static void cmain(void) {
     unsigned long none = 0;
     sc6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&none, 0, 8, 0, 0);
     sc(SYS_setsid, 0, 0, 0);
-    long r;
     if (want_tty) {
       sc(SYS_ioctl, slave, TIOCSCTTY, 0);
       if (!want_stdin) { int nul = (int)sc6(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDONLY, 0, 0, 0); sc(SYS_dup3, nul, 0, 0); }
@@ -730,33 +890,7 @@ static void cmain(void) {
       else { int nul = (int)sc6(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDONLY, 0, 0, 0); sc(SYS_dup3, nul, 0, 0); }
       sc(SYS_dup3, out_w, 1, 0); sc(SYS_dup3, err_w, 2, 0);
     }
-    msglen = 0;
-    if ((r = sc(SYS_chroot, "/mnt/root", 0, 0)) < 0) { m_s("cannot enter the container's root"); goto fail; }
-    sc(SYS_chdir, "/", 0, 0);
-    u32 uid, gid;
-    if (resolve_user(&uid, &gid) < 0) { r = 0; goto fail_status; }
-    if (!has_env("HOME") && envc_ < MAX_ITEMS) {
-      static char h[520]; memcpy(h, "HOME=", 5);
-      const char *hv = home_[0] ? home_ : "/";
-      memcpy(h + 5, hv, slen(hv) + 1); envp_[envc_++] = h;
-    }
-    envp_[envc_] = 0;
-    mkdir_p(cwd_, 0755);
-    if ((r = sc(SYS_chdir, cwd_, 0, 0)) < 0) { m_s("cannot change to the working directory "); m_s(cwd_); goto fail; }
-    if ((r = sc(SYS_setgroups, nextra, extra_groups, 0)) < 0) { m_s("cannot set groups"); goto fail; }
-    if ((r = sc(SYS_setgid, gid, 0, 0)) < 0) { m_s("cannot set the group id"); goto fail; }
-    if ((r = sc(SYS_setuid, uid, 0, 0)) < 0) { m_s("cannot set the user id"); goto fail; }
-    if (umask_) { u32 m = 0; for (const char *s = umask_; *s; s++) m = m * 8 + (u32)(*s - '0'); sc(SYS_umask, m, 0, 0); }
-    else sc(SYS_umask, 022, 0, 0);
-    r = exec_path();
-    m_s("exec "); m_s(argv_[0]);
-  fail:
-    if (r) { m_s(": "); m_s(errname(-r)); }
-  fail_status:;
-    u8 code = (u8)(r == -ENOENT || r == -ENOTDIR ? 127 : r == 0 ? 126 : 126);
-    write_all(errpipe[1], &code, 1);
-    write_all(errpipe[1], msgbuf, msglen);
-    sc(SYS_exit, code, 0, 0);
+    child_run(errpipe[1]);
   }
   if (pid < 0) { msglen = 0; m_s("wisp-init: cannot start the process"); die(pid); }
   child_pid = (int)pid;
@@ -786,9 +920,21 @@ static void cmain(void) {
   if (child_in >= 0 && child_in != master) set_nonblock(child_in);
   int done = 0, how = 0, code = 0;
   while (!done) {
-    struct { int fd; short events, revents; } fds[5];
+    struct { int fd; short events, revents; } fds[5 + 3 * MAX_EXECS];
     int nf = 0, i_tty = -1, i_out = -1, i_err = -1, i_sig = -1, i_in = -1;
-    if (stdin_len < sizeof stdin_buf - WISP_MAX_PAYLOAD - sizeof inbuf) { i_tty = nf; fds[nf].fd = tty; fds[nf++].events = POLLIN; }
+    int x_out[MAX_EXECS], x_err[MAX_EXECS], x_in[MAX_EXECS];
+    /* The serial port is read only while every stdin buffer has room for what a read may bring. */
+    int room = stdin_len < sizeof stdin_buf - WISP_MAX_PAYLOAD - sizeof inbuf;
+    for (int k = 0; k < MAX_EXECS; k++) if (execs[k].used && execs[k].inlen >= EXEC_IN - WISP_MAX_PAYLOAD - sizeof inbuf) room = 0;
+    if (room) { i_tty = nf; fds[nf].fd = tty; fds[nf++].events = POLLIN; }
+    for (int k = 0; k < MAX_EXECS; k++) {
+      struct exec_ *e = &execs[k];
+      x_out[k] = x_err[k] = x_in[k] = -1;
+      if (!e->used || !e->pid) continue;
+      if (e->out_r >= 0) { x_out[k] = nf; fds[nf].fd = e->out_r; fds[nf++].events = POLLIN; }
+      if (e->err_r >= 0) { x_err[k] = nf; fds[nf].fd = e->err_r; fds[nf++].events = POLLIN; }
+      if (e->in_w >= 0 && e->inlen) { x_in[k] = nf; fds[nf].fd = e->in_w; fds[nf++].events = POLLOUT; }
+    }
     if (out_fd >= 0) { i_out = nf; fds[nf].fd = out_fd; fds[nf++].events = POLLIN; }
     if (err_fd >= 0) { i_err = nf; fds[nf].fd = err_fd; fds[nf++].events = POLLIN; }
     i_sig = nf; fds[nf].fd = sfd; fds[nf++].events = POLLIN;
@@ -797,6 +943,21 @@ static void cmain(void) {
     long r = sc6(SYS_ppoll, (long)fds, nf, 0, 0, 8, 0);
     if (r < 0) continue;
     if (i_tty >= 0 && fds[i_tty].revents) pump_tty();
+    for (int k = 0; k < MAX_EXECS; k++) {
+      struct exec_ *e = &execs[k];
+      if (!e->used) continue;
+      if (e->start && !e->pid) { spawn_exec(e); continue; }
+      if (!e->pid) continue;
+      if (x_in[k] >= 0 && fds[x_in[k]].revents) {
+        long w = sc(SYS_write, e->in_w, e->in, e->inlen);
+        if (w > 0) { memmove(e->in, e->in + w, e->inlen - (size_t)w); e->inlen -= (size_t)w; }
+        else if (w != -EAGAIN) { sc(SYS_close, e->in_w, 0, 0); e->in_w = -1; e->inlen = 0; }
+      }
+      if (e->in_w < 0) e->inlen = 0;
+      if (e->in_eof && !e->inlen && e->in_w >= 0) { sc(SYS_close, e->in_w, 0, 0); e->in_w = -1; }
+      if (x_out[k] >= 0 && (fds[x_out[k]].revents & (POLLIN | POLLHUP | POLLERR)) && !relay_exec(e, e->out_r, WISP_G_EXEC_STDOUT)) { sc(SYS_close, e->out_r, 0, 0); e->out_r = -1; }
+      if (x_err[k] >= 0 && (fds[x_err[k]].revents & (POLLIN | POLLHUP | POLLERR)) && !relay_exec(e, e->err_r, WISP_G_EXEC_STDERR)) { sc(SYS_close, e->err_r, 0, 0); e->err_r = -1; }
+    }
     if (master >= 0 && child_in == master && stdin_len) { write_all(master, stdin_buf, stdin_len); stdin_len = 0; }
     if (i_in >= 0 && fds[i_in].revents) {
       long w = sc(SYS_write, child_in, stdin_buf, stdin_len);
@@ -816,6 +977,20 @@ static void cmain(void) {
         if (w == child_pid) {
           done = 1;
           if ((st & 0x7f) == 0) { how = 0; code = (st >> 8) & 0xff; } else { how = 1; code = st & 0x7f; }
+        }
+        for (int k = 0; k < MAX_EXECS; k++) {
+          struct exec_ *e = &execs[k];
+          if (!e->used || e->pid != w) continue;
+          /* Its output first (what it wrote is in the pipes), then its status; the slot is free again. */
+          while (e->out_r >= 0 && relay_exec(e, e->out_r, WISP_G_EXEC_STDOUT) == 1) {}
+          while (e->err_r >= 0 && relay_exec(e, e->err_r, WISP_G_EXEC_STDERR) == 1) {}
+          u8 x[2];
+          if ((st & 0x7f) == 0) { x[0] = 0; x[1] = (u8)((st >> 8) & 0xff); } else { x[0] = 1; x[1] = (u8)(st & 0x7f); }
+          exec_frame(WISP_G_EXEC_EXIT, e, x, 2);
+          if (e->in_w >= 0) sc(SYS_close, e->in_w, 0, 0);
+          if (e->out_r >= 0) sc(SYS_close, e->out_r, 0, 0);
+          if (e->err_r >= 0) sc(SYS_close, e->err_r, 0, 0);
+          e->used = 0;
         }
       }
     }

@@ -16,6 +16,12 @@
 #define WISP_G_ERROR 5    /* text: why the process could not be started (an EXIT follows) */
 #define WISP_G_CREATED 6  /* the container is set up and waits for START */
 #define WISP_G_STARTED 7  /* u32 LE: the process's pid in the guest */
+/* More processes in the running container (runc exec): each frame's payload starts with its id. */
+#define WISP_G_EXEC_STARTED 8  /* [id, pid u32 LE] */
+#define WISP_G_EXEC_STDOUT 9   /* [id, bytes] */
+#define WISP_G_EXEC_STDERR 10  /* [id, bytes] */
+#define WISP_G_EXEC_EXIT 11    /* [id, how, code], after its last output (how as in EXIT) */
+#define WISP_G_EXEC_ERROR 12   /* [id, text]: why it could not be started (an EXEC_EXIT follows) */
 
 /* host -> guest */
 #define WISP_H_CONFIG 0x41     /* a piece of the config records (see below) */
@@ -25,6 +31,11 @@
 #define WISP_H_SIGNAL 0x45     /* [signo] to the process, [signo, 1] to all of the container's */
 #define WISP_H_WINSIZE 0x46    /* rows u16 LE, cols u16 LE */
 #define WISP_H_START 0x47      /* run the process (after CREATED) */
+#define WISP_H_EXEC_CONFIG 0x48    /* [id, a piece of its config records: ARG ENV CWD USER GROUP UMASK STDIN] */
+#define WISP_H_EXEC_START 0x49     /* [id]: its config is complete; run it (once the container's process runs) */
+#define WISP_H_EXEC_STDIN 0x4a     /* [id, bytes] */
+#define WISP_H_EXEC_STDIN_EOF 0x4b /* [id] */
+#define WISP_H_EXEC_SIGNAL 0x4c    /* [id, signo] */
 
 /* config records: TAG, LEN u32 LE, LEN bytes */
 #define WISP_C_ARG 1        /* argv, in order */

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join, relative } from 'node:path';
+import type { ExecConfig } from '../container-protocol.js';
 import { RuncError, type RuncErrorCode } from './runc-error.js';
 import { CONTROL_SOCKET } from './state-store.js';
 
@@ -19,6 +20,16 @@ export type ControlRequest =
 
 export type ControlReply = { ok: true } | { ok: false; code: RuncErrorCode; error: string };
 
+/**
+ * `{"op":"exec","process":ExecConfig}` turns the connection into one exec'd process's stream, JSON
+ * lines both ways. From the VMM: `{"ok":false,...}` (not started), or `{"started":PID}`, then
+ * `{"o":BASE64}` / `{"e":BASE64}` (stdout / stderr), and last `{"exit":STATUS,"error"?:TEXT}`. From
+ * the client: `{"i":BASE64}` (stdin), `{"eof":true}`, `{"signal":N}`. A client that goes away before
+ * the exit takes the process with it (SIGKILL), as a runc exec'd process dies with its pid.
+ */
+export interface ExecRequest { op: 'exec'; process: ExecConfig }
+export type ExecServer = (req: ExecRequest, sock: Socket, rest: string) => void;
+
 const MAX_LINE = 64 * 1024;
 
 /** Where to connect or listen for `dir`'s socket: absolute if it fits, else relative to the cwd. */
@@ -31,7 +42,7 @@ function socketAddress(dir: string): string {
   return CONTROL_SOCKET;
 }
 
-export function serveControl(dir: string, handle: (req: ControlRequest) => Promise<ControlReply>): Promise<Server> {
+export function serveControl(dir: string, handle: (req: ControlRequest) => Promise<ControlReply>, exec?: ExecServer): Promise<Server> {
   const server = createServer((sock: Socket) => {
     let buf = '';
     sock.setEncoding('utf8');
@@ -47,6 +58,12 @@ export function serveControl(dir: string, handle: (req: ControlRequest) => Promi
         req = JSON.parse(buf.slice(0, nl)) as ControlRequest;
       } catch {
         sock.end(JSON.stringify({ ok: false, code: 'usage', error: 'bad control request' }) + '\n');
+        return;
+      }
+      if ((req as { op: string }).op === 'exec' && exec) {
+        sock.removeAllListeners('data');
+        exec(req as unknown as ExecRequest, sock, buf.slice(nl + 1));
+        sock.resume();
         return;
       }
       handle(req).then(
@@ -92,4 +109,71 @@ export function callControl(dir: string, id: string, req: ControlRequest, timeou
       }
     });
   });
+}
+
+/** Line-splitting of a stream's JSON lines (bounded: a longer line ends the stream). */
+export function onJsonLines(sock: Socket, rest: string, line: (msg: Record<string, unknown>) => void, tooLong: () => void): void {
+  let buf = rest;
+  const drain = (): void => {
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const l = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!l.trim()) continue;
+      try { line(JSON.parse(l) as Record<string, unknown>); } catch { /* a malformed line is skipped */ }
+    }
+    if (buf.length > MAX_LINE) tooLong();
+  };
+  sock.setEncoding('utf8');
+  sock.on('data', (c: string) => { buf += c; drain(); });
+  drain();
+}
+
+/** The client side of an exec stream (see ExecRequest). */
+export interface ExecClient {
+  /** The guest pid, once the VMM says the process runs; rejects with why it did not start. */
+  started: Promise<number>;
+  /** The exit status; rejects if the VMM process went away without one. */
+  exited: Promise<{ status: number; error?: string }>;
+  stdin(b: Uint8Array): void;
+  eof(): void;
+  signal(n: number): void;
+}
+
+export function openExec(dir: string, id: string, process: ExecConfig, out: { stdout(b: Buffer): void; stderr(b: Buffer): void }): ExecClient {
+  if (!existsSync(join(dir, CONTROL_SOCKET))) throw new RuncError('bad-state', `container not running: "${id}" has no VMM process listening`);
+  const sock = connect(socketAddress(dir));
+  let startedOk!: (pid: number) => void, startFail!: (e: Error) => void, exitOk!: (x: { status: number; error?: string }) => void, exitFail!: (e: Error) => void;
+  const started = new Promise<number>((a, b) => { startedOk = a; startFail = b; });
+  const exited = new Promise<{ status: number; error?: string }>((a, b) => { exitOk = a; exitFail = b; });
+  started.catch(() => {});
+  exited.catch(() => {});
+  let ended = false;
+  const send = (m: unknown): void => { if (!ended && !sock.destroyed) sock.write(JSON.stringify(m) + '\n'); };
+  sock.on('connect', () => send({ op: 'exec', process }));
+  onJsonLines(sock, '', (m) => {
+    if (typeof m.started === 'number') startedOk(m.started);
+    else if (typeof m.o === 'string') out.stdout(Buffer.from(m.o, 'base64'));
+    else if (typeof m.e === 'string') out.stderr(Buffer.from(m.e, 'base64'));
+    else if (typeof m.exit === 'number') { ended = true; exitOk({ status: m.exit, ...(typeof m.error === 'string' && { error: m.error }) }); sock.end(); }
+    else if (m.ok === false) {
+      const e = new RuncError((m.code as RuncErrorCode) ?? 'failed', String(m.error));
+      ended = true; startFail(e); exitFail(e); sock.end();
+    }
+  }, () => sock.destroy());
+  const gone = (e?: NodeJS.ErrnoException): void => {
+    if (ended) return;
+    ended = true;
+    const err = e && (e.code === 'ECONNREFUSED' || e.code === 'ENOENT')
+      ? new RuncError('bad-state', `container not running: the VMM process of "${id}" is gone`)
+      : new RuncError('failed', `The VMM process of container "${id}" closed the exec stream without a status${e ? `: ${e.message}` : ''}`);
+    startFail(err); exitFail(err);
+  };
+  sock.on('error', gone);
+  sock.on('close', () => gone());
+  return {
+    started, exited,
+    stdin: (b) => send({ i: Buffer.from(b).toString('base64') }),
+    eof: () => send({ eof: true }),
+    signal: (n) => send({ signal: n }),
+  };
 }

@@ -69,7 +69,9 @@ test('a container that does not exist: runc\'s words, which the shim matches', (
 test('bad command lines', () => {
   const cases: [string[], RegExp][] = [
     [['frobnicate', 'x'], /unknown command "frobnicate"/],
-    [['exec', 'x'], /"exec" is not supported by wisp-runc/],
+    [['exec'], /exec needs a container id/],
+    [['exec', '--frob', 'x'], /exec: unknown option "--frob"/],
+    [['exec', 'ghost', 'true'], /container "ghost" does not exist/],
     [['state'], /state needs exactly one container id, got none/],
     [['pause'], /pause needs exactly one container id, got none/],
     [['update', 'x'], /"update" is not supported by wisp-runc/],

@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readBundle } from './bundle-spec.js';
+import type { ExecConfig } from '../container-protocol.js';
 import { callControl } from './control-channel.js';
+import { execConfigFromProcess, runExecRelay } from './exec-process.js';
 import { closeFd, openHostPty, sendFd } from './host-pty.js';
 import { executableProblem } from './rootfs-lookup.js';
 import { RuncError } from './runc-error.js';
@@ -34,6 +36,8 @@ Commands:
   create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID   set a container up, not started
   start ID                  run the container's process
   run [-d] [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID   create + start (+ wait)
+  exec [-d] [--pid-file FILE] (--process FILE | [--cwd DIR] [-u UID[:GID]] [-e K=V]... ID ARGS...)
+                            run another process in the running container (no terminal yet)
   state ID                  the container's state as JSON
   kill [--all] ID [SIGNAL]  send a signal (default SIGTERM) to the process (--all: every process)
   delete [--force] ID       remove a stopped (or created; --force: any) container
@@ -303,7 +307,108 @@ export function features(): Record<string, unknown> {
   };
 }
 
-const NOT_SUPPORTED = new Set(['exec', 'update', 'checkpoint', 'restore', 'events', 'spec', 'init']);
+const EXEC_VALUED = {
+  '--process': 'process', '-p': 'process', '--pid-file': 'pid-file', '--console-socket': 'console-socket', '--cwd': 'cwd',
+  '--user': 'user', '-u': 'user', '--env': 'env', '-e': 'env', '--additional-gids': 'additional-gids', '-g': 'additional-gids',
+  '--process-label': 'process-label', '--apparmor': 'apparmor', '--cap': 'cap', '-c': 'cap', '--preserve-fds': 'preserve-fds', '--cgroup': 'cgroup',
+};
+const EXEC_BOOL = { '--detach': 'detach', '-d': 'detach', '--tty': 'tty', '-t': 'tty', '--no-new-privs': 'no-new-privs', '--ignore-paused': 'ignore-paused' };
+
+function execMain(): string {
+  return fileURLToPath(new URL('./exec-main.js', import.meta.url));
+}
+
+/** Reads fd 3 of an exec relay up to its first line; a relay that closes it without one failed. */
+function awaitExecReport(child: ChildProcess): Promise<string> {
+  return new Promise((resolvePromise) => {
+    const pipe = child.stdio[3] as NodeJS.ReadableStream | null;
+    if (!pipe) { resolvePromise('error: the exec relay has no report pipe'); return; }
+    let buf = '';
+    let done = false;
+    const finish = (line: string): void => { if (!done) { done = true; resolvePromise(line); } };
+    pipe.setEncoding('utf8');
+    pipe.on('data', (c: string) => {
+      buf += c;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) finish(buf.slice(0, nl));
+    });
+    pipe.on('error', () => {});
+    // (After its last data: a relay that said "ok" and ended at once is still a success.)
+    pipe.on('close', () => finish(`error: the exec relay ended (${child.signalCode ?? `status ${child.exitCode}`}) before the process started${buf ? `: ${buf.trim()}` : ''}`));
+  });
+}
+
+/**
+ * runc exec: `--process FILE` (what containerd's shim gives), or ARGS with the container's own process
+ * for the rest (--cwd, --user, --env replace or add). See exec-process.ts for the relay.
+ */
+async function execCommand(g: Globals, args: string[]): Promise<number> {
+  const envs: string[] = [];
+  // --env/-e may repeat; parseFlags keeps one value per flag, so they are taken out first.
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (rest.some((r) => !r.startsWith('-'))) { rest.push(a); continue; }
+    if (a === '-e' || a === '--env') { if (i + 1 >= args.length) throw new RuncError('usage', `exec: ${a} needs a value`); envs.push(args[++i]); continue; }
+    if (a.startsWith('--env=')) { envs.push(a.slice(6)); continue; }
+    rest.push(a);
+  }
+  const p = parseFlags(rest, EXEC_VALUED, EXEC_BOOL, 'exec');
+  if (!p.positional.length) throw new RuncError('usage', 'exec needs a container id');
+  const id = checkId(p.positional[0]);
+  const rec = readRecord(g.root, id);
+  const status = liveStatus(rec);
+  if (status === 'stopped') throw new RuncError('bad-state', 'cannot exec in a stopped container');
+  if (status === 'paused' && !p.flags.has('ignore-paused')) throw new RuncError('bad-state', 'cannot exec in a paused container');
+  if (p.flags.has('tty') || p.flags.has('console-socket')) throw new RuncError('unsupported', 'exec with a terminal (--tty, --console-socket) is not supported by wisp-runc yet');
+  if (p.flags.has('preserve-fds') && p.flags.get('preserve-fds') !== '0') throw new RuncError('unsupported', '--preserve-fds is not supported: host file descriptors cannot be passed into a container VM');
+  const dir = containerDir(g.root, id);
+  let config: ExecConfig;
+  if (p.flags.has('process')) {
+    if (p.positional.length > 1) throw new RuncError('usage', 'exec: give either --process FILE or ARGS, not both');
+    const file = resolve(p.flags.get('process') as string);
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new RuncError('bad-bundle', `exec: cannot read the process file ${file}: ${(e as Error).message}`, { cause: e });
+    }
+    config = execConfigFromProcess(json, file);
+  } else {
+    if (p.positional.length < 2) throw new RuncError('usage', 'exec needs a command to run (ID ARGS...) or --process FILE');
+    const c = (JSON.parse(readFileSync(join(dir, LAUNCH_FILE), 'utf8')) as Launch).spec.config;
+    const gids = p.flags.get('additional-gids') as string | undefined;
+    config = {
+      args: p.positional.slice(1), env: [...c.env, ...envs], cwd: (p.flags.get('cwd') as string | undefined) ?? c.cwd,
+      user: (p.flags.get('user') as string | undefined) ?? c.user,
+      additionalGids: gids !== undefined ? gids.split(',').map((x) => { if (!/^\d+$/.test(x)) throw new RuncError('usage', `exec: --additional-gids takes numbers, got "${x}"`); return Number(x); }) : c.additionalGids,
+      stdin: true, ...(c.umask !== undefined && { umask: c.umask }),
+    };
+  }
+  const pidFile = p.flags.has('pid-file') ? resolve(p.flags.get('pid-file') as string) : undefined;
+  if (!p.flags.has('detach')) {
+    if (pidFile) writePidFile(pidFile, process.pid);
+    let failed: string | undefined;
+    const code = await runExecRelay(dir, id, config, (line) => { if (line !== 'ok') failed = line.replace(/^error: /, ''); });
+    if (failed !== undefined) throw new RuncError('failed', failed);
+    return code;
+  }
+  const launchFile = join(dir, `exec-${process.pid}-${Date.now()}.json`);
+  writeFileSync(launchFile, JSON.stringify({ dir, id, config }));
+  const child = spawn(process.execPath, [execMain(), launchFile], { detached: true, stdio: ['inherit', 'inherit', 'inherit', 'pipe'], env: process.env });
+  if (child.pid === undefined) { rmSync(launchFile, { force: true }); throw new RuncError('failed', `Cannot start the exec relay for container "${id}"`); }
+  const line = await awaitExecReport(child);
+  if (line !== 'ok') {
+    rmSync(launchFile, { force: true });
+    throw new RuncError('failed', line.replace(/^error: /, ''));
+  }
+  if (pidFile) writePidFile(pidFile, child.pid);
+  (child.stdio[3] as NodeJS.ReadableStream & { destroy(): void } | null)?.destroy();
+  child.unref();
+  return 0;
+}
+
+const NOT_SUPPORTED = new Set(['update', 'checkpoint', 'restore', 'events', 'spec', 'init']);
 
 async function runCommand(g: Globals, cmd: string, args: string[]): Promise<number> {
   switch (cmd) {
@@ -333,6 +438,7 @@ async function runCommand(g: Globals, cmd: string, args: string[]): Promise<numb
       return code;
     }
     case 'start': await start(g, oneId(parseFlags(args, {}, {}, cmd), cmd)); return 0;
+    case 'exec': return await execCommand(g, args);
     case 'pause': case 'resume': {
       const cid = oneId(parseFlags(args, {}, {}, cmd), cmd);
       const rec = readRecord(g.root, cid);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildRootfs } from '../../guest/rootfs.js';
 import { ContainerVm, type ContainerExit } from '../container-vm.js';
 import type { BundleSpec } from './bundle-spec.js';
-import { serveControl, type ControlReply, type ControlRequest } from './control-channel.js';
+import { onJsonLines, serveControl, type ControlReply, type ControlRequest, type ExecServer } from './control-channel.js';
 import { logEntry, type RuncLog } from './runc-log.js';
 import { CONTROL_SOCKET, ROOT_DISK, writeRecord, type ContainerRecord } from './state-store.js';
 
@@ -132,9 +132,40 @@ export async function runVmmProcess(dir: string): Promise<number> {
     return { ok: false, code: 'usage', error: `unknown control request "${(req as { op: string }).op}"` };
   };
 
+  // runc exec: another process in the running container, streamed over its own control connection.
+  const execServer: ExecServer = (req, sock, rest) => {
+    const say = (m: unknown): void => { if (!sock.destroyed && sock.writable) sock.write(JSON.stringify(m) + '\n'); };
+    sock.on('error', () => sock.destroy());
+    const refuse = (code: string, error: string): void => { sock.end(JSON.stringify({ ok: false, code, error }) + '\n'); };
+    if (rec.status === 'paused') return refuse('bad-state', 'cannot exec in a paused container');
+    if (rec.status !== 'running') return refuse('bad-state', `cannot exec in a ${rec.status === 'created' ? 'created' : 'stopped'} container`);
+    let x: ReturnType<ContainerVm['exec']>;
+    try {
+      x = vm.exec(req.process, {
+        stdout: (b) => say({ o: Buffer.from(b).toString('base64') }),
+        stderr: (b) => say({ e: Buffer.from(b).toString('base64') }),
+      });
+    } catch (e) {
+      return refuse('failed', `cannot exec in container "${id}": ${(e as Error).message}`);
+    }
+    let started = false, done = false;
+    onJsonLines(sock, rest, (m) => {
+      if (typeof m.i === 'string') x.writeStdin(Buffer.from(m.i, 'base64'));
+      else if (m.eof === true) x.closeStdin();
+      else if (typeof m.signal === 'number' && Number.isInteger(m.signal) && m.signal > 0 && m.signal <= 64) x.signal(m.signal);
+    }, () => sock.destroy());
+    sock.on('close', () => { if (!done) x.signal(constants.signals.SIGKILL); });
+    void x.started.then((pid) => { started = true; say({ started: pid }); });
+    void x.exited.then((e) => {
+      done = true;
+      if (!started) return refuse('failed', `unable to start container process: ${e.error ?? `it ended with status ${e.status}`}`);
+      sock.end(JSON.stringify({ exit: e.status, ...(e.error && { error: e.error }) }) + '\n');
+    });
+  };
+
   let server: Server;
   try {
-    server = await serveControl(dir, handle);
+    server = await serveControl(dir, handle, execServer);
   } catch (e) {
     await vm.stop();
     report(`error: cannot listen on ${join(dir, CONTROL_SOCKET)}: ${(e as Error).message}`);
