@@ -19,6 +19,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function initScript() {
   return [
     'mount -t proc proc /proc',
+    // (busybox sh opens /dev/null for a background job's stdin)
+    'mount -t devtmpfs dev /dev',
     `for i in 1 2; do for c in ${Array.from({ length: COPIES }, (_, i) => i).join(' ')}; do cat /bin/busybox; done > /data$i; echo $i >> /data$i; done`,
     'echo WISP-SMP-START',
     'for i in 1 2; do sha256sum /data$i > /sum$i & done; wait',
@@ -35,6 +37,7 @@ function measure(cmd, args) {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '', err = '';
     let start, end;
+    let tail = '';
     const out = {};
     child.stdout.setEncoding('latin1');
     child.stdout.on('data', (s) => {
@@ -43,6 +46,7 @@ function measure(cmd, args) {
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i).replace(/\r/g, '');
         buf = buf.slice(i + 1);
+        tail = (tail + line + '\n').slice(-2000);
         const now = (performance.now() - t0) / 1000;
         if (line === 'WISP-SMP-START') start = now;
         else if (line === 'WISP-SMP-END') end = now;
@@ -56,7 +60,7 @@ function measure(cmd, args) {
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code !== 0 || start === undefined || end === undefined) reject(new Error(`${cmd} ${args.join(' ')} exited ${code} without both markers\n${err.slice(-1000)}`));
-      else resolve({ seconds: end - start, hashes: out });
+      else resolve({ seconds: end - start, hashes: out, tail: tail + buf });
     });
   });
 }
@@ -85,7 +89,7 @@ export async function benchSmp(root, { rounds = 3 } = {}) {
   for (const [name, list] of Object.entries(runs)) {
     for (const run of list) {
       for (const i of [1, 2]) {
-        if (run.hashes[i] !== expected(i)) throw new Error(`${name}: process ${i} printed ${run.hashes[i]}, the host computes ${expected(i)}`);
+        if (run.hashes[i] !== expected(i)) throw new Error(`${name}: process ${i} printed ${run.hashes[i]}, the host computes ${expected(i)}; the console's end:\n${run.tail}`);
       }
     }
   }

@@ -27,6 +27,8 @@ export interface ContainerVmOptions {
   config: ContainerConfig;
   io: ContainerIo;
   memMiB?: number;
+  /** vCPUs (harts), 1-32 (default 1). */
+  cpus?: number;
   /**
    * User-mode networking (passt, started by the VMM): eth0 with CONTAINER_NET's fixed addresses
    * (the init configures them; the image needs no DHCP client), the host at the gateway address,
@@ -132,7 +134,7 @@ export class ContainerVm {
     const guest = await ensureDefaultGuest({ cacheDir, progress: opts.progress ?? null });
     const initrd = await ensureContainerInitramfs({ modulesDir: guest.modulesDir, kernelVersion: guest.kernelVersion, cacheDir });
     const res = new VmResources();
-    res.updateMachineConfig({ mem_size_mib: opts.memMiB ?? 256 });
+    res.updateMachineConfig({ mem_size_mib: opts.memMiB ?? 256, vcpu_count: opts.cpus ?? 1 });
     res.setBootSource({
       kernel_image_path: guest.kernelPath, initrd_path: initrd,
       boot_args: opts.appendCmdline ? `${CONTAINER_CMDLINE} ${opts.appendCmdline}` : CONTAINER_CMDLINE,

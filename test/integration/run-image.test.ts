@@ -91,6 +91,12 @@ test('a docker-archive, run twice: the second run takes the root disk from the s
   assert.doesNotMatch(second.stderr, /building the root disk/, 'the second run builds nothing');
 });
 
+test('--cpus 2: the container sees two CPUs', { timeout: 600_000 }, async () => {
+  const r = await runWisp(['run', '--cpus', '2', '--entrypoint', '/bin/busybox', `oci:${join(work, 'layout')}:v1`, 'nproc'], { timeoutMs: 400_000, env });
+  assert.equal(r.code, 0, describeResult(r));
+  assert.deepEqual(lines(r.stdout), ['2'], describeResult(r));
+});
+
 test('bad input: a clear error and status 125', { timeout: 120_000 }, async () => {
   const missing = await runWisp(['run', `oci:${join(work, 'nowhere')}`], { timeoutMs: 60_000, env });
   assert.equal(missing.code, 125, describeResult(missing));

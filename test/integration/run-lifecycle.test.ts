@@ -64,8 +64,10 @@ test('--reboot exit: a guest reboot ends wisp with status 3', { timeout: BOOT_TI
 });
 
 test('a kernel panic ends wisp with status 1 and the panic line', { timeout: BOOT_TIMEOUT_MS + 30_000 }, async () => {
-  // PID 1 exiting panics the kernel; with panic=-1 it reboots at once, which wisp reports.
-  const r = await runWisp(['run', '--kernel', guest.kernelPath, '--initrd', initrd('panic', 'echo "PANICKING $((6 * 7))"\nexit 3')], { timeoutMs: BOOT_TIMEOUT_MS });
+  // PID 1 exiting panics the kernel; with panic=-1 it reboots at once, which wisp reports. The init
+  // waits a second before exiting: the panic does not flush the tty, so a line still in its buffer
+  // (a loaded host slows the guest's UART interrupts) would never reach the console.
+  const r = await runWisp(['run', '--kernel', guest.kernelPath, '--initrd', initrd('panic', 'echo "PANICKING $((6 * 7))"\nsleep 1\nexit 3')], { timeoutMs: BOOT_TIMEOUT_MS });
   assert.equal(r.timedOut, false, describeResult(r));
   assert.equal(r.code, 1, describeResult(r));
   assert.ok(consoleLines(r.stdout).includes('PANICKING 42'), describeResult(r));

@@ -76,6 +76,11 @@ test('exec: output, input and status of more processes in a running container', 
   assert.equal(fg.code, 5, describe(fg));
   assert.equal(fg.stdout, 'got:fed in from:container extra:1 cwd:/tmp in the container\n', describe(fg));
   assert.equal(fg.stderr, 'to-stderr\n', describe(fg));
+  // 200 KiB through stdin and back out (more than one read's worth, more than one stream line).
+  const big = Array.from({ length: 4096 }, (_, i) => `line ${i} ${'x'.repeat(40)}`).join('\n') + '\n';
+  const cat = runc(['exec', 'c1', '/bin/busybox', 'cat'], big);
+  assert.equal(cat.code, 0, cat.stderr);
+  assert.ok(cat.stdout === big, `cat gave back ${cat.stdout.length} of ${big.length} bytes`);
 
   // As the shim does it: --process FILE --detach --pid-file; the relay holds the stdio files and
   // its status is the process's. Two at once, with the same program.

@@ -22,3 +22,13 @@ test('wisp run IMAGE: bad network flags are refused with one clear message', () 
   assert.throws(() => parseImageRunArgs(['--net', 'tap:tap0', 'img']), /^CliError: --net must be "user" or "none" for an image, got "tap:tap0"$/);
   assert.throws(() => parseImageRunArgs(['--net']), /^CliError: --net needs a value$/);
 });
+
+test('wisp run IMAGE: --cpus N (1-32) is parsed before IMAGE, and refused outside that', () => {
+  assert.equal(parseImageRunArgs(['--cpus', '4', 'img', 'nproc']).cpus, '4');
+  assert.equal(parseImageRunArgs(['--cpus=2', 'img']).cpus, '2');
+  assert.deepEqual(parseImageRunArgs(['--cpus', '2', 'img', 'nproc']).command, ['nproc']);
+  assert.ok(isImageRun(['--cpus', '2', 'img']));
+  assert.throws(() => parseImageRunArgs(['--cpus', '0', 'img']), /^CliError: --cpus must be /);
+  assert.throws(() => parseImageRunArgs(['--cpus', '33', 'img']), /^CliError: --cpus must be 1…32, got "33"$/);
+  assert.throws(() => parseImageRunArgs(['--cpus', '1.5', 'img']), /--cpus/);
+});

@@ -3,6 +3,7 @@ import { ImageError } from '../../images/image-error.js';
 import { pullImage } from '../../images/pull.js';
 import { ContainerVm } from '../../runtime/container-vm.js';
 import { CliError, parseNumberFlag } from '../cli-error.js';
+import { MAX_HARTS } from '../../memory/machine-memory.js';
 import { parsePublish, type PublishFlag } from '../net-flags.js';
 
 /**
@@ -34,6 +35,7 @@ Options:
   -t, --tty           give the process a terminal (this terminal is put in raw mode)
   -i, --interactive   keep stdin open and pass it to the process
       --mem MiB       guest RAM (default 256)
+      --cpus N        vCPUs (harts), 1-32 (default 1); each runs on a thread of its own
       --pull WHEN     missing (default): use the local image store when the image is there;
                       always: resolve the reference again; never: only the store
       --read-only     mount the root filesystem read-only (no writable layer)
@@ -41,7 +43,7 @@ Options:
   -h, --help          show this help
 `;
 
-const VALUE_OPTIONS = new Set(['-e', '--env', '-w', '--workdir', '-u', '--user', '--entrypoint', '--hostname', '--mem', '--pull', '--name', '-p', '--publish', '--net', '--network']);
+const VALUE_OPTIONS = new Set(['-e', '--env', '-w', '--workdir', '-u', '--user', '--entrypoint', '--hostname', '--mem', '--cpus', '--pull', '--name', '-p', '--publish', '--net', '--network']);
 const FLAG_OPTIONS = new Set(['-t', '--tty', '-i', '--interactive', '--read-only', '--rm', '-h', '--help', '-d', '--detach']);
 /** Options of plain `wisp run` that take a value (so their values are not mistaken for an IMAGE). */
 const PLAIN_VALUE_OPTIONS = new Set(['--kernel', '--initrd', '--append', '--init-cmd', '--script', '--reboot', '--engine', '--differential', '--disk', '--vsock', '--vsock-cid', '--mac', '--cpus']);
@@ -69,6 +71,7 @@ interface ImageRunArgs {
   tty: boolean;
   interactive: boolean;
   mem?: string;
+  cpus?: string;
   pull: 'missing' | 'always' | 'never';
   readOnly: boolean;
   /** --net user */
@@ -104,6 +107,7 @@ export function parseImageRunArgs(argv: readonly string[]): ImageRunArgs {
         case '--entrypoint': out.entrypoint = value; break;
         case '--hostname': out.hostname = value; break;
         case '--mem': out.mem = value; break;
+        case '--cpus': out.cpus = value; break;
         case '--name': break;
         case '--pull':
           if (value !== 'missing' && value !== 'always' && value !== 'never') throw new CliError(`--pull must be missing, always or never, got "${value}"`);
@@ -128,6 +132,8 @@ export function parseImageRunArgs(argv: readonly string[]): ImageRunArgs {
     }
   }
   if (out.help) return out;
+  const cpus = parseNumberFlag('--cpus', out.cpus, 1);
+  if (cpus < 1 || cpus > MAX_HARTS) throw new CliError(`--cpus must be 1…${MAX_HARTS}, got "${out.cpus}"`);
   if (out.publish.length && !out.net) throw new CliError('-p/--publish needs the user-mode network: add --net user');
   if (i >= argv.length) throw new CliError('wisp run needs an IMAGE (see wisp run --help)');
   out.image = argv[i];
@@ -160,6 +166,7 @@ export async function runImage(argv: string[]): Promise<number> {
   let vm: ContainerVm;
   try {
     const memMiB = parseNumberFlag('--mem', args.mem, 256);
+    const cpus = parseNumberFlag('--cpus', args.cpus, 1);
     const image = await pullImage(args.image, { pull: args.pull, progress: process.stderr });
     const c = image.config.config;
     const entrypoint = args.entrypoint !== undefined ? (args.entrypoint ? [args.entrypoint] : []) : (c.Entrypoint ?? []);
@@ -172,6 +179,7 @@ export async function runImage(argv: string[]): Promise<number> {
     vm = await ContainerVm.start({
       rootfs: image.rootfsPath,
       memMiB,
+      cpus,
       config: {
         args: argvIn, env, cwd: args.workdir ?? (c.WorkingDir || '/'), user: args.user ?? (c.User || undefined),
         hostname: args.hostname ?? image.manifestDigest.slice(7, 19), terminal: args.tty, stdin: args.interactive, readonlyRoot: args.readOnly,

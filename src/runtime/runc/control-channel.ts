@@ -172,7 +172,8 @@ export function openExec(dir: string, id: string, process: ExecConfig, out: { st
   sock.on('close', () => gone());
   return {
     started, exited,
-    stdin: (b) => send({ i: Buffer.from(b).toString('base64') }),
+    // (In pieces whose lines stay far below the stream's line limit.)
+    stdin: (b) => { for (let o = 0; o < b.length; o += 16384) send({ i: Buffer.from(b.subarray(o, o + 16384)).toString('base64') }); },
     eof: () => send({ eof: true }),
     signal: (n) => send({ signal: n }),
   };
