@@ -4,6 +4,10 @@
  * A program is wisp-only when the spec lets hardware choose and wisp chose differently from QEMU (our
  * reference for "what hardware does"); the source says so itself, on a line
  * `# WISP-ONLY: <reason>` (or `// WISP-ONLY: ...`), so the reason lives beside the test.
+ *
+ * A multi-hart program that QEMU's multi-threaded TCG gets wrong (and its single-threaded, round-robin
+ * TCG gets right) says `# QEMU-ONE-THREAD: <reason>`: the reference then runs it with
+ * `-accel tcg,thread=single`, so the program is still checked on QEMU.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -18,6 +22,8 @@ export interface IsaProgram {
   wispOnly: string | undefined;
   /** Harts the program runs on: its `#define NHARTS n`, else 1. */
   harts: number;
+  /** Why QEMU must run it on one host thread (round-robin harts), or undefined. */
+  qemuOneThread: string | undefined;
 }
 
 /** The repository root, found from this file whether it runs from test/isa (tsx) or dist/test/isa. */
@@ -34,7 +40,9 @@ export function repoRoot(): string {
 export const isaDir = (): string => join(repoRoot(), 'test', 'isa');
 export const isaBuildDir = (): string => join(repoRoot(), 'build', 'isa');
 
-const WISP_ONLY = /^\s*(?:#|\/\/|\/\*)\s*WISP-ONLY:\s*(.+?)\s*(?:\*\/)?\s*$/m;
+const marker = (name: string): RegExp => new RegExp(`^\\s*(?:#|//|/\\*)\\s*${name}:\\s*(.+?)\\s*(?:\\*/)?\\s*$`, 'm');
+const WISP_ONLY = marker('WISP-ONLY');
+const QEMU_ONE_THREAD = marker('QEMU-ONE-THREAD');
 
 export function listIsaPrograms(): IsaProgram[] {
   const srcDir = join(isaDir(), 'src');
@@ -48,7 +56,7 @@ export function listIsaPrograms(): IsaProgram[] {
       const text = readFileSync(source, 'utf8');
       const m = WISP_ONLY.exec(text);
       const harts = Number(/^#define NHARTS (\d+)\s*$/m.exec(text)?.[1] ?? 1);
-      return { name, source, elf: join(out, `${name}.elf`), wispOnly: m?.[1], harts };
+      return { name, source, elf: join(out, `${name}.elf`), wispOnly: m?.[1], harts, qemuOneThread: QEMU_ONE_THREAD.exec(text)?.[1] };
     });
 }
 

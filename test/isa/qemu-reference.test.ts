@@ -15,8 +15,8 @@ const QEMU = 'qemu-system-riscv64';
 const TIMEOUT_MS = 60_000;
 const root = repoRoot();
 
-function runQemu(elf: string, harts: number): Promise<{ code: number | null; output: string }> {
-  const args = ['-M', 'virt', '-bios', 'none', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-smp', String(harts), '-kernel', elf];
+function runQemu(elf: string, harts: number, oneThread: boolean): Promise<{ code: number | null; output: string }> {
+  const args = ['-M', 'virt', ...(oneThread ? ['-accel', 'tcg,thread=single'] : []), '-bios', 'none', '-nographic', '-monitor', 'none', '-serial', 'stdio', '-smp', String(harts), '-kernel', elf];
   return new Promise((done) => {
     const child = execFile(QEMU, args, { timeout: TIMEOUT_MS, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string; killed?: boolean }) | null;
@@ -41,7 +41,8 @@ describe('ISA suite on QEMU (reference)', { concurrency: 2 }, () => {
       continue;
     }
     test(p.name, async () => {
-      const r = await runQemu(p.elf, p.harts);
+      if (p.qemuOneThread) console.log(`qemu-reference: ${p.name} runs on one QEMU thread: ${p.qemuOneThread}`);
+      const r = await runQemu(p.elf, p.harts, p.qemuOneThread !== undefined);
       const tail = r.output.trimEnd().split('\n').slice(-15).join('\n');
       const what = describeFailure(r.output) ?? (r.code === null ? `no verdict within ${TIMEOUT_MS} ms` : `exit ${r.code}`);
       assert.equal(r.code, 0, `${relative(root, p.source)} on QEMU: ${what}\n--- last output ---\n${tail}`);

@@ -2,6 +2,7 @@
 # (so a translating engine has translated it), hart 1 rewrites one of its instructions and says so
 # through memory; after FENCE.I hart 0 must run the new instruction. Then the other way round for a
 # function hart 1 runs.
+# QEMU-ONE-THREAD: QEMU 7.2's multi-threaded TCG runs hart 0's stale translation after hart 1's store and hart 0's FENCE.I (case 2 failed 18 of 60 runs here); with one TCG thread it passed 40 of 40
 #include "wisp-test.h"
 #define NHARTS 2
 #define LI_A0_1 0x00100513
