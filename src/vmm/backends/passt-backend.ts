@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { UserModeIpv4 } from '../machine.js';
 import { StreamFramePort } from './stream-frame-port.js';
+import { createFrameSocketPair } from './frame-socket-pair.js';
 
 export type PasstErrorCode = 'not-installed' | 'port-taken' | 'bad-port' | 'start-failed';
 
@@ -113,19 +114,25 @@ export class PasstBackend {
     for (const p of publish) args.push(p.protocol === 'tcp' ? '-t' : '-u', `${p.hostPort}:${p.guestPort}`);
     const command = opts.command ?? process.env['WISP_PASST'] ?? 'passt';
 
+    // The frames' socketpair: one with large buffers where the FFI can make it (frame-socket-pair.ts
+    // says why), else Node's own.
+    const pair = createFrameSocketPair();
     let child: ChildProcess;
     try {
-      child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+      child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', pair ? pair.childFd : 'pipe'] });
     } catch (e) {
+      pair?.socket.destroy();
       rmSync(dir, { recursive: true, force: true });
       throw new PasstError('start-failed', `Cannot start passt ("${command}"): ${(e as Error).message}`, { cause: e });
+    } finally {
+      pair?.closeChildEnd();
     }
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (s: string) => {
       stderr = (stderr + s).slice(-STDERR_KEEP);
     });
     const said = () => stderr.split('\n').filter((l) => l.trim() && !/^Failed to send \d+ bytes to syslog/.test(l) && !/^Don't run as root/.test(l)).join('; ');
-    const backend = new PasstBackend(child, child.stdio[3] as Duplex, dir);
+    const backend = new PasstBackend(child, pair ? pair.socket : child.stdio[3] as Duplex, dir);
     try {
       await new Promise<void>((resolve, reject) => {
         const deadline = Date.now() + (opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
