@@ -8,15 +8,15 @@
  * a non-zero exit, and no passt left running. All traffic stays on this machine's loopback.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, get as httpGet, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { consoleLines, describeResult, ensureGuest, runWisp, WispProcess } from '../helpers/guest-fixtures.js';
+import { fetchBytes, freePort, passtInstalled, passtsFor } from '../helpers/user-net.js';
 
 const BOOT_TIMEOUT_MS = 300_000;
 const DOWNLOAD_BYTES = 6 * 1024 * 1024;
@@ -27,42 +27,6 @@ let server: Server;
 let serverPort = 0;
 const blob = randomBytes(DOWNLOAD_BYTES);
 const blobSha = createHash('sha256').update(blob).digest('hex');
-
-function passtInstalled(): boolean {
-  try {
-    execFileSync('passt', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A port nobody listens on right now (the kernel picks it). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** passt processes publishing `hostPort` (there must be none once wisp has exited). */
-function passtsFor(hostPort: number): string[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,stat=,args='], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => /\bpasst/.test(l) && l.includes(`${hostPort}:`) && !/^\s*\d+\s+Z/.test(l));
-}
-
-function fetchBytes(url: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    httpGet(url, (res) => {
-      if (res.statusCode !== 200) { reject(new Error(`${url}: HTTP ${res.statusCode}`)); res.resume(); return; }
-      const parts: Buffer[] = [];
-      res.on('data', (d: Buffer) => parts.push(d));
-      res.on('end', () => resolve(Buffer.concat(parts)));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
-}
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'wisp-net-user-'));

@@ -8,7 +8,7 @@
  * already taken: one line each, exit 125, no passt left. All traffic stays on this machine's loopback.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 import { ensureDebianUserland } from '../../src/guest/debian-userland.js';
 import { writeOciLayout } from '../../src/images/testing/image-writer.js';
 import { describeResult, ensureGuest, requireTool, runWisp, WispProcess } from '../helpers/guest-fixtures.js';
+import { freePort, passtInstalled, passtsFor } from '../helpers/user-net.js';
 
 const PAGE = randomBytes(300 * 1024);
 const FROM_HOST = randomBytes(512 * 1024);
@@ -32,30 +33,6 @@ let server: Server;
 let serverPort = 0;
 let stopAsked = false;
 let hostFetches = 0;
-
-function passtInstalled(): boolean {
-  try {
-    execFileSync('passt', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A port nobody listens on right now (the kernel picks it). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '0.0.0.0', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** passt processes publishing `hostPort` (there must be none once wisp has exited). */
-function passtsFor(hostPort: number): string[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,stat=,args='], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => /\bpasst/.test(l) && l.includes(`${hostPort}:`) && !/^\s*\d+\s+Z/.test(l));
-}
 
 before(async () => {
   requireTool('mke2fs', 'e2fsprogs');
@@ -112,7 +89,7 @@ test('--net user -p HOST:80: curl fetches from httpd in the container, the conta
     t.skip('passt is not installed (Debian package passt; scripts/setup.sh installs it)');
     return;
   }
-  const hostPort = await freePort();
+  const hostPort = await freePort('0.0.0.0');
   const w = new WispProcess(['run', '--net', 'user', '-p', `${hostPort}:80`, image], { timeoutMs: 800_000, env, closeStdin: true });
   try {
     await w.waitFor(/^serving$/m, 700_000);

@@ -17,8 +17,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, get as httpGet, type Server } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import { buildInitramfs, ensureDefaultGuest } from '../../src/guest/index.js';
 import { checkRequest, checkResponse, loadApiSpec } from '../helpers/api-spec.js';
 import { curl } from '../helpers/curl.js';
 import { repoRoot, wispBin } from '../helpers/guest-fixtures.js';
+import { fetchBytes, freePort, passtInstalled, passtsFor } from '../helpers/user-net.js';
 
 const BOOT_TIMEOUT_MS = 300_000;
 const STEP_MS = 120_000;
@@ -127,35 +128,8 @@ function said(out: string, key: string): string[] {
   return out.replace(/\r/g, '').split('\n').filter((l) => l.startsWith(`${key} `)).map((l) => l.slice(key.length + 1));
 }
 
-function fetchBytes(url: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    httpGet(url, (res) => {
-      if (res.statusCode !== 200) { reject(new Error(`${url}: HTTP ${res.statusCode}`)); res.resume(); return; }
-      const parts: Buffer[] = [];
-      res.on('data', (d: Buffer) => parts.push(d));
-      res.on('end', () => resolve(Buffer.concat(parts)));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
-}
-
 function sha(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
-}
-
-function passtInstalled(): boolean {
-  try {
-    execFileSync('passt', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** passt processes publishing `hostPort` (none once the VMM that owned it has gone). */
-function passtsFor(hostPort: number): string[] {
-  const out = execFileSync('ps', ['-eo', 'pid=,stat=,args='], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => /\bpasst/.test(l) && l.includes(`${hostPort}:`) && !/^\s*\d+\s+Z/.test(l));
 }
 
 async function noPasstFor(hostPort: number): Promise<void> {
@@ -163,14 +137,6 @@ async function noPasstFor(hostPort: number): Promise<void> {
     if (i > 200) assert.deepEqual(passtsFor(hostPort), [], 'passt exits once its VMM has gone');
     await sleep(50);
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 test('user-mode network (passt) across a snapshot: TCP both ways before, a new passt after the load, TCP both ways again', { timeout: BOOT_TIMEOUT_MS + 6 * STEP_MS }, async (t) => {
