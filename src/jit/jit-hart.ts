@@ -418,13 +418,26 @@ export class JitHart extends InterpreterHart {
         if (module !== null) this.install(region, page, module, translation);
         if (region.again) {
           region.again = false;
-          if (region.compiles < MAX_COMPILES) this.translate(region, base);
+          if (region.compiles < MAX_COMPILES && this.hasHotBlock(page)) this.translate(region, base);
         }
       };
       WebAssembly.compile(bytes).then(done, () => done(null));
     } else {
       this.install(region, page, new WebAssembly.Module(bytes), translation);
     }
+  }
+
+  /**
+   * Whether a block of host page `page` is hot and not an entry of its translation. A block that
+   * turned hot while the page's translation was compiling was often in it already (a translation
+   * from the cache, or one that took the block as warm): translating the page again then made the
+   * same code twice, ~45 translations of every boot with a warm cache.
+   */
+  private hasHotBlock(page: number): boolean {
+    const counts = this.counts[page];
+    if (counts === undefined) return false;
+    for (let h = 0; h < 2048; h++) if (counts[h] > this.threshold && counts[h] !== ENTRY) return true;
+    return false;
   }
 
   /**
