@@ -13,7 +13,7 @@ import { MachineMemory } from '../memory/machine-memory.js';
 import { Priv } from '../cpu/trap.js';
 import { InterpreterHart } from '../cpu/interpreter/interpreter-hart.js';
 import { JitHart } from './jit-hart.js';
-import { pageHash } from './translation-cache.js';
+import { pageHash, TranslationCache, type CachedTranslation } from './translation-cache.js';
 
 const CODE = 0x8000_1000;
 const THRESHOLD = 200;
@@ -117,6 +117,49 @@ test('a damaged or cut-short cache file is read as far as it is sound', (t) => {
   r = runOnce(jit, LOOP(-1), 5000n);
   assert.equal(r.a0, ref);
   assert.ok((r.hart as JitHart).stats.cacheHits >= 1, 'the sound record before the garbage is used');
+  // The garbage is gone once the file was opened, so records added after it are found.
+  const now = readFileSync(file);
+  assert.ok(now.length <= good.length && !now.includes('not a record'), 'the file holds its sound records only');
+});
+
+/** A record with `n` bytes of (fake) code whose first byte is `tag`: the cache stores and checks bytes, it does not compile them. */
+function record(tag: number, n = 1000): CachedTranslation {
+  const bytes = new Uint8Array(n).fill(tag);
+  return { bytes, entries: new Uint8Array(2048), words: new Uint16Array(2048).fill(tag), spans: new Int32Array([0, 2]), next: -1 };
+}
+
+test('a page translated again leaves its old records behind only until the file is next opened', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-jit-cache-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const layout = { test: 'supersede' };
+  const c1 = TranslationCache.open(dir, layout)!;
+  for (let i = 1; i <= 5; i++) c1.store(111, record(i));
+  c1.store(222, record(9));
+  const before = c1.bytes;
+  const c2 = TranslationCache.open(dir, layout)!;
+  assert.ok(c2.bytes < before / 2, `the superseded records went (${before} -> ${c2.bytes} bytes)`);
+  assert.equal(c2.lookup(111)?.bytes[0], 5, 'the last record of a page wins');
+  assert.equal(c2.lookup(222)?.bytes[0], 9);
+  const [name] = readdirSync(dir);
+  assert.equal(readFileSync(join(dir, name)).length, c2.bytes);
+});
+
+test('a cache file near its limit keeps its newest half, and goes on taking records', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wisp-jit-cache-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const layout = { test: 'bound' };
+  const limit = 64 * 1024;
+  const c1 = TranslationCache.open(dir, layout, limit)!;
+  for (let i = 1; i <= 40; i++) c1.store(i, record(i));
+  assert.ok(c1.bytes <= limit, 'the file stopped growing at its limit');
+  const stored = c1.stored;
+  assert.ok(stored < 40, 'some records were refused');
+  const c2 = TranslationCache.open(dir, layout, limit)!;
+  assert.ok(c2.bytes <= limit / 2, `the newest half stays (${c2.bytes} bytes)`);
+  assert.equal(c2.lookup(stored)?.bytes[0], stored, 'the newest record is kept');
+  assert.equal(c2.lookup(1), undefined, 'the oldest record is gone');
+  c2.store(1000, record(77));
+  assert.equal(TranslationCache.open(dir, layout, limit)!.lookup(1000)?.bytes[0], 77, 'records are added again');
 });
 
 function u16Of(memory: MachineMemory): Uint16Array {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,33 +26,38 @@ export interface CachedTranslation {
  * (and the next page's, for blocks taken from there), exactly as it checks a translation after a
  * FENCE.I. A translation is a function of those bytes, their offsets in the page, the next page's
  * host number (in the record) and the layout (in the file's name), so that comparison makes it
- * valid. Bounded: a file past MAX_BYTES is started afresh, and the directory is kept under
- * DIR_MAX_BYTES by removing the least recently written files (other versions, other layouts).
+ * valid.
  *
+ * Only the records' headers are read when the cache opens; a record's body is read when it is
+ * looked up (a hart used to read the whole file, up to 96 MiB, into its memory at every start).
  * Written with one append per record (O_APPEND): machines running at once may add to one file; a
- * record cut short by a crash is dropped when read.
+ * record cut short by a crash ends what is read. Bounded: a file with more superseded records (a
+ * page translated again, the last record wins) than live ones, or with a damaged tail, is
+ * rewritten with its live records when opened; one past 3/4 of its limit keeps only the newest
+ * half; and the directory is kept under DIR_MAX_BYTES by removing the least recently written files
+ * (other versions, other layouts).
  */
 export class TranslationCache {
-  /** Record offsets in `data` by page hash (the last record of a hash wins). */
-  private readonly index = new Map<number, number>();
-  private data: Buffer = Buffer.alloc(0);
+  /** Record offsets and body lengths by page hash (the last record of a hash wins). */
+  private readonly index = new Map<number, { at: number; len: number }>();
+  /** Where the next record goes (the file's length when it was opened, plus what this run added). */
   private size = 0;
   stored = 0;
 
-  private constructor(private readonly path: string) {}
+  private constructor(private readonly path: string, private readonly maxBytes: number) {}
 
   /**
    * Opens (or starts) the cache for this translator and `layout` under `dir`; null when the
-   * directory cannot be used (the JIT then runs without one).
+   * directory cannot be used (the JIT then runs without one). `maxBytes` bounds the file (tests).
    */
-  static open(dir: string, layout: unknown): TranslationCache | null {
+  static open(dir: string, layout: unknown, maxBytes = MAX_BYTES): TranslationCache | null {
     try {
       const version = codeVersion();
       const key = createHash('sha256').update(version).update(JSON.stringify(layout)).digest('hex').slice(0, 24);
       mkdirSync(dir, { recursive: true });
       const path = join(dir, `v${version.slice(0, 12)}-${key}.wjc`);
       trim(dir, path);
-      const cache = new TranslationCache(path);
+      const cache = new TranslationCache(path, maxBytes);
       cache.load();
       return cache;
     } catch {
@@ -59,31 +65,71 @@ export class TranslationCache {
     }
   }
 
+  /** The file's size now (its records, live and superseded). */
+  get bytes(): number {
+    return this.size;
+  }
+
   private load(): void {
-    let size = 0;
-    try { size = statSync(this.path).size; } catch { return; }
-    if (size > MAX_BYTES) { unlinkQuietly(this.path); return; }
-    const data = readFileSync(this.path);
-    let at = 0;
-    while (at + HEADER <= data.length) {
-      if (data.readUInt32LE(at) !== MAGIC) break;
-      const len = data.readUInt32LE(at + 4);
-      if (at + HEADER + len > data.length) break; // cut short
-      this.index.set(data.readInt32LE(at + 12) * 0x200000 + (data.readUInt32LE(at + 16) & 0x1fffff), at);
-      at += HEADER + len;
+    let fd: number;
+    try { fd = openSync(this.path, 'r'); } catch { return; } // no file yet
+    let records: Rec[], sound: number, fileSize: number;
+    try {
+      fileSize = fstatSync(fd).size;
+      ({ records, sound } = scan(fd, fileSize));
+      const live = liveRecords(records);
+      const liveBytes = live.reduce((a, r) => a + HEADER + r.len, 0);
+      const full = fileSize > (this.maxBytes * 3) / 4;
+      if (sound < fileSize || sound - liveBytes > liveBytes || full) {
+        const keep = full ? newest(live, this.maxBytes / 2) : live;
+        this.rewrite(fd, keep);
+        return;
+      }
+      for (const r of live) this.index.set(r.hash, { at: r.at, len: r.len });
+      this.size = fileSize;
+    } finally {
+      closeSync(fd);
     }
-    this.data = data;
+  }
+
+  /**
+   * Writes `keep` (records of the open file `fd`, in file order) to a new file that replaces this
+   * one. A machine appending to the old file meanwhile loses its record: it is a cache.
+   */
+  private rewrite(fd: number, keep: Rec[]): void {
+    const tmp = `${this.path}.${process.pid}.${threadId}.tmp`;
+    const out = openSync(tmp, 'w');
+    let at = 0;
+    try {
+      for (const r of keep) {
+        const buf = Buffer.alloc(HEADER + r.len);
+        if (readSync(fd, buf, 0, buf.length, r.at) !== buf.length) continue;
+        writeSync(out, buf);
+        this.index.set(r.hash, { at, len: r.len });
+        at += buf.length;
+      }
+    } finally {
+      closeSync(out);
+    }
+    renameSync(tmp, this.path);
     this.size = at;
   }
 
   /** The translation last stored for a page with hash `hash`, or undefined (none, or damaged). */
   lookup(hash: number): CachedTranslation | undefined {
-    const at = this.index.get(hash);
-    if (at === undefined) return undefined;
-    const d = this.data;
-    const len = d.readUInt32LE(at + 4);
-    const body = d.subarray(at + HEADER, at + HEADER + len);
-    if (checksum(body) !== d.readUInt32LE(at + 8)) { this.index.delete(hash); return undefined; }
+    const rec = this.index.get(hash);
+    if (rec === undefined) return undefined;
+    const d = Buffer.alloc(HEADER + rec.len);
+    try {
+      const fd = openSync(this.path, 'r');
+      try { if (readSync(fd, d, 0, d.length, rec.at) !== d.length) return undefined; } finally { closeSync(fd); }
+    } catch {
+      return undefined;
+    }
+    // The file may have been rewritten by another machine since it was opened: check it is still this record.
+    if (d.readUInt32LE(0) !== MAGIC || d.readUInt32LE(4) !== rec.len || recordHash(d, 0) !== hash) return undefined;
+    const body = d.subarray(HEADER);
+    if (checksum(body) !== d.readUInt32LE(8)) { this.index.delete(hash); return undefined; }
     let p = 0;
     const u32 = () => { const v = body.readUInt32LE(p); p += 4; return v; };
     const next = body.readInt32LE(p); p += 4;
@@ -103,7 +149,7 @@ export class TranslationCache {
   /** Adds a translation of a page with hash `hash` (see pageHash). */
   store(hash: number, t: CachedTranslation): void {
     const bodyLen = 16 + 2048 + 2 * t.words.length + 4 * t.spans.length + t.bytes.length;
-    if (this.size + HEADER + bodyLen > MAX_BYTES) return;
+    if (this.size + HEADER + bodyLen > this.maxBytes) return;
     const rec = Buffer.alloc(HEADER + bodyLen);
     let p = HEADER;
     p = rec.writeInt32LE(t.next, p);
@@ -130,6 +176,42 @@ export class TranslationCache {
   }
 }
 
+/** A record's place in the file: its page hash, offset and body length. */
+interface Rec { hash: number; at: number; len: number }
+
+/** The records' headers of the file open at `fd`, up to the first that is cut short or not a record. */
+function scan(fd: number, fileSize: number): { records: Rec[]; sound: number } {
+  const records: Rec[] = [];
+  const h = Buffer.alloc(HEADER);
+  let at = 0;
+  while (at + HEADER <= fileSize) {
+    if (readSync(fd, h, 0, HEADER, at) !== HEADER || h.readUInt32LE(0) !== MAGIC) break;
+    const len = h.readUInt32LE(4);
+    if (at + HEADER + len > fileSize) break; // cut short
+    records.push({ hash: recordHash(h, 0), at, len });
+    at += HEADER + len;
+  }
+  return { records, sound: at };
+}
+
+/** The last record of each hash, in file order. */
+function liveRecords(records: Rec[]): Rec[] {
+  const last = new Map<number, Rec>();
+  for (const r of records) last.set(r.hash, r);
+  return records.filter((r) => last.get(r.hash) === r);
+}
+
+/** The newest of `records` (file order: oldest first) that fit in `bytes`, in file order. */
+function newest(records: Rec[], bytes: number): Rec[] {
+  let total = 0, i = records.length;
+  while (i > 0 && total + HEADER + records[i - 1].len <= bytes) total += HEADER + records[--i].len;
+  return records.slice(i);
+}
+
+function recordHash(b: Buffer, at: number): number {
+  return b.readInt32LE(at + 12) * 0x200000 + (b.readUInt32LE(at + 16) & 0x1fffff);
+}
+
 /**
  * A 53-bit hash of the 4 KiB page at halfword index `at` of `u16` (two 32-bit lanes of a
  * multiplicative hash, cut to an exact JS integer). Only a key: a hit is compared byte by byte.
@@ -148,7 +230,7 @@ export function pageHash(u16: Uint16Array, at: number): number {
 const MAGIC = 0x314a5457; // "WTJ1"
 /** Magic, body length, body checksum, page hash (high 32 bits signed, low 21 bits). */
 const HEADER = 20;
-/** A cache file stops growing at this size and is started afresh when found larger. */
+/** A cache file stops growing at this size (and keeps its newest half when opened past 3/4 of it). */
 const MAX_BYTES = 96 * 1024 * 1024;
 /** All of the cache's files (versions of wisp, memory sizes) together. */
 const DIR_MAX_BYTES = 512 * 1024 * 1024;
