@@ -4,7 +4,8 @@
 // with its built-in SBI. Same kernel, same initramfs, same RAM, same command line.
 // Needs a built tree (dist/) and qemu-system-riscv64; not part of `npm test`.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const MEM_MIB = 128;
@@ -63,35 +64,46 @@ export async function bootFixtures(root) {
 
 /**
  * The interpreter once (a reference figure, ~13 s), then the JIT and QEMU in alternation, `rounds`
- * times each, so a change in the machine's load hits both sides alike; medians.
+ * times each, so a change in the machine's load hits both sides alike; medians. The JIT keeps its
+ * translations between runs (jit/translation-cache.ts): it runs here with a cache directory of its
+ * own, empty at the start, so the first JIT run is the cold boot of a fresh install (reported on its
+ * own) and the others are warm, whatever earlier runs left in the user's cache.
  */
 export async function benchBoot(root, { rounds = 5 } = {}) {
   const { kernel, initrd } = await bootFixtures(root);
   const result = { kernel, memMiB: MEM_MIB };
-  const wisp = (engine) => timeToMarker(process.execPath, [join(root, 'bin/wisp.js'), 'run', '--engine', engine, '--kernel', kernel,
-    '--initrd', initrd, '--mem', String(MEM_MIB)], MARKER, { cwd: root });
-  const qemuBoot = () => timeToMarker('qemu-system-riscv64', ['-M', 'virt', '-m', String(MEM_MIB), '-nographic', '-bios', 'default',
-    '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0 panic=-1'], MARKER);
-  const interp = await wisp('interpreter');
-  result.interpreter = { secondsToMarker: interp.toMarker, runs: [interp] };
-  const jit = [], qemu = [];
-  let qemuError;
-  for (let i = 0; i < rounds; i++) {
-    jit.push(await wisp('jit'));
-    if (qemuError === undefined) {
-      try { qemu.push(await qemuBoot()); } catch (e) { qemuError = e; }
+  const cacheDir = mkdtempSync(join(tmpdir(), 'wisp-bench-jit-'));
+  try {
+    const env = { ...process.env, WISP_JIT_CACHE: cacheDir };
+    const wisp = (engine) => timeToMarker(process.execPath, [join(root, 'bin/wisp.js'), 'run', '--engine', engine, '--kernel', kernel,
+      '--initrd', initrd, '--mem', String(MEM_MIB)], MARKER, { cwd: root, env });
+    const qemuBoot = () => timeToMarker('qemu-system-riscv64', ['-M', 'virt', '-m', String(MEM_MIB), '-nographic', '-bios', 'default',
+      '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0 panic=-1'], MARKER);
+    const interp = await wisp('interpreter');
+    result.interpreter = { secondsToMarker: interp.toMarker, runs: [interp] };
+    const cold = await wisp('jit');
+    const jit = [], qemu = [];
+    let qemuError;
+    for (let i = 0; i < rounds; i++) {
+      jit.push(await wisp('jit'));
+      if (qemuError === undefined) {
+        try { qemu.push(await qemuBoot()); } catch (e) { qemuError = e; }
+      }
     }
-  }
-  result.jit = { secondsToMarker: median(jit.map((r) => r.toMarker)), runs: jit };
-  if (qemuError !== undefined) {
-    result.qemu = `not measured: ${qemuError.message}`;
+    result.jit = { secondsToMarker: median(jit.map((r) => r.toMarker)), runs: jit, coldSecondsToMarker: cold.toMarker };
+    if (qemuError !== undefined) {
+      result.qemu = `not measured: ${qemuError.message}`;
+      return result;
+    }
+    const q = median(qemu.map((r) => r.toMarker));
+    Object.assign(result, {
+      qemuSecondsToMarker: q, qemuRuns: qemu,
+      ratioInterpreterToQemu: result.interpreter.secondsToMarker / q,
+      ratioJitToQemu: result.jit.secondsToMarker / q,
+      ratioJitColdToQemu: cold.toMarker / q,
+    });
     return result;
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
   }
-  const q = median(qemu.map((r) => r.toMarker));
-  Object.assign(result, {
-    qemuSecondsToMarker: q, qemuRuns: qemu,
-    ratioInterpreterToQemu: result.interpreter.secondsToMarker / q,
-    ratioJitToQemu: result.jit.secondsToMarker / q,
-  });
-  return result;
 }
