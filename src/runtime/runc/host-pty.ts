@@ -1,14 +1,13 @@
 import { closeSync, openSync, constants as fsConstants } from 'node:fs';
-import { createRequire } from 'node:module';
 import { RuncError } from './runc-error.js';
+import { hostLibc, type HostLibc } from '../../util/host-libc.js';
 
 /**
  * The two things of a terminal container that Node cannot do by itself: open a pseudo-terminal pair
  * (posix_openpt/grantpt/unlockpt/ptsname_r) and pass its master to containerd's shim over the
- * console socket as SCM_RIGHTS ancillary data (sendmsg). Both go through koffi, a maintained FFI
- * library with prebuilt binaries for Node 20 (no compiler at install time), which wisp's tap backend
- * uses too; node-pty would bring a native build and a process spawner that wisp has no use for.
- * koffi is loaded only when a terminal is asked for.
+ * console socket as SCM_RIGHTS ancillary data (sendmsg). Both go through the host's C library
+ * (util/host-libc.ts), loaded only when a terminal is asked for; node-pty would bring a native build
+ * and a process spawner that wisp has no use for.
  */
 
 interface Libc {
@@ -32,30 +31,27 @@ let libc: Libc | undefined;
 
 function load(): Libc {
   if (libc) return libc;
-  const require = createRequire(import.meta.url);
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  let koffi: any;
+  let c: HostLibc;
   try {
-    koffi = require('koffi');
+    c = hostLibc();
   } catch (e) {
-    throw new RuncError('failed', `Cannot load koffi, which wisp-runc needs for terminals: ${(e as Error).message}`, { cause: e });
+    throw new RuncError('failed', `Cannot open a terminal for the container: ${(e as Error).message}`, { cause: e });
   }
-  const lib = koffi.load('libc.so.6');
   libc = {
-    posix_openpt: lib.func('int posix_openpt(int)'),
-    grantpt: lib.func('int grantpt(int)'),
-    unlockpt: lib.func('int unlockpt(int)'),
-    ptsname_r: lib.func('int ptsname_r(int, _Out_ uint8_t *buf, size_t)'),
-    socket: lib.func('int socket(int, int, int)'),
-    connect: lib.func('int connect(int, const uint8_t *addr, uint32_t)'),
-    sendmsg: lib.func('intptr_t sendmsg(int, const uint8_t *msg, int)'),
-    close: lib.func('int close(int)'),
-    tcgetattr: lib.func('int tcgetattr(int, _Inout_ uint8_t *termios)'),
-    tcsetattr: lib.func('int tcsetattr(int, int, const uint8_t *termios)'),
-    cfmakeraw: lib.func('void cfmakeraw(_Inout_ uint8_t *termios)'),
-    strerror: lib.func('const char *strerror(int)'),
-    errno: () => koffi.errno() as number,
-    address: (buf: Buffer) => koffi.address(buf) as bigint,
+    posix_openpt: c.func('int posix_openpt(int)'),
+    grantpt: c.func('int grantpt(int)'),
+    unlockpt: c.func('int unlockpt(int)'),
+    ptsname_r: c.func('int ptsname_r(int, _Out_ uint8_t *buf, size_t)'),
+    socket: c.func('int socket(int, int, int)'),
+    connect: c.func('int connect(int, const uint8_t *addr, uint32_t)'),
+    sendmsg: c.func('intptr_t sendmsg(int, const uint8_t *msg, int)'),
+    close: c.func('int close(int)'),
+    tcgetattr: c.func('int tcgetattr(int, _Inout_ uint8_t *termios)'),
+    tcsetattr: c.func('int tcsetattr(int, int, const uint8_t *termios)'),
+    cfmakeraw: c.func('void cfmakeraw(_Inout_ uint8_t *termios)'),
+    strerror: c.func('const char *strerror(int)'),
+    errno: () => c.errno(),
+    address: (buf: Buffer) => c.address(buf),
   };
   return libc;
 }

@@ -8,10 +8,10 @@
  * guest fell back to retransmission timeouts: measured with `wget` of 16 MiB from the host through
  * `wisp run --net user`, 1.4-6 MiB/s with half the segments out of order (the guest's TCPOFOQueue),
  * 60-74 MiB/s with a 4 MiB send buffer. Node has no setsockopt for such sockets, so the pair is made
- * through koffi (already wisp's FFI for tap devices and ptys).
+ * through the host's C library (util/host-libc.ts).
  */
-import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
+import { hostLibc } from '../../util/host-libc.js';
 
 /** What each end may hold unsent (the kernel doubles it for its bookkeeping). */
 export const FRAME_SOCKET_BUFFER = 4 * 1024 * 1024;
@@ -36,13 +36,12 @@ let libc: Libc | null | undefined;
 function loadLibc(): Libc | null {
   if (libc !== undefined) return libc;
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-    const lib = koffi.load('libc.so.6');
+    const c = hostLibc();
     libc = {
-      socketpair: lib.func('int socketpair(int, int, int, _Out_ int *sv)') as Libc['socketpair'],
-      setsockopt: lib.func('int setsockopt(int, int, int, const int *value, uint32_t len)') as Libc['setsockopt'],
+      socketpair: c.func('int socketpair(int, int, int, _Out_ int *sv)') as Libc['socketpair'],
+      setsockopt: c.func('int setsockopt(int, int, int, const int *value, uint32_t len)') as Libc['setsockopt'],
       // close(2) itself: fs.closeSync warns about fds fs did not open when called from a worker thread.
-      close: lib.func('int close(int)') as Libc['close'],
+      close: c.func('int close(int)') as Libc['close'],
     };
   } catch {
     libc = null;

@@ -11,9 +11,9 @@
  * the outstanding poll, so the tap is released promptly (a reboot re-opens it).
  */
 import { closeSync, constants, existsSync, openSync, readSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { FramePort, FrameReceiver } from '../../devices/virtio/net/frame-port.js';
 import { osErrorText } from '../os-error.js';
+import { hostLibc, type HostLibc } from '../../util/host-libc.js';
 
 export type TapErrorCode = 'bad-name' | 'no-such-tap' | 'open-failed' | 'ffi-unavailable';
 
@@ -61,18 +61,17 @@ let libc: Libc | undefined;
 
 function loadLibc(): Libc {
   if (libc) return libc;
-  let koffi: typeof import('koffi');
+  let c: HostLibc;
   try {
-    koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    c = hostLibc();
   } catch (e) {
-    throw new TapError('ffi-unavailable', `Cannot use tap devices: the koffi FFI module did not load (${(e as Error).message}); run npm ci`, { cause: e });
+    throw new TapError('ffi-unavailable', `Cannot use tap devices: ${(e as Error).message}`, { cause: e });
   }
-  const lib = koffi.load('libc.so.6');
-  const ioctl = lib.func('int ioctl(int fd, unsigned long request, void *arg)');
-  const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeout)');
+  const ioctl = c.func('int ioctl(int fd, unsigned long request, void *arg)');
+  const poll = c.func('int poll(void *fds, unsigned long nfds, int timeout)');
   libc = {
     ioctl: (fd, request, arg) => ioctl(fd, request, arg) as number,
-    errno: () => koffi.errno(),
+    errno: () => c.errno(),
     poll: poll as unknown as Libc['poll'],
   };
   return libc;
