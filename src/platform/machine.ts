@@ -198,9 +198,10 @@ export class Machine {
     const clock = this.deterministic ? new ManualClock(startTicks)
       : cfg.clock ?? (this.control ? PausableClock.shared(startTicks, this.control.buffer, this.control.clockByteOffset) : new PausableClock(undefined, startTicks));
     this.clock = clock;
-    // The progress watchdog samples the one hart of today's loop; several harts (and the deterministic
-    // mode) run without it, and without the search of RAM for a panic message it guards: see run().
-    if (cfg.watchdog !== false && n === 1 && !this.deterministic) this.watchdog = new ProgressWatchdog(cfg.watchdog ?? DEFAULT_WATCHDOG);
+    // The progress watchdog samples the hart of the one-hart loop, or the signs of life harts on threads
+    // of their own count; harts taking turns on this thread (and the deterministic mode) run without
+    // it, and without the search of RAM for a panic message it guards: see rebootExit().
+    if (cfg.watchdog !== false && (n === 1 || threaded) && !this.deterministic) this.watchdog = new ProgressWatchdog(cfg.watchdog ?? DEFAULT_WATCHDOG);
     // A restored guest booted in an earlier life: its RAM may hold any old text, so it is never
     // searched for a panic message, and a reboot of it is not an early one.
     if (this.watchdog && restoring) this.watchdog.reachedUserSpace = true;
@@ -502,6 +503,32 @@ export class Machine {
     this.finish({ kind: 'stalled', message: parts.join('; ') });
   }
 
+  /** The watchdog's sample of harts on threads of their own (see checkProgress). */
+  private checkThreadsProgress(cb: ControlBlock): void {
+    const w = this.watchdog;
+    if (!w) return;
+    let signs = 0, user = false, instret = 0;
+    for (let h = 0; h < cb.harts; h++) {
+      const life = cb.life(h);
+      signs += life.signs;
+      user ||= life.user;
+      instret += cb.counters(h).instret;
+    }
+    const stuckMs = w.sampleHarts(signs, user, instret - (this.threadsInstret ?? instret));
+    this.threadsInstret = instret;
+    if (stuckMs === undefined) return;
+    const logged = findPanicMessage(this.ram());
+    const parts = [
+      `the guest stopped making progress: for ${Math.round(stuckMs / 1000)} s (${(w.budgetStuck / 1e9).toFixed(1)} G instructions) ` +
+        `none of its ${cb.harts} harts took a trap, set its timer, idled, ran a program or printed`,
+    ];
+    if (this.consoleBytes === 0) parts.push('nothing ever reached its console');
+    if (logged) parts.push(`its kernel logged "${logged}"`);
+    this.finish({ kind: 'stalled', message: parts.join('; ') });
+  }
+  /** The harts' instructions at the last sample (a restored machine's start where they left off). */
+  private threadsInstret: number | undefined;
+
   private finish(e: MachineExit): void {
     this.exit ??= e;
     for (const h of this.harts) h.requestStop();
@@ -638,7 +665,7 @@ export class Machine {
       await threads.start();
       this.threadsReady = true;
       while (this.exit === undefined) {
-        if (this.paused) { await this.sleep(1000); continue; }
+        if (this.paused) { await this.sleep(1000); this.watchdog?.restart(); continue; }
         const until = performance.now() + YIELD_MS;
         while (this.exit === undefined && !this.paused) {
           const seen = cb.doorbell();
@@ -656,6 +683,8 @@ export class Machine {
             this.rtc.nextAlarmDelayNs() / 1e6, this.deferredDelayMs());
           if (this.exit === undefined && threads.serve() === 0 && waitMs > 0) cb.waitDoorbell(seen, waitMs);
         }
+        if (this.exit !== undefined) break;
+        this.checkThreadsProgress(cb);
         if (this.exit !== undefined) break;
         await new Promise<void>((r) => setImmediate(r));
       }

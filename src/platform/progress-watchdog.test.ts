@@ -69,11 +69,11 @@ test('machine: a guest spinning with interrupts off is reported as stalled, with
   assert.deepEqual(await idle.run(), { kind: 'stopped' });
 });
 
-test('machine: a guest that reboots before its console is up is reported with the panic message its kernel logged', async () => {
+for (const harts of [1, 2]) test(`machine: a guest (${harts} hart${harts > 1 ? 's' : ''}) that reboots before its console is up is reported with the panic message its kernel logged`, async () => {
   // li a7, SRST; li a6, 0; li a0, 1 (cold reboot); li a1, 0; ecall; j .
   const code = [0x5352_58b7, 0x3548_8893, 0x0000_0813, 0x0010_0513, 0x0000_0593, 0x0000_0073, J_SELF];
   const m = new Machine({
-    memMiB: 16, kernel: image(code, 'Kernel panic - not syncing: System is deadlocked on memory\n'), kernelName: 'early-panic', cmdline: '',
+    memMiB: 16, harts, kernel: image(code, 'Kernel panic - not syncing: System is deadlocked on memory\n'), kernelName: 'early-panic', cmdline: '',
     consoleOut: () => {}, engine: 'interpreter', rngSeed: new Uint8Array(32),
   });
   const guard = setTimeout(() => m.stop(), 60_000);
@@ -83,4 +83,23 @@ test('machine: a guest that reboots before its console is up is reported with th
     kind: 'panic',
     message: "Kernel panic - not syncing: System is deadlocked on memory (from the kernel's log in guest memory; nothing reached the console)",
   });
+});
+
+test('machine: harts on threads of their own, spinning with interrupts off, are reported as stalled; idle ones are not', async () => {
+  const spin = new Machine({
+    memMiB: 16, harts: 2, kernel: image([J_SELF]), kernelName: 'spin', cmdline: '', consoleOut: () => {},
+    engine: 'interpreter', rngSeed: new Uint8Array(32), watchdog: { stallMs: 300, stallInstructions: 2_000_000 },
+  });
+  const guard = setTimeout(() => spin.stop(), 60_000);
+  const exit = await spin.run();
+  clearTimeout(guard);
+  assert.equal(exit.kind, 'stalled', JSON.stringify(exit));
+  assert.match((exit as { message: string }).message, /^the guest stopped making progress: .* none of its 2 harts took a trap, set its timer, idled, ran a program or printed; nothing ever reached its console$/);
+
+  const idle = new Machine({
+    memMiB: 16, harts: 2, kernel: image([WFI, J_BACK4]), kernelName: 'idle', cmdline: '', consoleOut: () => {},
+    engine: 'interpreter', rngSeed: new Uint8Array(32), watchdog: { stallMs: 300, stallInstructions: 2_000_000 },
+  });
+  setTimeout(() => idle.stop(), 1500);
+  assert.deepEqual(await idle.run(), { kind: 'stopped' });
 });

@@ -75,6 +75,28 @@ export class ProgressWatchdog {
       this.progress();
       return undefined;
     }
+    return this.spent(budget);
+  }
+
+  /**
+   * One sample of harts on threads of their own, which count their signs of life themselves
+   * (smp/hart-thread.ts): `signs` is the sum of their counts, `user` whether any ever ran in U-mode,
+   * `budget` the instructions they retired since the last sample. As sample().
+   */
+  sampleHarts(signs: number, user: boolean, budget: number): number | undefined {
+    if (user) this.reachedUserSpace = true;
+    if (signs !== this.lastSigns) {
+      this.lastSigns = signs;
+      this.progress();
+      return undefined;
+    }
+    return this.spent(budget);
+  }
+
+  private lastSigns = 0;
+
+  /** `budget` spent without a sign of life: how long the guest has been stuck once that is a stall. */
+  private spent(budget: number): number | undefined {
     this.budgetSinceProgress += budget;
     const stuckMs = this.now() - this.lastProgressAt;
     if (stuckMs >= this.limits.stallMs && this.budgetSinceProgress >= this.limits.stallInstructions) return stuckMs;

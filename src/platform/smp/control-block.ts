@@ -68,6 +68,7 @@ const enum MailboxState {
 const ATTN = 0, LINES = 1, HSM = 2, START_LO = 3, START_HI = 4, OPAQUE_LO = 5, OPAQUE_HI = 6, RUN = 7;
 const MB_STATE = 8, MB_OP = 9, MB_ADDR = 10, MB_SIZE = 11, MB_VALUE = 12, MB_RESULT = 13;
 const MMIO_READS = 14, MMIO_WRITES = 15, INSTRET = 16, SBI_CALLS = 18, SBI_UNSUPPORTED = 19, SAVED = 20; // INSTRET: a float64 (words 16-17)
+const LIFE = 21, USER = 22;
 const HART_WORDS = 32;
 // Global words.
 const DOORBELL = 0, PAUSE = 1, EXIT = 2, EXIT_REASON = 3, GO = 4, CLOCK = 8; // CLOCK: PAUSABLE_CLOCK_SLOTS float64s from word 8
@@ -229,6 +230,17 @@ export class ControlBlock {
     this.i32[this.at(h, MMIO_WRITES)] = c.mmioWrites;
     this.i32[this.at(h, SBI_CALLS)] = c.sbiCalls;
     this.i32[this.at(h, SBI_UNSUPPORTED)] = c.sbiUnsupported;
+  }
+  /**
+   * Signs of life the hart's thread saw (progress-watchdog.ts): a count that grows with each, and
+   * whether the hart ever ran in U-mode.
+   */
+  setLife(h: number, signs: number, user: boolean): void {
+    this.i32[this.at(h, LIFE)] = signs;
+    if (user) this.i32[this.at(h, USER)] = 1;
+  }
+  life(h: number): { signs: number; user: boolean } {
+    return { signs: this.i32[this.at(h, LIFE)], user: this.i32[this.at(h, USER)] !== 0 };
   }
   counters(h: number): HartCounters {
     const i = this.i32;

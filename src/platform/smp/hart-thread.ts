@@ -12,6 +12,7 @@ import type { MmioDevice } from '../../memory/mmio-device.js';
 import { StopReason } from '../../cpu/hart.js';
 import type { InterpreterHart } from '../../cpu/interpreter/interpreter-hart.js';
 import { Priv } from '../../cpu/trap.js';
+import { Csr } from '../../cpu/csr/csr-numbers.js';
 import type { JitOptions } from '../../jit/jit-hart.js';
 import { createHart, type Engine } from '../engine.js';
 import { TIMEBASE_HZ } from '../memory-map.js';
@@ -50,6 +51,36 @@ const MAX_SLEEP_MS = 100;
 const SPIN_SLEEP_MS = 0.05;
 /** A hart with translations compiling lets its event loop turn this often (they arrive through it). */
 const TURN_MS = 2;
+
+/**
+ * What the machine's progress watchdog needs from a hart on a thread of its own: a count of the signs
+ * of life it shows (WFI, U-mode, a trap taken, its timer set; see progress-watchdog.ts), looked at
+ * after every slice that idled and after every LOOK_SLICES others (the CSRs are read as BigInts).
+ */
+class SignsOfLife {
+  signs = 0;
+  user = false;
+  private slices = 0;
+  private trap = '';
+  constructor(private readonly hart: InterpreterHart) {}
+
+  /** After a slice that ended with `r`; true when the count changed. */
+  look(r: StopReason): boolean {
+    if (r === StopReason.Wfi) { this.signs++; return true; }
+    if (++this.slices < LOOK_SLICES) return false;
+    this.slices = 0;
+    const h = this.hart;
+    const user = h.getPrivilege() === Priv.U;
+    const trap = `${h.readCsr(Csr.sepc)}:${h.readCsr(Csr.scause)}:${h.timerDeadline()}`;
+    if (!user && trap === this.trap) return false;
+    this.trap = trap;
+    this.user ||= user;
+    this.signs++;
+    return true;
+  }
+}
+/** Slices between looks at a running hart's trap CSRs (~1-5 ms of guest time). */
+const LOOK_SLICES = 64;
 
 /** A device window whose accesses are answered by the machine's thread. */
 class MmioProxy implements MmioDevice {
@@ -135,6 +166,7 @@ export async function runHartThread(init: HartThreadInit, ready: () => void): Pr
     sbiCalls: sbi?.metrics.calls ?? 0, sbiUnsupported: sbi?.metrics.unsupported ?? 0,
   });
   let lastTurn = performance.now();
+  const life = new SignsOfLife(hart);
   let sleeps = 0, sleptMs = 0, spins = 0;
   const samples = process.env.WISP_SMP_STATS ? new Map<string, number>() : undefined;
   for (;;) {
@@ -167,6 +199,7 @@ export async function runHartThread(init: HartThreadInit, ready: () => void): Pr
     }
     cb.setRunState(id, RunState.Running);
     const r = hart.run(SLICE);
+    if (life.look(r)) cb.setLife(id, life.signs, life.user);
     publish();
     if (samples) { // where the slices end, a cheap profile (WISP_SMP_STATS)
       const pc = hart.getPc().toString(16) + (r === StopReason.Wfi ? ' wfi' : '');
