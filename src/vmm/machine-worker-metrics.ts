@@ -65,6 +65,7 @@ function netGroup(m: NetMetrics, backend: { readFails: number; writeFails: numbe
     rx_dropped_frames: m.rxDroppedFrames,
     rx_invalid_buffers: m.rxInvalidBuffers,
     tx_checksums_completed: m.txChecksumsCompleted,
+    tx_segments_offloaded: m.txSegmentsOffloaded,
     rx_backpressure: m.rxBackpressure,
   };
 }

@@ -6,8 +6,11 @@
  *   - the guest's eth0 has the MAC it was given, and the host's neighbour table learns it;
  *   - TCP both ways, byte-exact: the guest fetches a file from a server in the namespace, and curl in
  *     the namespace fetches a file the guest made from busybox httpd in the guest;
- *   - ping answers; the net_<id> metrics count the traffic; PATCH of the rate limiters works on the
- *     running interface; a second VMM cannot take the busy tap; the tap is free once wisp has gone.
+ *   - ping answers; the net_<id> metrics count the traffic (and the TCP segments the guest left to the
+ *     host's kernel to cut: the tap carries virtio_net_hdrs); PATCH of the rate limiters works on the
+ *     running interface; a second VMM cannot take the busy tap; the tap is free once wisp has gone;
+ *   - with the MMDS on the interface (a filter reads the frames, so no offloads), the guest reads its
+ *     metadata and fetches a file from the host, byte-exact.
  * No test traffic leaves the namespace. Skipped (with the reason) when not root or without `ip`.
  */
 import assert from 'node:assert/strict';
@@ -181,6 +184,8 @@ echo "DONE $line"
       assert.ok(net['rx_packets_count']! > 0 && net['tx_packets_count']! > 0);
       assert.equal(net['tx_malformed_frames'], 0);
       assert.equal(net['tap_write_fails'], 0);
+      // The tap carries virtio_net_hdrs: the guest hands 64 KiB TCP segments to the host's kernel.
+      assert.ok(net['tx_segments_offloaded']! > 0, JSON.stringify(net));
     });
     await t.test('TCP host → guest, byte-exact', () => assert.equal(said('IN-SHA'), `${toGuestSha} ${TO_GUEST_BYTES}`, diag()));
     await t.test('TCP guest → host, byte-exact', () => {
@@ -199,4 +204,56 @@ echo "DONE $line"
     `], { encoding: 'utf8' });
     assert.match(r, /FREE/);
   });
+});
+
+test('the MMDS on a tap interface: metadata, and TCP through the same tap byte-exact (frames without offloads)', { timeout: BOOT_TIMEOUT_MS + 60_000 }, async (t) => {
+  if (skipReason) { t.skip(skipReason); return; }
+  const blob = randomBytes(1024 * 1024 + 11);
+  writeFileSync(join(work, 'mmds-blob.bin'), blob);
+  const peer = startInNs([process.execPath, '-e', `
+    const blob = require('fs').readFileSync(${JSON.stringify(join(work, 'mmds-blob.bin'))});
+    require('http').createServer((q, s) => { s.writeHead(200, { 'content-length': blob.length }); s.end(blob); })
+      .listen(8001, ${JSON.stringify(HOST_IP)}, () => console.log('PEER-READY'));
+  `]);
+  const g = await ensureDefaultGuest({ progress: null });
+  const initrd = join(work, 'tap-mmds.cpio.gz');
+  writeFileSync(initrd, await buildInitramfs({
+    busyboxPath: g.busyboxPath, modulesDir: g.modulesDir, kernelVersion: g.kernelVersion, modules: ['virtio_mmio', 'virtio_net'],
+    script: Buffer.from(`
+ip route add 169.254.169.254 dev eth0
+echo "AMI $(wget -q -O - http://169.254.169.254/latest/meta-data/ami-id)"
+wget -q -O /tmp/in "http://${HOST_IP}:8001/blob"
+echo "IN-SHA $(sha256sum /tmp/in | cut -d' ' -f1) $(wc -c < /tmp/in)"
+poweroff -f
+`),
+  }));
+  const sock = join(work, 'fc-mmds.sock');
+  const vmm = startInNs([process.execPath, wispBin(), '--api-sock', sock, '--id', 'net-tap-mmds']);
+  const diag = () => `--- wisp stderr ---\n${vmm.err().slice(-3000)}\n--- wisp stdout (serial) ---\n${vmm.out().slice(-4000)}`;
+  const api = async (method: string, path: string, body?: unknown) => {
+    const r = await curl(sock, method, path, body);
+    assert.equal(r.status, 204, `${method} ${path} → ${r.status} ${JSON.stringify(r.body)}\n${diag()}`);
+  };
+  try {
+    await until('the peer', () => peer.out().includes('PEER-READY'), 30_000, diag);
+    await until('the API socket', async () => existsSync(sock) && (await curl(sock, 'GET', '/').catch(() => ({ status: 0 }))).status === 200, 30_000, diag);
+    await api('PUT', '/boot-source', {
+      kernel_image_path: g.kernelPath, initrd_path: initrd,
+      boot_args: `console=ttyS0 reboot=k panic=1 ip=${GUEST_IP}::${HOST_IP}:255.255.255.252::eth0:off`,
+    });
+    await api('PUT', '/machine-config', { vcpu_count: 1, mem_size_mib: 256 });
+    await api('PUT', '/network-interfaces/net1', { iface_id: 'net1', guest_mac: GUEST_MAC, host_dev_name: 'tap0' });
+    await api('PUT', '/mmds/config', { version: 'V1', network_interfaces: ['net1'] });
+    await api('PUT', '/mmds', { latest: { 'meta-data': { 'ami-id': 'ami-tap-0042' } } });
+    await api('PUT', '/actions', { action_type: 'InstanceStart' });
+    const code = await Promise.race([vmm.exited, sleep(BOOT_TIMEOUT_MS).then(() => 'timeout')]);
+    assert.equal(code, 0, diag());
+    const out = vmm.out().replace(/\r/g, '');
+    assert.match(out, /^AMI ami-tap-0042$/m, diag());
+    assert.match(out, new RegExp(`^IN-SHA ${createHash('sha256').update(blob).digest('hex')} ${blob.length}$`, 'm'), diag());
+  } finally {
+    vmm.child.kill('SIGTERM');
+    peer.child.kill('SIGTERM');
+    await Promise.all([vmm.exited, peer.exited]);
+  }
 });

@@ -44,6 +44,31 @@ export interface FramePort {
   resume(): void;
   /** Releases the port's host resources. Idempotent; no frame is delivered afterwards. */
   close(): void;
+  /**
+   * Present when the port can carry frames with their virtio_net_hdr (a tap opened with
+   * IFF_VNET_HDR): large segments and partial checksums then pass between the guest and the host's
+   * kernel untouched (the device offers TSO and checksum offloads). A filter's port has none: it
+   * reads frames.
+   */
+  readonly offloads?: OffloadingPort;
+}
+
+/** What a guest takes in received frames (its GUEST_* features): the port asks the host for no more. */
+export interface GuestOffloads {
+  csum: boolean;
+  tso4: boolean;
+  tso6: boolean;
+  ecn: boolean;
+}
+
+export interface OffloadingPort {
+  /**
+   * From now on every frame, both ways, starts with a 12-byte virtio_net_hdr (VERSION_1 layout): the
+   * guest's as it wrote it, the host's as its kernel wrote it (num_buffers is the device's to set).
+   */
+  useHeaders(): void;
+  /** Limits what the host may send: frames beyond `o` (segments, partial checksums) are finished first. */
+  setGuestOffloads(o: GuestOffloads): void;
 }
 
 /**

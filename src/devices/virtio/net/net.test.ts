@@ -11,10 +11,11 @@ import { Queue } from '../queue.js';
 import * as S from '../spec.js';
 import { makeRig, virtioDeviceCases } from '../virtio-device.case.js';
 import type { VirtioDevice } from '../virtio-device.js';
-import { filterPort, framePortPair, type FramePort } from './frame-port.js';
+import { filterPort, framePortPair, type FramePort, type GuestOffloads } from './frame-port.js';
 import { formatMac, parseMac, randomMac } from './mac-address.js';
 import {
-  CFG_MAC, CFG_MTU, CFG_STATUS, HDR_F_DATA_VALID, HDR_F_NEEDS_CSUM, NET_F_CSUM, NET_F_GUEST_CSUM, NET_F_MAC,
+  CFG_MAC, CFG_MTU, CFG_STATUS, HDR_F_DATA_VALID, HDR_F_NEEDS_CSUM, HDR_GSO_TCPV4, NET_F_CSUM, NET_F_GUEST_CSUM, NET_F_GUEST_TSO4,
+  NET_F_GUEST_TSO6, NET_F_HOST_TSO4, NET_F_MAC,
   NET_F_MRG_RXBUF, NET_F_MTU, NET_HDR_SIZE, NET_MAX_FRAME, NET_S_LINK_UP, RX_PENDING_MAX_FRAMES, RX_QUEUE, TX_QUEUE,
   VirtioNet, onesComplementSum, type NetOptions, type NetState,
 } from './net.js';
@@ -502,7 +503,12 @@ it('fuzz: virtio-net receive and transmit survive random hostile queues (fixed s
       iterations: 300,
       make: (rand) => {
         const [devSide, peer] = framePortPair();
-        const d = new VirtioNet(devSide, { mac: MAC, txChecksumOffload: (rand() & 1) === 1 });
+        // Half the devices over a port that carries virtio_net_hdrs (a tap): guest headers pass on.
+        const port: FramePort = (rand() & 2) === 0 ? devSide : {
+          send: (f) => devSide.send(f), attach: (rcv) => devSide.attach(rcv), pause: () => devSide.pause(), resume: () => devSide.resume(),
+          close: () => devSide.close(), offloads: { useHeaders: () => {}, setGuestOffloads: () => {} },
+        };
+        const d = new VirtioNet(port, { mac: MAC, txChecksumOffload: (rand() & 1) === 1 });
         devices.push(d);
         // Frames of every size waiting to be received, some larger than any buffer the fuzzer makes.
         for (let i = 0; i < 40; i++) peer.send(frame(14 + (rand() % (i % 8 === 0 ? 9000 : 600)), i));
@@ -516,4 +522,88 @@ it('fuzz: virtio-net receive and transmit survive random hostile queues (fixed s
     if (which === RX_QUEUE) assert.ok(total('rxPacketsCount') > 50 && total('rxInvalidBuffers') > 10, `rx ${total('rxPacketsCount')} / invalid ${total('rxInvalidBuffers')}`);
     else assert.ok(total('txMalformedFrames') > 50, `tx malformed ${total('txMalformedFrames')}`);
   }
+});
+
+describe('virtio-net over a port that carries virtio_net_hdrs (a tap)', () => {
+  /** A device whose port has offloads: `calls` records what the device asked of them; `got` what the network received. */
+  function offloadSetup(accept?: (offered: bigint) => bigint) {
+    const [devSide, peer] = framePortPair();
+    const calls: (GuestOffloads | 'headers')[] = [];
+    const port: FramePort = {
+      send: (f) => devSide.send(f), attach: (r) => devSide.attach(r), pause: () => devSide.pause(), resume: () => devSide.resume(),
+      close: () => devSide.close(),
+      offloads: { useHeaders: () => calls.push('headers'), setGuestOffloads: (o: GuestOffloads) => calls.push(o) },
+    };
+    const dev = new VirtioNet(port, { mac: MAC });
+    const got: Uint8Array[] = [];
+    peer.attach({ receive: (f) => got.push(f) });
+    const rig = makeRig(dev, 4 << 20);
+    rig.driver.init(accept ? { accept } : {});
+    return { dev, peer, got, calls, driver: rig.driver };
+  }
+  const tso = (gsoSize: number, csumStart: number, csumOffset: number) => {
+    const h = hdr({ flags: HDR_F_NEEDS_CSUM, gso: HDR_GSO_TCPV4, csumStart, csumOffset });
+    h[4] = gsoSize & 0xff; h[5] = gsoSize >> 8; h[2] = 54; // hdr_len: Ethernet + IPv4 + TCP
+    return h;
+  };
+
+  it('offers TSO and checksum offloads both ways, and tells the port what the guest took', () => {
+    const { dev, calls } = offloadSetup((f) => f & ~NET_F_GUEST_TSO6);
+    for (const f of [NET_F_CSUM, NET_F_GUEST_CSUM, NET_F_GUEST_TSO4, NET_F_GUEST_TSO6, NET_F_HOST_TSO4]) assert.ok(dev.availableFeatures & f);
+    assert.deepEqual(calls.at(-1), { csum: true, tso4: true, tso6: false, ecn: true });
+    assert.equal(calls[0], 'headers', 'the port carries headers from the start');
+    assert.equal(new VirtioNet(filterPort(framePortPair()[0], { fromGuest: () => false })).availableFeatures & NET_F_HOST_TSO4, 0n,
+      'behind a filter (it reads frames) the device offers no segmentation');
+  });
+
+  it('transmits a 64 KiB segment with its header as the guest wrote it (num_buffers zeroed)', () => {
+    const { dev, got, driver } = offloadSetup();
+    const f = frame(30_000, 4, [...MAC]);
+    const h = tso(1448, 34, 16);
+    h[10] = 7; // num_buffers means nothing on transmit
+    driver.submit(TX_QUEUE, [{ data: h }, { data: f }]);
+    assert.equal(got.length, 1);
+    assert.deepEqual(got[0]!.subarray(0, 10), h.subarray(0, 10));
+    assert.deepEqual([...got[0]!.subarray(10, 12)], [0, 0]);
+    assert.deepEqual(got[0]!.subarray(NET_HDR_SIZE), f, 'the frame untouched: the host finishes the checksum');
+    assert.equal(dev.metrics.txSegmentsOffloaded, 1);
+    assert.equal(dev.metrics.txBytesCount, 30_000);
+  });
+
+  it('refuses a segment or a partial checksum the driver did not negotiate, and a checksum place outside the frame', () => {
+    const noTso = offloadSetup((f) => f & ~NET_F_HOST_TSO4);
+    noTso.driver.submit(TX_QUEUE, [{ data: tso(1448, 34, 16) }, { data: frame(3000, 1, [...MAC]) }]);
+    assert.equal(noTso.got.length, 0);
+    assert.equal(noTso.dev.metrics.txMalformedFrames, 1);
+    const noCsum = offloadSetup((f) => f & ~NET_F_CSUM);
+    noCsum.driver.submit(TX_QUEUE, [{ data: hdr({ flags: HDR_F_NEEDS_CSUM, csumStart: 34, csumOffset: 16 }) }, { data: frame(100, 1, [...MAC]) }]);
+    const outside = offloadSetup();
+    outside.driver.submit(TX_QUEUE, [{ data: hdr({ flags: HDR_F_NEEDS_CSUM, csumStart: 90, csumOffset: 16 }) }, { data: frame(100, 1, [...MAC]) }]);
+    assert.equal(noCsum.got.length + outside.got.length, 0);
+    assert.equal(noCsum.dev.metrics.txMalformedFrames + outside.dev.metrics.txMalformedFrames, 2);
+  });
+
+  it('receives the host\'s header with its frame: a segment across merged buffers, num_buffers set', () => {
+    const { dev, peer, driver } = offloadSetup();
+    const chains = Array.from({ length: 5 }, () => driver.submit(RX_QUEUE, [{ writable: 1536 }]));
+    const h = tso(1448, 34, 16);
+    h[0] = HDR_F_NEEDS_CSUM | HDR_F_DATA_VALID;
+    const f = frame(5000, 9);
+    const withHeader = new Uint8Array(NET_HDR_SIZE + f.length);
+    withHeader.set(h);
+    withHeader.set(f, NET_HDR_SIZE);
+    peer.send(withHeader);
+    const used = driver.used(RX_QUEUE);
+    assert.equal(used.length, 4);
+    const first = driver.peek(chains[0]!.addrs[0]!, NET_HDR_SIZE);
+    assert.deepEqual(first.subarray(0, 10), h.subarray(0, 10), 'the header as the host wrote it');
+    assert.equal(first[10] | (first[11]! << 8), 4);
+    const joined = new Uint8Array(NET_HDR_SIZE + f.length);
+    let at = 0;
+    used.forEach((u, i) => { joined.set(driver.peek(chains[i]!.addrs[0]!, u.len), at); at += u.len; });
+    assert.deepEqual(joined.subarray(NET_HDR_SIZE), f);
+    assert.equal(dev.metrics.rxBytesCount, 5000);
+    peer.send(new Uint8Array(NET_HDR_SIZE + 10)); // shorter than an Ethernet header behind its virtio header
+    assert.equal(dev.metrics.rxFails, 1);
+  });
 });

@@ -14,9 +14,11 @@ export const NET_F_MTU = 1n << 3n;
 export const NET_F_MAC = 1n << 5n;
 export const NET_F_GUEST_TSO4 = 1n << 7n;
 export const NET_F_GUEST_TSO6 = 1n << 8n;
+export const NET_F_GUEST_ECN = 1n << 9n;
 export const NET_F_GUEST_UFO = 1n << 10n;
 export const NET_F_HOST_TSO4 = 1n << 11n;
 export const NET_F_HOST_TSO6 = 1n << 12n;
+export const NET_F_HOST_ECN = 1n << 13n;
 export const NET_F_HOST_UFO = 1n << 14n;
 export const NET_F_MRG_RXBUF = 1n << 15n;
 export const NET_F_STATUS = 1n << 16n;
@@ -37,6 +39,12 @@ export const NET_HDR_SIZE = 12;
 export const HDR_F_NEEDS_CSUM = 1;
 export const HDR_F_DATA_VALID = 2;
 export const HDR_GSO_NONE = 0;
+export const HDR_GSO_TCPV4 = 1;
+export const HDR_GSO_TCPV6 = 4;
+export const HDR_GSO_ECN = 0x80;
+/** The offloads a header-carrying port lets through (FramePort.offloads), both ways. */
+const PASSTHROUGH_FEATURES = NET_F_CSUM | NET_F_GUEST_CSUM | NET_F_GUEST_TSO4 | NET_F_GUEST_TSO6 | NET_F_GUEST_ECN
+  | NET_F_HOST_TSO4 | NET_F_HOST_TSO6 | NET_F_HOST_ECN;
 
 /** §5.1.2: receiveq1, transmitq1 (no control queue, one pair). */
 export const RX_QUEUE = 0;
@@ -94,6 +102,8 @@ export interface NetMetrics {
   rxInvalidBuffers: number;
   /** Transmitted frames whose checksum the device completed for the guest (VIRTIO_NET_F_CSUM). */
   txChecksumsCompleted: number;
+  /** Transmitted segments larger than the MTU, for the host's kernel to cut (TSO through the port). */
+  txSegmentsOffloaded: number;
   /** Times the port was paused because frames were piling up. */
   rxBackpressure: number;
 }
@@ -105,7 +115,7 @@ function newMetrics(): NetMetrics {
     rxBytesCount: 0, rxPacketsCount: 0, rxFails: 0, rxCount: 0, txBytesCount: 0, txMalformedFrames: 0,
     txFails: 0, txCount: 0, txPacketsCount: 0, txQueueEventCount: 0, txRateLimiterEventCount: 0,
     txRateLimiterThrottled: 0, txSpoofedMacCount: 0, rxDroppedFrames: 0, rxInvalidBuffers: 0,
-    txChecksumsCompleted: 0, rxBackpressure: 0,
+    txChecksumsCompleted: 0, txSegmentsOffloaded: 0, rxBackpressure: 0,
   };
 }
 
@@ -150,6 +160,9 @@ export interface NetState {
  * virtio-net (virtio 1.2 §5.1), one queue pair over a FramePort. Receive: frames from the port wait
  * in a bounded queue until the guest offers buffers; with MRG_RXBUF a frame may span several chains
  * (num_buffers). Transmit: every chain is one frame behind a virtio_net_hdr, copied out and sent.
+ * Over a port that carries headers (FramePort.offloads: a tap) the headers pass through both ways and
+ * the guest may send and receive 64 KiB TCP segments with partial checksums, which the host's kernel
+ * cuts and completes; over any other port the device sends and receives whole frames.
  * Whatever the guest puts in its rings, the device answers as the spec says and counts it; a guest
  * that stops taking frames costs a bounded queue, and pauses the port.
  */
@@ -168,6 +181,8 @@ export class VirtioNet implements VirtioDevice {
   private mergeable = false;
   private checksumOut = false;
   private dataValid = false;
+  /** The port carries virtio_net_hdrs: frames from it and to it begin with one (see FramePort.offloads). */
+  private readonly passthrough: boolean;
 
   /** Frames from the port not yet given to the guest (bounded by RX_PENDING_MAX_*). */
   private pending: Uint8Array[] = [];
@@ -202,6 +217,11 @@ export class VirtioNet implements VirtioDevice {
     if (opts.mtu !== undefined) f |= NET_F_MTU;
     if (opts.txChecksumOffload) f |= NET_F_CSUM;
     if (opts.rxChecksumsValid) f |= NET_F_GUEST_CSUM;
+    this.passthrough = port.offloads !== undefined;
+    if (this.passthrough) {
+      f |= PASSTHROUGH_FEATURES;
+      port.offloads!.useHeaders();
+    }
     this.availableFeatures = f;
     if (this.mac) this.config.bytes.set(this.mac, CFG_MAC);
     this.config.setU16(CFG_STATUS, NET_S_LINK_UP);
@@ -232,6 +252,10 @@ export class VirtioNet implements VirtioDevice {
     this.mergeable = (acked & NET_F_MRG_RXBUF) !== 0n;
     this.checksumOut = (acked & NET_F_CSUM) !== 0n;
     this.dataValid = (acked & NET_F_GUEST_CSUM) !== 0n && this.opts.rxChecksumsValid === true;
+    this.port.offloads?.setGuestOffloads({
+      csum: (acked & NET_F_GUEST_CSUM) !== 0n, tso4: (acked & NET_F_GUEST_TSO4) !== 0n,
+      tso6: (acked & NET_F_GUEST_TSO6) !== 0n, ecn: (acked & NET_F_GUEST_ECN) !== 0n,
+    });
     this.deliver();
     return null;
   }
@@ -240,6 +264,8 @@ export class VirtioNet implements VirtioDevice {
     this.rxQueue = this.txQueue = null;
     this.interrupt = null;
     this.features = 0n;
+    // A driver starting again has accepted no offload yet: the host finishes every frame meanwhile.
+    this.port.offloads?.setGuestOffloads({ csum: false, tso4: false, tso6: false, ecn: false });
     // Held chains belonged to the old queue. Frames that arrived stay (bounded), as they do before
     // the first DRIVER_OK: a driver reloading gets what the network sent meanwhile.
     this.held = [];
@@ -346,7 +372,8 @@ export class VirtioNet implements VirtioDevice {
 
   private receive(frame: Uint8Array): void {
     this.metrics.rxTapEventCount++;
-    if (frame.length < ETH_HEADER_SIZE || frame.length > NET_MAX_FRAME) {
+    const hdrLen = this.passthrough ? NET_HDR_SIZE : 0;
+    if (frame.length < hdrLen + ETH_HEADER_SIZE || frame.length > hdrLen + NET_MAX_FRAME) {
       this.metrics.rxFails++;
       return;
     }
@@ -375,7 +402,9 @@ export class VirtioNet implements VirtioDevice {
     try {
       while (this.pendingFrames > 0 && !this.rxThrottled) {
         const frame = this.pending[this.pendingHead]!;
-        const need = NET_HDR_SIZE + frame.length;
+        // (A header-carrying port's frames bring their header: it is the one the guest gets.)
+        const bytes = this.passthrough ? frame.length - NET_HDR_SIZE : frame.length;
+        const need = NET_HDR_SIZE + bytes;
         if (!this.collectBuffers(q, need)) {
           this.metrics.noRxAvailBuffer++;
           break;
@@ -387,15 +416,16 @@ export class VirtioNet implements VirtioDevice {
           continue;
         }
         const limiter = this.opts.rxRateLimiter;
-        if (limiter && !limiter.admit(frame.length)) {
+        if (limiter && !limiter.admit(bytes)) {
           this.rxThrottled = true;
           this.metrics.rxRateLimiterThrottled++;
           break;
         }
         this.takePending();
-        this.writeFrame(q, frame);
+        if (this.passthrough) this.writeFrame(q, frame.subarray(NET_HDR_SIZE), frame.subarray(0, NET_HDR_SIZE));
+        else this.writeFrame(q, frame);
         used = true;
-        this.metrics.rxBytesCount += frame.length;
+        this.metrics.rxBytesCount += bytes;
         this.metrics.rxPacketsCount++;
         this.metrics.rxCount++;
       }
@@ -443,11 +473,15 @@ export class VirtioNet implements VirtioDevice {
     }
   }
 
-  /** Writes the header and frame into as many held chains as it takes, each returned with its length. */
-  private writeFrame(q: Queue, frame: Uint8Array): void {
+  /**
+   * Writes the header (the port's `portHdr`, else the device's own) and frame into as many held chains
+   * as it takes, each returned with its length.
+   */
+  private writeFrame(q: Queue, frame: Uint8Array, portHdr?: Uint8Array): void {
     const hdr = HEADER_SCRATCH;
     hdr.fill(0);
-    if (this.dataValid) hdr[0] = HDR_F_DATA_VALID;
+    if (portHdr) hdr.set(portHdr);
+    else if (this.dataValid) hdr[0] = HDR_F_DATA_VALID;
     // Count the chains first: num_buffers goes in the header, in the first chain.
     let chains = 0;
     for (let covered = 0; covered < NET_HDR_SIZE + frame.length; chains++) covered += this.held[chains]!.cap;
@@ -513,20 +547,34 @@ export class VirtioNet implements VirtioDevice {
         this.metrics.txRateLimiterThrottled++;
         break;
       }
-      const hdr = HEADER_SCRATCH;
-      r.read(hdr);
-      const frame = new Uint8Array(total - NET_HDR_SIZE);
-      r.read(frame);
-      q.addUsed(chain.head, 0);
-      if (!this.prepareFrame(hdr, frame)) {
-        this.metrics.txMalformedFrames++;
-        continue;
+      let out: Uint8Array, frame: Uint8Array;
+      if (this.passthrough) {
+        // The header goes on with the frame, in one array: the host's kernel segments and checksums.
+        out = new Uint8Array(total);
+        r.read(out);
+        frame = out.subarray(NET_HDR_SIZE);
+        if (!this.passHeader(out)) {
+          q.addUsed(chain.head, 0);
+          this.metrics.txMalformedFrames++;
+          continue;
+        }
+      } else {
+        const hdr = HEADER_SCRATCH;
+        r.read(hdr);
+        out = frame = new Uint8Array(total - NET_HDR_SIZE);
+        r.read(frame);
+        if (!this.prepareFrame(hdr, frame)) {
+          q.addUsed(chain.head, 0);
+          this.metrics.txMalformedFrames++;
+          continue;
+        }
       }
+      q.addUsed(chain.head, 0);
       if (this.mac && !sameMac(frame, 6, this.mac)) this.metrics.txSpoofedMacCount++;
       this.metrics.txBytesCount += frame.length;
       this.metrics.txPacketsCount++;
       this.metrics.txCount++;
-      if (!this.port.send(frame)) {
+      if (!this.port.send(out)) {
         this.txBlocked = true;
         break;
       }
@@ -534,6 +582,28 @@ export class VirtioNet implements VirtioDevice {
     if (!any) this.metrics.noTxAvailBuffer++;
     if (!q.needsNotification()) return false;
     this.interrupt!.signalUsedBuffer(TX_QUEUE);
+    return true;
+  }
+
+  /**
+   * Checks a header that goes on to a header-carrying port: only the offloads the driver accepted
+   * (a segment of TCP over IPv4 or IPv6, a checksum left to complete, inside the frame), and
+   * num_buffers zero. The host's kernel checks the rest (a header it refuses fails the write).
+   */
+  private passHeader(out: Uint8Array): boolean {
+    const gso = out[1]! & ~HDR_GSO_ECN;
+    if (gso !== HDR_GSO_NONE) {
+      const ok = (gso === HDR_GSO_TCPV4 && (this.features & NET_F_HOST_TSO4) !== 0n)
+        || (gso === HDR_GSO_TCPV6 && (this.features & NET_F_HOST_TSO6) !== 0n);
+      if (!ok || ((out[1]! & HDR_GSO_ECN) !== 0 && (this.features & NET_F_HOST_ECN) === 0n)) return false;
+      this.metrics.txSegmentsOffloaded++;
+    }
+    if (out[0]! & HDR_F_NEEDS_CSUM) {
+      if (!this.checksumOut) return false;
+      const start = out[6]! | (out[7]! << 8), offset = out[8]! | (out[9]! << 8);
+      if (NET_HDR_SIZE + start + offset + 2 > out.length) return false;
+    }
+    out[10] = out[11] = 0;
     return true;
   }
 
