@@ -577,10 +577,12 @@ describe('virtio-net over a port that carries virtio_net_hdrs (a tap)', () => {
     assert.equal(noTso.dev.metrics.txMalformedFrames, 1);
     const noCsum = offloadSetup((f) => f & ~NET_F_CSUM);
     noCsum.driver.submit(TX_QUEUE, [{ data: hdr({ flags: HDR_F_NEEDS_CSUM, csumStart: 34, csumOffset: 16 }) }, { data: frame(100, 1, [...MAC]) }]);
+    noCsum.driver.submit(TX_QUEUE, [{ data: tso(1448, 34, 16) }, { data: frame(3000, 1, [...MAC]) }]);
+    assert.equal(noCsum.dev.metrics.txSegmentsOffloaded, 0, 'a refused segment is not counted as offloaded');
     const outside = offloadSetup();
     outside.driver.submit(TX_QUEUE, [{ data: hdr({ flags: HDR_F_NEEDS_CSUM, csumStart: 90, csumOffset: 16 }) }, { data: frame(100, 1, [...MAC]) }]);
     assert.equal(noCsum.got.length + outside.got.length, 0);
-    assert.equal(noCsum.dev.metrics.txMalformedFrames + outside.dev.metrics.txMalformedFrames, 2);
+    assert.equal(noCsum.dev.metrics.txMalformedFrames + outside.dev.metrics.txMalformedFrames, 3);
   });
 
   it('receives the host\'s header with its frame: a segment across merged buffers, num_buffers set', () => {

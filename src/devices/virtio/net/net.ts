@@ -596,13 +596,13 @@ export class VirtioNet implements VirtioDevice {
       const ok = (gso === HDR_GSO_TCPV4 && (this.features & NET_F_HOST_TSO4) !== 0n)
         || (gso === HDR_GSO_TCPV6 && (this.features & NET_F_HOST_TSO6) !== 0n);
       if (!ok || ((out[1]! & HDR_GSO_ECN) !== 0 && (this.features & NET_F_HOST_ECN) === 0n)) return false;
-      this.metrics.txSegmentsOffloaded++;
     }
     if (out[0]! & HDR_F_NEEDS_CSUM) {
       if (!this.checksumOut) return false;
       const start = out[6]! | (out[7]! << 8), offset = out[8]! | (out[9]! << 8);
       if (NET_HDR_SIZE + start + offset + 2 > out.length) return false;
     }
+    if (gso !== HDR_GSO_NONE) this.metrics.txSegmentsOffloaded++;
     out[10] = out[11] = 0;
     return true;
   }
