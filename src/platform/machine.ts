@@ -492,13 +492,14 @@ export class Machine {
       timer: h.timerDeadline(),
     }, budget);
     if (stuckMs === undefined) return;
-    const pc = h.getPc();
-    const logged = findPanicMessage(this.ram());
-    const parts = [
-      `the guest stopped making progress: for ${Math.round(stuckMs / 1000)} s (${(w.budgetStuck / 1e9).toFixed(1)} G instructions) ` +
-        `it ran in ${h.getPrivilege() === Priv.M ? 'M' : 'S'}-mode without taking a trap, setting its timer, idling or printing (pc 0x${pc.toString(16)})`,
-    ];
+    this.stalled(stuckMs, `it ran in ${h.getPrivilege() === Priv.M ? 'M' : 'S'}-mode without taking a trap, setting its timer, idling or printing (pc 0x${h.getPc().toString(16)})`);
+  }
+
+  /** Ends the run as stalled: for how long, what the guest did (`what`), and what its kernel logged. */
+  private stalled(stuckMs: number, what: string): void {
+    const parts = [`the guest stopped making progress: for ${Math.round(stuckMs / 1000)} s (${(this.watchdog!.budgetStuck / 1e9).toFixed(1)} G instructions) ${what}`];
     if (this.consoleBytes === 0) parts.push('nothing ever reached its console');
+    const logged = findPanicMessage(this.ram());
     if (logged) parts.push(`its kernel logged "${logged}"`);
     this.finish({ kind: 'stalled', message: parts.join('; ') });
   }
@@ -516,15 +517,7 @@ export class Machine {
     }
     const stuckMs = w.sampleHarts(signs, user, instret - (this.threadsInstret ?? instret));
     this.threadsInstret = instret;
-    if (stuckMs === undefined) return;
-    const logged = findPanicMessage(this.ram());
-    const parts = [
-      `the guest stopped making progress: for ${Math.round(stuckMs / 1000)} s (${(w.budgetStuck / 1e9).toFixed(1)} G instructions) ` +
-        `none of its ${cb.harts} harts took a trap, set its timer, idled, ran a program or printed`,
-    ];
-    if (this.consoleBytes === 0) parts.push('nothing ever reached its console');
-    if (logged) parts.push(`its kernel logged "${logged}"`);
-    this.finish({ kind: 'stalled', message: parts.join('; ') });
+    if (stuckMs !== undefined) this.stalled(stuckMs, `none of its ${cb.harts} harts took a trap, set its timer, idled, ran a program or printed`);
   }
   /** The harts' instructions at the last sample (a restored machine's start where they left off). */
   private threadsInstret: number | undefined;
