@@ -71,6 +71,26 @@ function startInNs(args: string[]): { child: ChildProcess; out: () => string; er
   return { child, out: () => out, err: () => err, exited };
 }
 
+/** An HTTP server in the namespace, on the tap's address, that answers every request with `file`. */
+function servePeer(file: string, port: number): ReturnType<typeof startInNs> {
+  return startInNs([process.execPath, '-e', `
+    const blob = require('fs').readFileSync(${JSON.stringify(file)});
+    require('http').createServer((q, s) => { s.writeHead(200, { 'content-length': blob.length }); s.end(blob); })
+      .listen(${port}, ${JSON.stringify(HOST_IP)}, () => console.log('PEER-READY'));
+  `]);
+}
+
+/** The default guest's initramfs with the virtio-net modules and `script`, written to `name` in the work dir. */
+async function netInitramfs(name: string, script: string): Promise<string> {
+  const g = await ensureDefaultGuest({ progress: null });
+  const path = join(work, name);
+  writeFileSync(path, await buildInitramfs({
+    busyboxPath: g.busyboxPath, modulesDir: g.modulesDir, kernelVersion: g.kernelVersion, modules: ['virtio_mmio', 'virtio_net'],
+    script: Buffer.from(script),
+  }));
+  return path;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, probe: () => boolean | Promise<boolean>, ms: number, diag: () => string): Promise<void> {
   const end = Date.now() + ms;
@@ -88,17 +108,9 @@ test("Firecracker's getting-started tap network: MAC, TCP both ways byte-exact, 
   writeFileSync(join(work, 'to-guest.bin'), toGuest);
 
   // The host-side peer: an HTTP server on the tap's address, inside the namespace.
-  const peer = startInNs([process.execPath, '-e', `
-    const fs = require('fs'); const blob = fs.readFileSync(${JSON.stringify(join(work, 'to-guest.bin'))});
-    require('http').createServer((q, s) => { s.writeHead(200, { 'content-length': blob.length }); s.end(blob); })
-      .listen(8000, ${JSON.stringify(HOST_IP)}, () => console.log('PEER-READY'));
-  `]);
-
+  const peer = servePeer(join(work, 'to-guest.bin'), 8000);
   const g = await ensureDefaultGuest({ progress: null });
-  const initrd = join(work, 'tap.cpio.gz');
-  writeFileSync(initrd, await buildInitramfs({
-    busyboxPath: g.busyboxPath, modulesDir: g.modulesDir, kernelVersion: g.kernelVersion, modules: ['virtio_mmio', 'virtio_net'],
-    script: Buffer.from(`
+  const initrd = await netInitramfs('tap.cpio.gz', `
 echo "MAC $(cat /sys/class/net/eth0/address)"
 echo "ADDR $(ip -4 -o addr show dev eth0 | awk '{print $4}')"
 ping -c 2 -W 5 ${HOST_IP} >/dev/null && echo "PING ok"
@@ -111,8 +123,7 @@ httpd -p 8080 -h /www
 echo "SERVING $((6 * 7))"
 read line
 echo "DONE $line"
-`),
-  }));
+`);
 
   const sock = join(work, 'fc.sock');
   const vmm = startInNs([process.execPath, wispBin(), '--api-sock', sock, '--id', 'net-tap']);
@@ -210,23 +221,15 @@ test('the MMDS on a tap interface: metadata, and TCP through the same tap byte-e
   if (skipReason) { t.skip(skipReason); return; }
   const blob = randomBytes(1024 * 1024 + 11);
   writeFileSync(join(work, 'mmds-blob.bin'), blob);
-  const peer = startInNs([process.execPath, '-e', `
-    const blob = require('fs').readFileSync(${JSON.stringify(join(work, 'mmds-blob.bin'))});
-    require('http').createServer((q, s) => { s.writeHead(200, { 'content-length': blob.length }); s.end(blob); })
-      .listen(8001, ${JSON.stringify(HOST_IP)}, () => console.log('PEER-READY'));
-  `]);
+  const peer = servePeer(join(work, 'mmds-blob.bin'), 8001);
   const g = await ensureDefaultGuest({ progress: null });
-  const initrd = join(work, 'tap-mmds.cpio.gz');
-  writeFileSync(initrd, await buildInitramfs({
-    busyboxPath: g.busyboxPath, modulesDir: g.modulesDir, kernelVersion: g.kernelVersion, modules: ['virtio_mmio', 'virtio_net'],
-    script: Buffer.from(`
+  const initrd = await netInitramfs('tap-mmds.cpio.gz', `
 ip route add 169.254.169.254 dev eth0
 echo "AMI $(wget -q -O - http://169.254.169.254/latest/meta-data/ami-id)"
 wget -q -O /tmp/in "http://${HOST_IP}:8001/blob"
 echo "IN-SHA $(sha256sum /tmp/in | cut -d' ' -f1) $(wc -c < /tmp/in)"
 poweroff -f
-`),
-  }));
+`);
   const sock = join(work, 'fc-mmds.sock');
   const vmm = startInNs([process.execPath, wispBin(), '--api-sock', sock, '--id', 'net-tap-mmds']);
   const diag = () => `--- wisp stderr ---\n${vmm.err().slice(-3000)}\n--- wisp stdout (serial) ---\n${vmm.out().slice(-4000)}`;
