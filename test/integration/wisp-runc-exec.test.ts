@@ -7,62 +7,37 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { ensureDebianUserland } from '../../src/guest/debian-userland.js';
-import { ensureGuest, repoRoot, requireTool } from '../helpers/guest-fixtures.js';
+import { test } from 'node:test';
+import { runcHarness, until, type RuncResult } from '../helpers/runc-harness.js';
 
-let work = '';
-let rootfs = '';
-const runcBin = (): string => join(repoRoot(), 'bin/wisp-runc.js');
-const stateRoot = (): string => join(work, 'state');
+const h = runcHarness('wisp-runc-exec-');
+const runcBin = (): string => h.runcBin;
+const stateRoot = (): string => h.stateRoot();
 
-before(async () => {
-  requireTool('mke2fs', 'e2fsprogs');
-  work = mkdtempSync(join(tmpdir(), 'wisp-runc-exec-'));
-  await ensureGuest();
-  rootfs = (await ensureDebianUserland({ packages: ['busybox-static'] })).rootDir;
-});
-after(() => {
-  if (existsSync(stateRoot())) spawnSync(process.execPath, [runcBin(), '--root', stateRoot(), 'list', '-q'], { encoding: 'utf8' }).stdout
-    .split('\n').filter(Boolean).forEach((id) => spawnSync(process.execPath, [runcBin(), '--root', stateRoot(), 'delete', '--force', id]));
-  rmSync(work, { recursive: true, force: true });
-});
-
-function runc(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [runcBin(), '--root', stateRoot(), ...args], { encoding: 'utf8', timeout: 300_000, ...(input !== undefined && { input }) });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const runc = (args: string[], input?: string): RuncResult => h.runc(args, input);
 const describe = (r: { code: number | null; stdout: string; stderr: string }): string => `exit ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test('exec: output, input and status of more processes in a running container', { timeout: 900_000 }, async () => {
-  const bundle = join(work, 'b');
+  const bundle = join(h.work, 'b');
   mkdirSync(bundle);
-  cpSync(rootfs, join(bundle, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+  cpSync(h.rootfs, join(bundle, 'rootfs'), { recursive: true, verbatimSymlinks: true });
   writeFileSync(join(bundle, 'rootfs', 'marker'), 'in the container\n');
   writeFileSync(join(bundle, 'config.json'), JSON.stringify({
     ociVersion: '1.0.2', root: { path: 'rootfs' },
     process: { args: ['/bin/busybox', 'sh', '-c', 'echo main-started; trap "exit 3" TERM; while :; do /bin/busybox sleep 1; done'], env: ['PATH=/usr/bin:/bin', 'FROM=container'], cwd: '/', user: { uid: 0, gid: 0 } },
     mounts: [{ destination: '/proc', type: 'proc', source: 'proc' }],
   }));
-  const mainOut = join(work, 'main.out');
+  const mainOut = join(h.work, 'main.out');
   {
     // (Files, not pipes: the VMM process keeps them after create returns.)
-    const o = openSync(mainOut, 'w'), e = openSync(join(work, 'main.err'), 'w');
+    const o = openSync(mainOut, 'w'), e = openSync(join(h.work, 'main.err'), 'w');
     const c = spawnSync(process.execPath, [runcBin(), '--root', stateRoot(), 'create', '--bundle', bundle, 'c1'], { stdio: ['ignore', o, e], timeout: 600_000 });
     closeSync(o);
     closeSync(e);
-    assert.equal(c.status, 0, readFileSync(join(work, 'main.err'), 'utf8'));
+    assert.equal(c.status, 0, readFileSync(join(h.work, 'main.err'), 'utf8'));
   }
   const early = runc(['exec', 'c1', 'true']);
   assert.equal(early.code, 1, describe(early));
@@ -84,13 +59,13 @@ test('exec: output, input and status of more processes in a running container', 
 
   // As the shim does it: --process FILE --detach --pid-file; the relay holds the stdio files and
   // its status is the process's. Two at once, with the same program.
-  const procFile = join(work, 'process.json');
+  const procFile = join(h.work, 'process.json');
   writeFileSync(procFile, JSON.stringify({
     terminal: false, user: { uid: 1000, gid: 1000 }, cwd: '/', env: ['PATH=/usr/bin:/bin'],
     args: ['/bin/busybox', 'sh', '-c', 'echo "uid:$(/bin/busybox id -u) gid:$(/bin/busybox id -g) $(/bin/busybox cat /marker)"; /bin/busybox sleep 2; echo done'],
   }));
   const detached = await Promise.all(['d1', 'd2'].map(async (name) => {
-    const out = join(work, `${name}.out`), pidFile = join(work, `${name}.pid`);
+    const out = join(h.work, `${name}.out`), pidFile = join(h.work, `${name}.pid`);
     const o = openSync(out, 'w'), e = openSync(`${out}.err`, 'w');
     const r = spawnSync(process.execPath, [runcBin(), '--root', stateRoot(), 'exec', '--process', procFile, '--detach', '--pid-file', pidFile, 'c1'],
       { stdio: ['ignore', o, e], timeout: 300_000 });

@@ -8,37 +8,20 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, cpSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { ensureDebianUserland } from '../../src/guest/debian-userland.js';
+import { test } from 'node:test';
 import { ConsoleSocket, setWinsize } from '../helpers/console-socket.js';
-import { ensureGuest, repoRoot, requireTool } from '../helpers/guest-fixtures.js';
+import { runcHarness, until, type RuncResult } from '../helpers/runc-harness.js';
 
-let work = '';
-let rootfs = '';
-const runcBin = (): string => join(repoRoot(), 'bin/wisp-runc.js');
-const stateRoot = (): string => join(work, 'state');
-
-before(async () => {
-  requireTool('mke2fs', 'e2fsprogs');
-  work = mkdtempSync(join(tmpdir(), 'wisp-runc-it-'));
-  await ensureGuest();
-  const u = await ensureDebianUserland({ packages: ['busybox-static'] });
-  rootfs = u.rootDir;
-});
-after(() => {
-  // Containers a failed test left behind: their VMM processes end with them.
-  if (existsSync(stateRoot())) spawnSync(process.execPath, [runcBin(), '--root', stateRoot(), 'list', '-q'], { encoding: 'utf8' }).stdout
-    .split('\n').filter(Boolean).forEach((id) => spawnSync(process.execPath, [runcBin(), '--root', stateRoot(), 'delete', '--force', id]));
-  rmSync(work, { recursive: true, force: true });
-});
+const h = runcHarness('wisp-runc-it-');
+const runcBin = (): string => h.runcBin;
+const stateRoot = (): string => h.stateRoot();
 
 function makeBundle(name: string, proc: Record<string, unknown>, extra: Record<string, unknown> = {}): string {
-  const dir = join(work, name);
+  const dir = join(h.work, name);
   mkdirSync(dir);
-  cpSync(rootfs, join(dir, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+  cpSync(h.rootfs, join(dir, 'rootfs'), { recursive: true, verbatimSymlinks: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify({
     ociVersion: '1.0.2',
     root: { path: 'rootfs' },
@@ -50,14 +33,11 @@ function makeBundle(name: string, proc: Record<string, unknown>, extra: Record<s
   return dir;
 }
 
-function runc(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [runcBin(), '--root', stateRoot(), ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const runc = (...args: string[]): RuncResult => h.runc(args);
 
 /** `create` as the shim runs it: stdout/stderr are files the container's process keeps. */
 function createDetached(id: string, bundle: string, extra: string[] = []): Promise<{ code: number | null; out: string; err: string }> {
-  const out = join(work, `${id}.out`), err = join(work, `${id}.err`);
+  const out = join(h.work, `${id}.out`), err = join(h.work, `${id}.err`);
   const o = openSync(out, 'w'), e = openSync(err, 'w');
   const child = spawn(process.execPath, [runcBin(), '--root', stateRoot(), 'create', '--bundle', bundle, '--pid-file', join(bundle, 'init.pid'), ...extra, id],
     { stdio: ['ignore', o, e] });
@@ -68,13 +48,6 @@ function createDetached(id: string, bundle: string, extra: string[] = []): Promi
 
 const state = (id: string): Record<string, unknown> => JSON.parse(runc('state', id).stdout) as Record<string, unknown>;
 
-async function until(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test('create, start, state, ps, pause, resume, kill, delete: the lifecycle the shim drives', { timeout: 600_000 }, async () => {
   const bundle = makeBundle('life', {
@@ -123,7 +96,7 @@ test('create, start, state, ps, pause, resume, kill, delete: the lifecycle the s
 
 test('a terminal: the pty master comes over the console socket; size, input and output pass', { timeout: 600_000 }, async () => {
   const bundle = makeBundle('tty', { terminal: true, args: ['/bin/busybox', 'sh', '-c', 'echo "tty=$(tty) size=$(stty size)"; read line; echo "got:$line"; exit 5'] });
-  const sock = new ConsoleSocket(join(work, 'console.sock'));
+  const sock = new ConsoleSocket(join(h.work, 'console.sock'));
   try {
     const created = createDetached('tty', bundle, ['--console-socket', sock.path]);
     const got = await sock.receive(400_000);
@@ -154,7 +127,7 @@ test('run in the foreground: the exit status, the mounts, user, hostname, env an
   const bundle = makeBundle('fg', {
     args: ['/bin/busybox', 'sh', '-c', 'echo "$(id -u):$(id -g):$(id -G | tr " " ,) $(hostname) $GREETING $(pwd)"; grep -E " /run | /dev/mqueue " /proc/mounts | cut -d" " -f1-4; cat /sys/class/net/lo/flags; exit 7'],
     env: ['PATH=/usr/bin:/bin', 'GREETING=hi'],
-    cwd: '/work/dir',
+    cwd: '/h.work/dir',
     user: { uid: 1000, gid: 100, additionalGids: [100, 20] },
   }, {
     hostname: 'fgbox',
@@ -167,7 +140,7 @@ test('run in the foreground: the exit status, the mounts, user, hostname, env an
   });
   const r = spawnSync(process.execPath, [runcBin(), '--root', stateRoot(), 'run', '--bundle', bundle, 'fg'], { encoding: 'utf8', timeout: 400_000 });
   assert.equal(r.status, 7, r.stderr);
-  assert.equal(r.stdout, '1000:100:100,20 fgbox hi /work/dir\n' +
+  assert.equal(r.stdout, '1000:100:100,20 fgbox hi /h.work/dir\n' +
     'tmpfs /run tmpfs rw,nosuid,nodev,relatime,size=1024k,mode=750,inode64\n' +
     'mqueue /dev/mqueue mqueue rw,nosuid,nodev,noexec,relatime\n' +
     '0x9\n'); // lo is up (IFF_UP | IFF_LOOPBACK), as runc leaves it in a new network namespace
