@@ -81,6 +81,12 @@ export interface WispOptions {
 }
 
 /** A running `node bin/wisp.js …` with its output collected. */
+/** Console text without the kernel's log lines (`[    4.984488] …\r\n`), up to its last complete line. */
+export function programLines(text: string): string {
+  const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+  return whole.replace(/\[ *\d+\.\d+\] [^\n]*\n/g, '');
+}
+
 export class WispProcess {
   readonly child: ChildProcessWithoutNullStreams;
   stdout = '';
@@ -130,10 +136,10 @@ export class WispProcess {
    * Resolves with the match once stdout (from `from` on) matches `re`; rejects when the process
    * exits first or `timeoutMs` passes, with the tail of the output in the message.
    */
-  waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpExecArray> {
+  waitFor(re: RegExp, timeoutMs: number, from = 0, view: (text: string) => string = (text) => text): Promise<RegExpExecArray> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
-        const m = re.exec(this.stdout.slice(from));
+        const m = re.exec(view(this.stdout.slice(from)));
         if (m) { done(); resolve(m); return true; }
         if (this.finished) {
           done();
@@ -150,6 +156,16 @@ export class WispProcess {
       const onPoke = (): void => { check(); };
       if (!check()) this.waiters.add(onPoke);
     });
+  }
+
+  /**
+   * Like waitFor, for what the guest's programs print: `re` sees only whole lines (the console arrives
+   * in pieces, and a line's first half must not match as if it were all of it), with the kernel's log
+   * lines cut out wherever they landed (after a host hiccup the kernel may print, say, `hrtimer:
+   * interrupt took …` in the middle of a program's line).
+   */
+  waitForLine(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpExecArray> {
+    return this.waitFor(re, timeoutMs, from, programLines);
   }
 
   /** The last lines of both streams, for assertion messages. */

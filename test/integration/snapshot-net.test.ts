@@ -26,7 +26,7 @@ import { after, before, test } from 'node:test';
 import { buildInitramfs, ensureDefaultGuest } from '../../src/guest/index.js';
 import { checkRequest, checkResponse, loadApiSpec } from '../helpers/api-spec.js';
 import { curl } from '../helpers/curl.js';
-import { repoRoot, wispBin } from '../helpers/guest-fixtures.js';
+import { programLines, repoRoot, wispBin } from '../helpers/guest-fixtures.js';
 import { fetchBytes, freePort, passtInstalled, passtsFor } from '../helpers/user-net.js';
 
 const BOOT_TIMEOUT_MS = 300_000;
@@ -124,8 +124,9 @@ async function startVmm(name: string, ns?: string): Promise<Vmm> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What the guest's programs said on lines starting `key `, the kernel's log lines cut out. */
 function said(out: string, key: string): string[] {
-  return out.replace(/\r/g, '').split('\n').filter((l) => l.startsWith(`${key} `)).map((l) => l.slice(key.length + 1));
+  return programLines(out).replace(/\r/g, '').split('\n').filter((l) => l.startsWith(`${key} `)).map((l) => l.slice(key.length + 1));
 }
 
 function sha(b: Buffer): string {
@@ -195,7 +196,7 @@ test('user-mode network (passt) across a snapshot: TCP both ways before, a new p
     await p2.api('PUT', '/mmds', { latest: { 'meta-data': { 'ami-id': 'ami-restored' } } });
 
     p2.child.stdin!.write('restored\n');
-    await p2.waitFor(/^MMDS restored .*$/m, STEP_MS);
+    await p2.waitFor(/^MMDS restored .*?\r?\n/m, STEP_MS);
     assert.deepEqual(said(p2.out(), 'FETCH'), [`restored ${blobSha} ${BLOB_BYTES}`], `the restored guest fetched the host's file\n${p2.diag()}`);
     assert.deepEqual(said(p2.out(), 'MMDS'), ['restored ami-restored'], 'the MMDS answers the restored guest with what the new VMM was given');
     assert.equal(requests, requestsBefore + 1);
@@ -276,7 +277,7 @@ test('tap network across a snapshot: the load names another tap in network_overr
     const cfg = await p2.api('GET', '/vm/config', undefined, 200) as { 'network-interfaces': unknown[] };
     assert.deepEqual(cfg['network-interfaces'], [{ iface_id: 'net1', guest_mac: GUEST_MAC, host_dev_name: 'tapB' }]);
     p2.child.stdin!.write('restored\n');
-    await p2.waitFor(/^FETCH restored .*$/m, STEP_MS);
+    await p2.waitFor(/^FETCH restored .*?\r?\n/m, STEP_MS);
     assert.deepEqual(said(p2.out(), 'FETCH'), [`restored ${blobSha} ${BLOB_BYTES}`], p2.diag());
     assert.equal(sha(Buffer.from(inNs('curl', ['-sS', '--max-time', '60', `http://${GUEST_IP}:8080/out`]), 'latin1')), outSha, 'the namespace fetched the restored guest file through tapB');
   } finally {
