@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { StopReason } from '../cpu/hart.js';
 import { COUNT_MAX, ENTRY, InterpreterHart, type BlockProfile, type InterpreterHartOptions } from '../cpu/interpreter/interpreter-hart.js';
 import { Access } from '../cpu/trap.js';
@@ -8,7 +9,6 @@ import type { RegionBlock } from './translate-region.js';
 import { translateRegion, TRAP_FLAG, type HartLayout } from './translate-region.js';
 import { COUNT_MASK, createTrampoline, type RegionRun, type Trampoline } from './trampoline.js';
 import { pageHash, TranslationCache } from './translation-cache.js';
-import { selectWasmTiers } from './wasm-tier.js';
 
 /**
  * The translation unit: one 4 KiB guest-physical page (keyed by its host offset). Its hot blocks are
@@ -21,12 +21,6 @@ interface Region extends Translation {
   pending: boolean;
   /** Another block turned hot meanwhile: translate again once that one is in (its trigger comes only once). */
   again: boolean;
-  /** The size of its translation's module: what compiling it in the optimizing tier would cost. */
-  size: number;
-  /** Slices that ended while the guest was in this page's translation (see JitHart.sample). */
-  samples: number;
-  /** Translated for the optimizing tier (wasm-tier.ts), and so from now on. */
-  top: boolean;
 }
 
 /** What a translation was made from, and where it can be entered. */
@@ -58,15 +52,7 @@ export interface JitOptions {
    * of its blocks (PROBE_COUNT) instead of after `threshold`.
    */
   cacheDir?: string;
-  /**
-   * Which translations V8's optimizing tier compiles (wasm-tier.ts): 'sampled' (the default) those of
-   * pages the guest is seen to spend its time in, 'always' every one (what the conformance runs use
-   * to cover that tier), 'never' none.
-   */
-  topTier?: TopTier;
 }
-
-export type TopTier = 'sampled' | 'always' | 'never';
 
 export interface JitStats {
   translated: number;
@@ -82,8 +68,6 @@ export interface JitStats {
   /** Translations taken from the cache (cacheDir) instead of made, and translations added to it. */
   cacheHits: number;
   cacheStores: number;
-  /** Translations made again for the optimizing tier. */
-  promoted: number;
 }
 
 const WASM_PAGE = 65536;
@@ -115,15 +99,6 @@ const MAX_COMPILES = 32;
  * not stop the interpreter for a look-up.
  */
 const PROBE_COUNT = 8;
-/**
- * Slices ending in a page's translation before it is translated again for the optimizing tier, plus
- * one per PROMOTE_BYTES of its module. A slice is 50,000 instructions (~60 µs), so a page is promoted
- * after the guest has spent about 2 ms in it, plus ~4 µs per byte of code: about twice what compiling
- * it in TurboFan costs (~2 ms per KiB), so only code that has run for a while pays that. Against 128
- * samples + 1 per 4 bytes, the Debian suite's summed time was 1.63x QEMU's against 1.76x (one round).
- */
-const PROMOTE_SAMPLES = 32;
-const PROMOTE_BYTES = 16;
 
 /**
  * The second engine: the interpreter, plus translation of hot guest pages into WebAssembly functions
@@ -134,7 +109,7 @@ const PROMOTE_BYTES = 16;
  * reference for everything the translator does not cover.
  */
 export class JitHart extends InterpreterHart {
-  readonly stats: JitStats = { translated: 0, translateMs: 0, translatedInsns: 0, invalidated: 0, wasmEntries: 0, interpretedSteps: 0, helperSteps: 0, cacheHits: 0, cacheStores: 0, promoted: 0 };
+  readonly stats: JitStats = { translated: 0, translateMs: 0, translatedInsns: 0, invalidated: 0, wasmEntries: 0, interpretedSteps: 0, helperSteps: 0, cacheHits: 0, cacheStores: 0 };
   /**
    * By host page number (a Map lookup per dispatch was measurable), undefined for pages never
    * translated. Dense from the start: an array filled sparsely became a hash table in V8
@@ -143,7 +118,6 @@ export class JitHart extends InterpreterHart {
   private readonly regions: (Region | undefined)[];
   private readonly threshold: number;
   private readonly background: boolean;
-  private readonly topTier: TopTier;
   /** Translations being compiled in the background. */
   private compiling = 0;
   private readonly layout: HartLayout;
@@ -166,12 +140,15 @@ export class JitHart extends InterpreterHart {
 
   constructor(opts: InterpreterHartOptions, jit: JitOptions = {}) {
     super(opts);
-    selectWasmTiers();
+    // Measured on a Debian boot: V8's optimising tier costs more (on background threads that compete
+    // with the guest on 2 cores) than its faster code saves across thousands of small modules, so
+    // translations stay in the baseline compiler: boot 7.9 s vs 38 s with tier-up.
+    setFlagsFromString('--liftoff-only');
+    // Compiled when created, not at first call: in the background, that is all off the hart's thread.
+    setFlagsFromString('--no-wasm-lazy-compilation');
     const env = Number(process.env.WISP_JIT_THRESHOLD);
     this.threshold = jit.threshold ?? (Number.isInteger(env) && env >= 0 ? env : DEFAULT_THRESHOLD);
     this.background = jit.background ?? false;
-    const envTier = process.env.WISP_JIT_TOP_TIER;
-    this.topTier = jit.topTier ?? (envTier === 'always' || envTier === 'never' ? envTier : 'sampled');
     const region = opts.memory.hartRegion(opts.id);
     this.layout = {
       x: region + X_OFFSET, pc: region + PC_OFFSET, tlbRead: region + TLB_READ_OFFSET, tlbWrite: region + TLB_WRITE_OFFSET,
@@ -286,7 +263,6 @@ export class JitHart extends InterpreterHart {
           } else if (used === 0 && !this.stopRequested) {
             n++; // cannot happen (a region always uses a step at its entry block), but never spin without progress
           }
-          if (n >= budget && this.topTier === 'sampled') this.sample();
           continue;
         }
         // The interpreter counts the blocks it reaches by branches; this one it is started at.
@@ -305,24 +281,6 @@ export class JitHart extends InterpreterHart {
     }
     this.lastRunSteps = n;
     return StopReason.Budget;
-  }
-
-  /**
-   * The slice ended in translated code: a sample of where the guest spends its time, one per slice
-   * (so weighted by instructions retired). A page sampled often enough is translated again for the
-   * optimizing tier (PROMOTE_SAMPLES).
-   */
-  private sample(): void {
-    const host = this.fetchHost();
-    const region = host < 0 ? undefined : this.regions[host >>> 12];
-    if (region === undefined || region.run === null || region.top || region.pending) return;
-    // Not while other translations compile: one in TurboFan takes a core for tens of ms, and new
-    // code waiting for its baseline translation meanwhile runs interpreted (sqlite3 and lua in the
-    // Debian suite got slower, not faster, until this waited).
-    if (++region.samples < PROMOTE_SAMPLES + region.size / PROMOTE_BYTES || this.compiling > 0 || region.compiles >= MAX_COMPILES) return;
-    region.top = true;
-    this.stats.promoted++;
-    this.translate(region, host & ~0xfff);
   }
 
   private countsOf(page: number): Uint16Array {
@@ -344,13 +302,13 @@ export class JitHart extends InterpreterHart {
 
   /** A block at host offset `host` has become hot: (re)translate its page, unless it was too often. */
   private translateAt(host: number): void {
-    if (this.cache !== null && this.topTier !== 'always' && this.counts[host >>> 12]?.[(host & 0xfff) >>> 1] === PROBE_COUNT && PROBE_COUNT !== this.threshold + 1) {
+    if (this.cache !== null && this.counts[host >>> 12]?.[(host & 0xfff) >>> 1] === PROBE_COUNT && PROBE_COUNT !== this.threshold + 1) {
       this.fromCache(host >>> 12);
       return;
     }
     let region = this.regions[host >>> 12];
     if (region === undefined) {
-      region = { entries: new Uint8Array(2048), run: null, words: null, spans: null, next: -1, compiles: 0, pending: false, again: false, size: 0, samples: 0, top: this.topTier === 'always' };
+      region = { entries: new Uint8Array(2048), run: null, words: null, spans: null, next: -1, compiles: 0, pending: false, again: false };
       this.regions[host >>> 12] = region;
     }
     if (region.pending) region.again = true;
@@ -413,12 +371,11 @@ export class JitHart extends InterpreterHart {
       return [b.offset >>> 1, (b.offset + last.offset + last.len) >>> 1];
     }));
     const translation: Translation = { entries, words, spans, next };
-    const bytes = translateRegion(blocks, this.layout, this.memLimits, next << 12, region.top) as Uint8Array<ArrayBuffer>;
+    const bytes = translateRegion(blocks, this.layout, this.memLimits, next << 12) as Uint8Array<ArrayBuffer>;
     region.compiles++;
     this.stats.translated++;
     this.stats.translatedInsns += blocks.reduce((a, b) => a + b.insns.length, 0);
-    // The cache keeps baseline translations: which pages are hot is the run's, not the page's.
-    if (this.cache !== null && !region.top) {
+    if (this.cache !== null) {
       this.cache.store(pageHash(words, 0), { bytes, entries, words, spans, next });
       this.stats.cacheStores++;
     }
@@ -440,7 +397,7 @@ export class JitHart extends InterpreterHart {
     if (t === undefined || t.next >= this.counts.length || (t.next >= 0) !== (t.words.length === 4096)) return;
     if (t.spans.some((h) => h < 0 || h > t.words.length) || !this.unchanged(t, base)) return;
     if (region === undefined) {
-      region = { entries: new Uint8Array(2048), run: null, words: null, spans: null, next: -1, compiles: 0, pending: false, again: false, size: 0, samples: 0, top: this.topTier === 'always' };
+      region = { entries: new Uint8Array(2048), run: null, words: null, spans: null, next: -1, compiles: 0, pending: false, again: false };
       this.regions[page] = region;
     }
     if (region.compiles >= MAX_COMPILES) return;
@@ -452,7 +409,6 @@ export class JitHart extends InterpreterHart {
   /** Compiles a translation of the page at host offset `base` and installs it (now, or when compiled in the background). */
   private compile(region: Region, base: number, bytes: Uint8Array<ArrayBuffer>, translation: Translation): void {
     const page = base >>> 12;
-    region.size = bytes.length;
     if (this.background) {
       region.pending = true;
       this.compiling++;

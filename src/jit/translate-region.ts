@@ -1,7 +1,6 @@
 import { BlockType, I32, I64, ModuleBuilder, type FunctionBuilder } from './wasm/index.js';
 import { staticTarget, translation, type BlockAt } from './block-scan.js';
 import { SPIN_PAUSES } from '../cpu/interpreter/interpreter-hart.js';
-import { enterTopTier } from './wasm-tier.js';
 import { emitFpCompute, FpSupport, fpOperands, isFp, type FpContext, type FpOperands } from './translate-fp.js';
 
 /** Where the generated code finds the hart's state in the machine memory (byte offsets). */
@@ -62,11 +61,8 @@ type MemOp = (offset?: number, align?: number) => FunctionBuilder;
  * cross it twice per round). Control crosses into them only by a static edge (a branch, a jump, or
  * falling off the page's end), after the fetch TLB (tagged with `priv`) shows that the next virtual
  * page still maps to that host page; otherwise it leaves.
- *
- * `topTier` puts the functions where V8's optimizing compiler takes them (wasm-tier.ts): for pages
- * the guest has been seen to spend its time in.
  */
-export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayout, memory: { min: number; max: number; shared: boolean }, nextHost = -1, topTier = false): Uint8Array {
+export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayout, memory: { min: number; max: number; shared: boolean }, nextHost = -1): Uint8Array {
   const m = new ModuleBuilder();
   m.importMemory('env', 'mem', memory);
   /** Other harts share the memory: atomics, SC by compare-and-swap, fences (see amo). */
@@ -78,7 +74,6 @@ export function translateRegion(blocks: readonly RegionBlock[], layout: HartLayo
   const fStep = m.importFunction('env', 'step', m.type([I32], [I32]));
   // A hart spinning on PAUSE (with other harts: see InterpreterHart.SPIN_PAUSES) stops its slice.
   const fSpin = smp ? m.importFunction('env', 'spin', m.type([], [])) : -1;
-  if (topTier) enterTopTier(m, smp ? 4 : 3);
   const f = m.function(m.type([I32, I32, I32, I32], [I32]), { export: 'run' });
   const PRIV = 0, DP = 1, ENTRY = 2, BUDGET = 3;
   const hasNext = blocks.some((b) => b.offset >= 4096);

@@ -14,11 +14,9 @@ import { describeFailure, listIsaPrograms, repoRoot } from './isa-programs.js';
 // exercises the translator rather than the interpreter it falls back to.
 // "differential" runs both engines in lock-step and fails at the first difference in state; a
 // multi-hart program (smp-*) runs in the deterministic mode instead (every hart on one thread in turn).
-// "differential-top" is "differential" with every translation compiled by V8's optimizing tier
-// (WISP_JIT_TOP_TIER=always; by default only the pages the guest spends its time in get it).
 // "smp" runs the one-hart programs on a machine of two harts (hart 1 sleeps): what several harts
 // change in the engines (atomics, SC by compare-and-swap, 8-byte accesses in one move) meets every case.
-const engines = process.env.WISP_ENGINE ? [process.env.WISP_ENGINE] : ['interpreter', 'jit', 'differential', 'differential-top', 'smp'];
+const engines = process.env.WISP_ENGINE ? [process.env.WISP_ENGINE] : ['interpreter', 'jit', 'differential', 'smp'];
 // Generous for the slowest program (a few hundred thousand instructions); a runaway loop ends here.
 const MAX_INSTRUCTIONS = 20_000_000;
 /** The multi-hart programs: millions of increments per hart, and spin loops while harts wait for each other. */
@@ -38,12 +36,12 @@ interface RunResult {
 
 function runWisp(engine: string, elf: string, harts: number): Promise<RunResult> {
   let mode: string[];
-  if (engine === 'differential' || engine === 'differential-top') mode = harts > 1 ? ['--deterministic', '--engine', 'jit'] : ['--differential'];
+  if (engine === 'differential') mode = harts > 1 ? ['--deterministic', '--engine', 'jit'] : ['--differential'];
   else if (engine === 'smp') mode = ['--engine', 'jit', '--harts', String(Math.max(2, harts))];
   else mode = ['--engine', engine];
   if (harts > 1 && engine !== 'smp') mode.push('--harts', String(harts));
   const args = [wisp, 'bare', ...mode, '--max-instructions', String(harts > 1 ? MAX_INSTRUCTIONS_SMP : MAX_INSTRUCTIONS), elf];
-  const env = { ...process.env, WISP_JIT_THRESHOLD: process.env.WISP_JIT_THRESHOLD ?? '0', ...(engine === 'differential-top' ? { WISP_JIT_TOP_TIER: 'always' } : {}) };
+  const env = { ...process.env, WISP_JIT_THRESHOLD: process.env.WISP_JIT_THRESHOLD ?? '0' };
   return new Promise((done) => {
     execFile(process.execPath, args, { cwd: root, env, timeout: TIMEOUT_MS, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: number | string; signal?: string }) | null;
