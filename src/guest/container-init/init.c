@@ -720,6 +720,17 @@ static int relay(int fd, int type) {
   return 0;
 }
 
+/* In a new process, before child_run: every signal unblocked (the init blocks them for its
+   signalfd), a session of its own, and stdin from `in` (/dev/null when in < 0), stdout and stderr
+   from `out` and `err`. Shared by the container's process and exec'd ones. */
+static void child_stdio(int in, int out, int err) {
+  unsigned long none = 0;
+  sc6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&none, 0, 8, 0, 0);
+  sc(SYS_setsid, 0, 0, 0);
+  if (in < 0) in = (int)sc6(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDONLY, 0, 0, 0);
+  sc(SYS_dup3, in, 0, 0); sc(SYS_dup3, out, 1, 0); sc(SYS_dup3, err, 2, 0);
+}
+
 /* In a new process, its stdio in place: enter the container's root, take the user, working
    directory and environment of the config in argv_/envp_/cwd_/..., and exec. On failure, the status
    (126/127) and the reason go to `errfd` and the process exits. */
@@ -782,12 +793,7 @@ static void spawn_exec(struct exec_ *e) {
   sc(SYS_pipe2, errpipe, O_CLOEXEC, 0);
   long pid = sc6(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
   if (pid == 0) {
-    unsigned long none = 0;
-    sc6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&none, 0, 8, 0, 0);
-    sc(SYS_setsid, 0, 0, 0);
-    if (in_r >= 0) sc(SYS_dup3, in_r, 0, 0);
-    else { int nul = (int)sc6(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDONLY, 0, 0, 0); sc(SYS_dup3, nul, 0, 0); }
-    sc(SYS_dup3, out_w, 1, 0); sc(SYS_dup3, err_w, 2, 0);
+    child_stdio(in_r, out_w, err_w);
     /* This process's own copy of the globals takes the exec's config in place of the container's. */
     memcpy(cfg, e->cfg, e->cfglen); cfglen = e->cfglen;
     argc_ = envc_ = 0; cwd_ = "/"; user_ = 0; umask_ = 0; nextra = 0; home_[0] = 0;
@@ -877,18 +883,11 @@ static void cmain(void) {
 
   long pid = sc6(SYS_clone, SIGCHLD, 0, 0, 0, 0, 0);
   if (pid == 0) {
-    unsigned long none = 0;
-    sc6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&none, 0, 8, 0, 0);
-    sc(SYS_setsid, 0, 0, 0);
     if (want_tty) {
-      sc(SYS_ioctl, slave, TIOCSCTTY, 0);
-      if (!want_stdin) { int nul = (int)sc6(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDONLY, 0, 0, 0); sc(SYS_dup3, nul, 0, 0); }
-      else sc(SYS_dup3, slave, 0, 0);
-      sc(SYS_dup3, slave, 1, 0); sc(SYS_dup3, slave, 2, 0);
+      child_stdio(want_stdin ? slave : -1, slave, slave);
+      sc(SYS_ioctl, slave, TIOCSCTTY, 0); /* the new session's controlling terminal */
     } else {
-      if (in_r >= 0) sc(SYS_dup3, in_r, 0, 0);
-      else { int nul = (int)sc6(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDONLY, 0, 0, 0); sc(SYS_dup3, nul, 0, 0); }
-      sc(SYS_dup3, out_w, 1, 0); sc(SYS_dup3, err_w, 2, 0);
+      child_stdio(in_r, out_w, err_w);
     }
     child_run(errpipe[1]);
   }
