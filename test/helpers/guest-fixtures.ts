@@ -80,13 +80,13 @@ export interface WispOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** A running `node bin/wisp.js …` with its output collected. */
 /** Console text without the kernel's log lines (`[    4.984488] …\r\n`), up to its last complete line. */
 export function programLines(text: string): string {
   const whole = text.slice(0, text.lastIndexOf('\n') + 1);
   return whole.replace(/\[ *\d+\.\d+\] [^\n]*\n/g, '');
 }
 
+/** A running `node bin/wisp.js …` with its output collected. */
 export class WispProcess {
   readonly child: ChildProcessWithoutNullStreams;
   stdout = '';

@@ -547,29 +547,25 @@ export class VirtioNet implements VirtioDevice {
         this.metrics.txRateLimiterThrottled++;
         break;
       }
-      let out: Uint8Array, frame: Uint8Array;
+      let out: Uint8Array, frame: Uint8Array, ok: boolean;
       if (this.passthrough) {
         // The header goes on with the frame, in one array: the host's kernel segments and checksums.
         out = new Uint8Array(total);
         r.read(out);
         frame = out.subarray(NET_HDR_SIZE);
-        if (!this.passHeader(out)) {
-          q.addUsed(chain.head, 0);
-          this.metrics.txMalformedFrames++;
-          continue;
-        }
+        ok = this.passHeader(out);
       } else {
         const hdr = HEADER_SCRATCH;
         r.read(hdr);
         out = frame = new Uint8Array(total - NET_HDR_SIZE);
         r.read(frame);
-        if (!this.prepareFrame(hdr, frame)) {
-          q.addUsed(chain.head, 0);
-          this.metrics.txMalformedFrames++;
-          continue;
-        }
+        ok = this.prepareFrame(hdr, frame);
       }
       q.addUsed(chain.head, 0);
+      if (!ok) {
+        this.metrics.txMalformedFrames++;
+        continue;
+      }
       if (this.mac && !sameMac(frame, 6, this.mac)) this.metrics.txSpoofedMacCount++;
       this.metrics.txBytesCount += frame.length;
       this.metrics.txPacketsCount++;
